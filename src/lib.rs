@@ -1,0 +1,8 @@
+//! hasim: a deterministic discrete-event simulator of RPC high availability.
+//!
+//! See the README's architecture section for the code map and the invariants.
+
+pub mod dist;
+pub mod policy;
+pub mod rng;
+pub mod time;

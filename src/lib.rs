@@ -5,4 +5,5 @@
 pub mod dist;
 pub mod policy;
 pub mod rng;
+pub mod scenario;
 pub mod time;

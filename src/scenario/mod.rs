@@ -1,0 +1,239 @@
+//! Scenario files: TOML text -> validated, typed configuration.
+//!
+//! Loading goes: read the text, parse it as TOML, apply overrides (`--set`, variants),
+//! type it with `deny_unknown_fields`, check ranges and references, then read the
+//! files it names. Every error carries the file, the line (found in the original text,
+//! so overrides do not shift it), a readable key path (`clients.web.retry.attempts`)
+//! and what would be valid.
+
+mod error;
+mod locate;
+mod overrides;
+mod schema;
+mod validate;
+
+pub use error::ScenarioError;
+pub use overrides::{parse_value, Override};
+pub use schema::*;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use toml::{Table, Value};
+
+use crate::dist::{read_empirical, Dist};
+use locate::{line_column, parse_path, span_of, Step};
+use validate::Problem;
+
+/// A loaded, validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// `name`, or the file name without `.toml`.
+    pub name: String,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Its text, kept so variants can be loaded from it with more overrides.
+    pub text: String,
+    /// The overrides applied.
+    pub overrides: Vec<Override>,
+    /// The typed configuration.
+    pub config: ScenarioFile,
+}
+
+impl Scenario {
+    /// Reads and validates the scenario at `file` with `overrides` applied in order.
+    pub fn load(file: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| ScenarioError::file(file, format!("cannot read the scenario: {e}")))?;
+        Scenario::from_text(file, &text, overrides)
+    }
+
+    /// Validates scenario `text` as if read from `file` (used for paths and messages).
+    pub fn from_text(
+        file: &Path,
+        text: &str,
+        overrides: &[Override],
+    ) -> Result<Scenario, ScenarioError> {
+        let loader = Loader {
+            file,
+            text,
+            overridden: Vec::new(),
+        };
+        loader.load(overrides)
+    }
+
+    /// The same scenario with more overrides (a variant), checked like the original.
+    pub fn with_overrides(&self, more: &[Override]) -> Result<Scenario, ScenarioError> {
+        let all: Vec<Override> = self.overrides.iter().chain(more).cloned().collect();
+        Scenario::from_text(&self.file, &self.text, &all)
+    }
+
+    /// The variants declared in the file, as override lists.
+    pub fn declared_variants(&self) -> Vec<(String, Vec<Override>)> {
+        self.config
+            .variants
+            .iter()
+            .map(|v| {
+                let overrides = v
+                    .set
+                    .iter()
+                    .map(|(key, value)| Override {
+                        key: key.clone(),
+                        value: value.clone(),
+                        origin: format!("variant `{}`: {key}", v.name),
+                    })
+                    .collect();
+                (v.name.clone(), overrides)
+            })
+            .collect()
+    }
+}
+
+/// One load: the text, and which key paths were supplied by overrides.
+struct Loader<'a> {
+    file: &'a Path,
+    text: &'a str,
+    /// (deserializer key path, override origin)
+    overridden: Vec<(String, String)>,
+}
+
+impl Loader<'_> {
+    fn load(mut self, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        let mut doc: Table = toml::from_str(self.text).map_err(|e| self.toml_error(&e))?;
+        for ov in overrides {
+            let path = overrides::apply(&mut doc, ov).map_err(|message| ScenarioError {
+                file: self.file.to_path_buf(),
+                position: None,
+                key: Some(ov.key.clone()),
+                origin: Some(ov.origin.clone()),
+                message,
+            })?;
+            self.overridden.push((path, ov.origin.clone()));
+        }
+        let mut config: ScenarioFile = serde_path_to_error::deserialize(Value::Table(doc.clone()))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                self.problem(
+                    &doc,
+                    Problem {
+                        path,
+                        message: e.into_inner().message().to_string(),
+                    },
+                )
+            })?;
+        validate::validate(&config).map_err(|p| self.problem(&doc, p))?;
+        self.read_files(&mut config)
+            .map_err(|p| self.problem(&doc, p))?;
+        let name = config.name.clone().unwrap_or_else(|| {
+            self.file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".to_string())
+        });
+        Ok(Scenario {
+            name,
+            file: self.file.to_path_buf(),
+            text: self.text.to_string(),
+            overrides: overrides.to_vec(),
+            config,
+        })
+    }
+
+    /// A TOML syntax error, with its line.
+    fn toml_error(&self, e: &toml::de::Error) -> ScenarioError {
+        ScenarioError {
+            file: self.file.to_path_buf(),
+            position: e.span().map(|s| line_column(self.text, s.start)),
+            key: None,
+            origin: None,
+            message: format!("not valid TOML: {}", e.message().trim()),
+        }
+    }
+
+    /// A problem at a key path, located in the text and named readably.
+    fn problem(&self, doc: &Table, p: Problem) -> ScenarioError {
+        let steps = parse_path(&p.path);
+        let origin = self
+            .overridden
+            .iter()
+            .rev()
+            .find(|(path, _)| p.path == *path || p.path.starts_with(&format!("{path}.")))
+            .map(|(_, origin)| origin.clone());
+        let position = match origin {
+            Some(_) => None,
+            None => span_of(self.text, &steps).map(|s| line_column(self.text, s.start)),
+        };
+        ScenarioError {
+            file: self.file.to_path_buf(),
+            position,
+            key: (!steps.is_empty()).then(|| readable_path(doc, &steps)),
+            origin,
+            message: p.message,
+        }
+    }
+
+    /// Loads the samples of every empirical distribution, relative to the scenario.
+    fn read_files(&self, config: &mut ScenarioFile) -> Result<(), Problem> {
+        let dir = self.file.parent().unwrap_or(Path::new("."));
+        for (path, dist) in validate::dists_mut(config) {
+            for pending in dist.pending_files_mut() {
+                if let Dist::Empirical { file, samples_ns } = pending {
+                    let full = dir.join(&*file);
+                    let text = std::fs::read_to_string(&full).map_err(|e| Problem {
+                        path: path.clone(),
+                        message: format!("cannot read `{}`: {e}", full.display()),
+                    })?;
+                    let samples = read_empirical(&text).map_err(|e| Problem {
+                        path: path.clone(),
+                        message: format!("`{}`: {e}", full.display()),
+                    })?;
+                    *samples_ns = Arc::from(samples);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `clients[0].retry` -> `clients.web.retry`: elements by their name where they have one.
+fn readable_path(doc: &Table, steps: &[Step]) -> String {
+    let mut out = Vec::new();
+    let mut value: Option<&Value> = None;
+    let mut array_name = "";
+    for step in steps {
+        match step {
+            Step::Key(k) => {
+                value = match value {
+                    None => doc.get(k),
+                    Some(v) => v.get(k.as_str()),
+                };
+                array_name = k;
+                out.push(k.clone());
+            }
+            Step::Index(i) => {
+                value = value.and_then(|v| v.get(*i));
+                let name_field = match array_name {
+                    "servers" => "group",
+                    _ => "name",
+                };
+                match value
+                    .and_then(|v| v.get(name_field))
+                    .and_then(Value::as_str)
+                {
+                    Some(name) if array_name == "servers" || array_name == "clients" => {
+                        out.push(name.to_string())
+                    }
+                    _ => {
+                        if let Some(last) = out.last_mut() {
+                            last.push_str(&format!("[{i}]"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.join(".")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,262 @@
+//! The scenario file's typed form: what SCENARIO.md documents, key for key.
+//!
+//! Every struct denies unknown fields (a typo is an error, never a silent default);
+//! defaults are the documented ones. Range checks and references between sections are
+//! in `validate.rs`.
+
+use std::time::Duration;
+
+use serde::{de, Deserialize, Deserializer};
+
+use crate::dist::Dist;
+use crate::policy::balancer::{self, BalancerConfig};
+use crate::time::duration_str;
+
+/// The whole scenario file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Default: the file name without `.toml`.
+    pub name: Option<String>,
+    /// What the scenario shows, for people.
+    #[serde(default)]
+    pub description: String,
+    /// Duration, warmup, seed, windows, limits.
+    pub run: RunConfig,
+    /// One-way latency and loss between any two nodes.
+    #[serde(default)]
+    pub network: NetworkConfig,
+    /// Server groups.
+    pub servers: Vec<ServerGroupConfig>,
+    /// Client populations.
+    pub clients: Vec<ClientConfig>,
+    /// Named sets of overrides, for `compare`.
+    #[serde(default)]
+    pub variants: Vec<VariantConfig>,
+}
+
+/// `[run]`: what is simulated and measured.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Measured simulated time (required).
+    #[serde(with = "duration_str")]
+    pub duration: Duration,
+    /// Simulated first, not measured.
+    #[serde(with = "duration_str", default)]
+    pub warmup: Duration,
+    /// The default seed (`--seed` overrides it).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Time-series bucket.
+    #[serde(with = "duration_str", default = "default_window")]
+    pub window: Duration,
+    /// Per-window availability objective.
+    #[serde(default = "default_slo")]
+    pub slo: f64,
+    /// Longest time after the measured interval to let measured calls finish.
+    #[serde(with = "duration_str", default = "default_drain")]
+    pub drain: Duration,
+    /// Safety bound on the number of events of one run.
+    #[serde(default = "default_max_events")]
+    pub max_events: u64,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+fn default_window() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_slo() -> f64 {
+    0.999
+}
+fn default_drain() -> Duration {
+    Duration::from_secs(60)
+}
+/// Large but finite: about 15 minutes of simulation at typical speed.
+pub const DEFAULT_MAX_EVENTS: u64 = 2_000_000_000;
+fn default_max_events() -> u64 {
+    DEFAULT_MAX_EVENTS
+}
+
+/// `[network]`: every message between a client and a server crosses it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// One-way latency of each message (default 100us, a datacenter hop).
+    #[serde(default = "default_latency")]
+    pub latency: Dist,
+    /// Probability that a message is dropped.
+    #[serde(default)]
+    pub loss: f64,
+}
+
+fn default_latency() -> Dist {
+    Dist::constant(Duration::from_micros(100))
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            latency: default_latency(),
+            loss: 0.0,
+        }
+    }
+}
+
+/// `[[servers]]`: a group of identical servers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerGroupConfig {
+    /// Unique name; servers are `group[0]`, `group[1]`, ...
+    pub group: String,
+    /// Number of servers (>= 1).
+    pub count: u32,
+    /// Failure domain, for selectors like `zone:a`.
+    #[serde(default = "default_zone")]
+    pub zone: String,
+    /// Failover priority, 0 = primary.
+    #[serde(default)]
+    pub tier: u32,
+    /// Balancer weight (>= 1).
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Requests served at once (>= 1).
+    #[serde(default = "one")]
+    pub concurrency: u32,
+    /// Waiting requests allowed; a full queue rejects at once.
+    #[serde(default)]
+    pub queue: QueueLimit,
+    /// Service time of one request on one worker.
+    pub service: Dist,
+    /// Probability that a served request answers with an error.
+    #[serde(default)]
+    pub error_rate: f64,
+}
+
+fn default_zone() -> String {
+    "default".to_string()
+}
+fn one() -> u32 {
+    1
+}
+
+/// A queue capacity: `"unbounded"` or a number of waiting requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QueueLimit {
+    /// No limit (the default).
+    #[default]
+    Unbounded,
+    /// At most this many waiting requests (0: reject whenever every worker is busy).
+    Bounded(u32),
+}
+
+impl<'de> Deserialize<'de> for QueueLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<QueueLimit, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = QueueLimit;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"unbounded\" or a number of waiting requests >= 0")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<QueueLimit, E> {
+                match v {
+                    "unbounded" => Ok(QueueLimit::Unbounded),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<QueueLimit, E> {
+                u32::try_from(v)
+                    .map(QueueLimit::Bounded)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// `[[clients]]`: a population of identical callers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Unique name; instances are `name[0]`, `name[1]`, ...
+    pub name: String,
+    /// Independent client processes, each with its own policy state.
+    #[serde(default = "one")]
+    pub instances: u32,
+    /// The server group(s) called.
+    pub target: Targets,
+    /// How calls arrive (rates are totals over all instances).
+    pub arrival: ArrivalConfig,
+    /// Per-attempt timeout (default: none).
+    #[serde(with = "duration_str::option", default)]
+    pub timeout: Option<Duration>,
+    /// Whole-call deadline including retries (default: none).
+    #[serde(with = "duration_str::option", default)]
+    pub deadline: Option<Duration>,
+    /// How an endpoint is picked.
+    #[serde(deserialize_with = "balancer::deserialize_config", default)]
+    pub balancer: BalancerConfig,
+}
+
+/// A client's target: one group name or a list of them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Targets(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Targets {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Targets, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        match OneOrMany::deserialize(d)
+            .map_err(|_| de::Error::custom("expected a server group name or a list of them"))?
+        {
+            OneOrMany::One(s) => Ok(Targets(vec![s])),
+            OneOrMany::Many(v) => Ok(Targets(v)),
+        }
+    }
+}
+
+/// How calls arrive at one client population.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "process", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ArrivalConfig {
+    /// Poisson arrivals at `rate` calls/s in total, split evenly over instances.
+    Poisson {
+        /// Calls per second over all instances.
+        rate: f64,
+    },
+    /// Evenly spaced arrivals at `rate` calls/s in total.
+    Constant {
+        /// Calls per second over all instances.
+        rate: f64,
+    },
+    /// `concurrency` callers per instance; each starts its next call when the previous
+    /// ends, after thinking.
+    Closed {
+        /// Callers per instance.
+        concurrency: u32,
+        /// Think time between a call's end and the next call.
+        #[serde(default = "no_think")]
+        think: Dist,
+    },
+}
+
+fn no_think() -> Dist {
+    Dist::Constant { ns: 0 }
+}
+
+/// `[[variants]]`: a named set of overrides.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantConfig {
+    /// Shown in outputs (`variant` column).
+    pub name: String,
+    /// Dotted keys and values, as with `--set`.
+    #[serde(default)]
+    pub set: toml::Table,
+}

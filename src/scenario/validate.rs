@@ -1,0 +1,196 @@
+//! Range checks and references between sections, after the file has been typed.
+//!
+//! Each problem is reported with its key path in the deserializer's form
+//! (`clients[0].arrival.rate`), which the loader turns into a line and a readable key.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::schema::{ArrivalConfig, ScenarioFile};
+use crate::dist::Dist;
+use crate::policy::ConfigError;
+
+/// A problem at a key path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Key path, deserializer form.
+    pub path: String,
+    /// What is wrong and what would be valid.
+    pub message: String,
+}
+
+fn problem(path: impl Into<String>, message: impl Into<String>) -> Problem {
+    Problem {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// A policy's `ConfigError` at `prefix.key`.
+pub fn policy_problem(prefix: &str, e: ConfigError) -> Problem {
+    problem(format!("{prefix}.{}", e.key), e.to_string())
+}
+
+fn check(ok: bool, path: impl Into<String>, message: impl Into<String>) -> Result<(), Problem> {
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(path, message))
+    }
+}
+
+fn fraction(value: f64, path: String) -> Result<(), Problem> {
+    check(
+        (0.0..=1.0).contains(&value),
+        path,
+        format!("{value} is not a probability in [0, 1]"),
+    )
+}
+
+/// Checks every value's range and every reference; the first problem wins.
+pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
+    let run = &s.run;
+    check(run.duration > Duration::ZERO, "run.duration", "must be > 0")?;
+    check(run.window > Duration::ZERO, "run.window", "must be > 0")?;
+    check(
+        run.window <= run.duration,
+        "run.window",
+        "must not be longer than `run.duration`",
+    )?;
+    check(
+        run.duration.as_nanos() / run.window.as_nanos() <= 1_000_000,
+        "run.window",
+        "gives more than 1,000,000 windows; use a longer window",
+    )?;
+    fraction(run.slo, "run.slo".into())?;
+    check(run.max_events > 0, "run.max_events", "must be >= 1")?;
+    check(
+        run.warmup.as_nanos() + run.duration.as_nanos() + run.drain.as_nanos()
+            < u64::MAX as u128 / 2,
+        "run.duration",
+        "warmup + duration + drain is too long to simulate",
+    )?;
+    fraction(s.network.loss, "network.loss".into())?;
+    check(
+        s.network.loss < 1.0,
+        "network.loss",
+        "1.0 drops every message; use < 1",
+    )?;
+
+    check(
+        !s.servers.is_empty(),
+        "servers",
+        "at least one [[servers]] group is needed",
+    )?;
+    let mut groups = BTreeSet::new();
+    for (i, g) in s.servers.iter().enumerate() {
+        let at = |key: &str| format!("servers[{i}].{key}");
+        check(!g.group.is_empty(), at("group"), "must not be empty")?;
+        check(
+            valid_name(&g.group),
+            at("group"),
+            "may hold only letters, digits, '-' and '_'",
+        )?;
+        check(
+            groups.insert(g.group.as_str()),
+            at("group"),
+            format!("`{}` is used twice", g.group),
+        )?;
+        check(g.count >= 1, at("count"), "must be >= 1")?;
+        check(g.count <= 100_000, at("count"), "must be <= 100000")?;
+        check(g.weight >= 1, at("weight"), "must be >= 1")?;
+        check(g.concurrency >= 1, at("concurrency"), "must be >= 1")?;
+        fraction(g.error_rate, at("error_rate"))?;
+        check(
+            g.service.mean_ns() > 0.0,
+            at("service"),
+            "mean service time must be > 0",
+        )?;
+    }
+
+    check(
+        !s.clients.is_empty(),
+        "clients",
+        "at least one [[clients]] population is needed",
+    )?;
+    let mut names = BTreeSet::new();
+    for (i, c) in s.clients.iter().enumerate() {
+        let at = |key: &str| format!("clients[{i}].{key}");
+        check(
+            valid_name(&c.name),
+            at("name"),
+            "must be non-empty letters, digits, '-' and '_'",
+        )?;
+        check(
+            names.insert(c.name.as_str()),
+            at("name"),
+            format!("`{}` is used twice", c.name),
+        )?;
+        check(
+            !groups.contains(c.name.as_str()),
+            at("name"),
+            "is also a server group name",
+        )?;
+        check(c.instances >= 1, at("instances"), "must be >= 1")?;
+        check(c.instances <= 100_000, at("instances"), "must be <= 100000")?;
+        check(
+            !c.target.0.is_empty(),
+            at("target"),
+            "names no server group",
+        )?;
+        for t in &c.target.0 {
+            let valid: Vec<&str> = s.servers.iter().map(|g| g.group.as_str()).collect();
+            check(
+                groups.contains(t.as_str()),
+                at("target"),
+                format!("`{t}` is not a server group (valid: {})", valid.join(", ")),
+            )?;
+        }
+        match &c.arrival {
+            ArrivalConfig::Poisson { rate } | ArrivalConfig::Constant { rate } => {
+                check(
+                    rate.is_finite() && *rate > 0.0,
+                    at("arrival.rate"),
+                    "must be > 0 calls/s",
+                )?;
+                check(*rate <= 1e9, at("arrival.rate"), "must be <= 1e9 calls/s")?;
+            }
+            ArrivalConfig::Closed { concurrency, .. } => {
+                check(*concurrency >= 1, at("arrival.concurrency"), "must be >= 1")?;
+            }
+        }
+        for (key, value) in [("timeout", c.timeout), ("deadline", c.deadline)] {
+            check(
+                value != Some(Duration::ZERO),
+                at(key),
+                "must be > 0 (leave it out for none)",
+            )?;
+        }
+        c.balancer
+            .validate()
+            .map_err(|e| policy_problem(&at("balancer"), e))?;
+    }
+    Ok(())
+}
+
+/// Names appear in selectors (`api[0]`, `zone:a`) and file names: keep them plain.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Every distribution in the file with its key path, for loading empirical files.
+pub fn dists_mut(s: &mut ScenarioFile) -> Vec<(String, &mut Dist)> {
+    let mut v: Vec<(String, &mut Dist)> = vec![("network.latency".into(), &mut s.network.latency)];
+    for (i, g) in s.servers.iter_mut().enumerate() {
+        v.push((format!("servers[{i}].service"), &mut g.service));
+    }
+    for (i, c) in s.clients.iter_mut().enumerate() {
+        if let ArrivalConfig::Closed { think, .. } = &mut c.arrival {
+            v.push((format!("clients[{i}].arrival.think"), think));
+        }
+    }
+    v
+}

@@ -350,6 +350,34 @@ mod tests {
     }
 
     #[test]
+    fn finish_computes_load_spread_and_server_rows() {
+        let r = recorder(0.999);
+        let server = |name: &str, received: u64, up_ns: u64| ServerStats {
+            name: name.to_string(),
+            in_target: true,
+            received,
+            concurrency: 2,
+            busy_ns: u128::from(up_ns),
+            up_ns,
+            ..ServerStats::default()
+        };
+        // 3.5 s measured; api[1] was up 1.75 s and received half as much: even load.
+        let servers = [
+            server("api[0]", 0, 0),
+            server("api[1]", 100, 3 * SEC + SEC / 2),
+            server("api[2]", 50, SEC + 3 * SEC / 4),
+        ];
+        let m = r.finish(&servers, 0);
+        assert_eq!(m.summary.load_max_over_mean, Some(1.0));
+        assert_eq!(m.summary.load_cv, Some(0.0));
+        assert_eq!(m.summary.load_jain, Some(1.0));
+        assert_eq!(m.servers.len(), 3);
+        assert_eq!(m.servers[0].share, None);
+        assert_eq!(m.servers[2].up_fraction, Some(0.5));
+        assert_eq!(m.servers[1].utilization, Some(0.5));
+    }
+
+    #[test]
     fn empty_run_and_zero_window() {
         let r = Recorder::new(RecorderConfig {
             measure_start: Instant(5),

@@ -137,7 +137,8 @@ impl AutoscaleConfig {
     }
 }
 
-/// What the autoscaler wants done with the group.
+/// What the autoscaler wants done with the group (`#[must_use]`: ignoring it would
+/// silently disable autoscaling).
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScaleDecision {
@@ -187,7 +188,6 @@ impl Autoscaler {
     /// Evaluates the group: `current_replicas` asked for, `utilization` their average
     /// busy fraction. A call before [`next_deadline`](Self::next_deadline) holds and
     /// changes nothing; otherwise the next tick is one interval after `now`.
-    #[must_use]
     pub fn on_tick(
         &mut self,
         now: Instant,

@@ -188,6 +188,10 @@ impl Autoscaler {
     /// Evaluates the group: `current_replicas` asked for, `utilization` their average
     /// busy fraction. A call before [`next_deadline`](Self::next_deadline) holds and
     /// changes nothing; otherwise the next tick is one interval after `now`.
+    ///
+    /// # Panics
+    ///
+    /// If `now` is earlier than in a previous call (a caller bug).
     pub fn on_tick(
         &mut self,
         now: Instant,

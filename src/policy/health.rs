@@ -182,6 +182,10 @@ impl HealthChecker {
     }
 
     /// Records one probe result for `ep` and says whether its health changed.
+    ///
+    /// # Panics
+    ///
+    /// If `now` is earlier than in a previous call (a caller bug).
     pub fn on_probe_result(&mut self, now: Instant, ep: EndpointId, passed: bool) -> HealthChange {
         assert!(
             now >= self.last_now,

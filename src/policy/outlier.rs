@@ -257,6 +257,10 @@ impl OutlierDetector {
     /// Records the outcome of one attempt to `ep`; `known_endpoints` is how many
     /// endpoints the client knows now (the base of the percent cap). Returns the
     /// ejection, if this outcome caused one.
+    ///
+    /// # Panics
+    ///
+    /// If `now` is earlier than in a previous call (a caller bug).
     pub fn on_outcome(
         &mut self,
         now: Instant,
@@ -312,6 +316,10 @@ impl OutlierDetector {
     /// ejection time has passed, then runs success-rate ejection over `known` (the
     /// client's current view), reporting each change to `on_event`. The next tick is
     /// one interval after `now`, as Envoy re-arms its timer.
+    ///
+    /// # Panics
+    ///
+    /// If `now` is earlier than in a previous call (a caller bug).
     pub fn handle_timeout(
         &mut self,
         now: Instant,

@@ -22,7 +22,11 @@
 //!
 //! `now` must never go backwards between calls on the same instance.
 
+pub mod autoscale;
 pub mod balancer;
+pub mod failover;
+pub mod health;
+pub mod outlier;
 
 use serde::Deserialize;
 

@@ -23,6 +23,8 @@
 //! `now` must never go backwards between calls on the same instance.
 
 pub mod balancer;
+pub mod budget;
+pub mod retry;
 
 use serde::Deserialize;
 

@@ -109,7 +109,7 @@ impl BackoffConfig {
                 if shift >= 64 {
                     u64::MAX
                 } else {
-                    base.checked_mul(1u64 << shift).unwrap_or(u64::MAX)
+                    base.saturating_mul(1u64 << shift)
                 }
             }
         };
@@ -227,7 +227,7 @@ mod tests {
         let c = config(BackoffKind::Exponential, Jitter::Equal);
         let (lo, hi, mean) = sample(&c, 3, None); // d = 100ms
         assert!(
-            lo >= 50 * MS && lo < 51 * MS && hi < 100 * MS,
+            (50 * MS..51 * MS).contains(&lo) && hi < 100 * MS,
             "[{lo}, {hi}]"
         );
         assert!(
@@ -241,7 +241,7 @@ mod tests {
         let c = config(BackoffKind::Exponential, Jitter::Decorrelated);
         // First retry: previous = base, so uniform in [25, 75] ms.
         let (lo, hi, mean) = sample(&c, 1, None);
-        assert!(lo >= 25 * MS && lo < 26 * MS && hi <= 75 * MS && hi > 74 * MS);
+        assert!((25 * MS..26 * MS).contains(&lo) && (74 * MS + 1..=75 * MS).contains(&hi));
         assert!(
             (mean / (50.0 * MS as f64) - 1.0).abs() < 0.01,
             "mean {mean}"

@@ -24,6 +24,7 @@
 
 pub mod balancer;
 pub mod budget;
+pub mod hedge;
 pub mod retry;
 
 use serde::Deserialize;

@@ -25,6 +25,7 @@
 pub mod balancer;
 pub mod budget;
 pub mod hedge;
+pub mod limiter;
 pub mod retry;
 
 use serde::Deserialize;

@@ -219,6 +219,7 @@ impl Retrier {
     /// are left, the backoff ends before the deadline, then the budget or throttle (last,
     /// so a retry that will not happen is never charged). The jitter draw is made only
     /// when the first two checks pass.
+    #[must_use = "a retry must be scheduled after `after`, or the call failed"]
     pub fn decide<R: Rng + ?Sized>(
         &mut self,
         now: Instant,
@@ -246,6 +247,7 @@ impl Retrier {
 
     /// Asks to send a hedge now. Hedges go through the budget or throttle when one is set
     /// (tower `Hedge` withdraws from its budget, gRPC A6 throttles hedges too).
+    #[must_use = "a granted hedge has been charged to the budget and must be sent"]
     pub fn try_spend_hedge(&mut self, now: Instant) -> HedgeDecision {
         self.spend(now)
     }

@@ -24,9 +24,13 @@
 
 pub mod autoscale;
 pub mod balancer;
+pub mod budget;
 pub mod failover;
 pub mod health;
+pub mod hedge;
+pub mod limiter;
 pub mod outlier;
+pub mod retry;
 
 use serde::Deserialize;
 

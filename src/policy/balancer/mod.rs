@@ -17,11 +17,31 @@
 //!
 //! Every `on_send` is matched by exactly one `on_complete` or `on_cancel`.
 
+mod common;
+mod ewma;
+mod least_connections;
+mod least_response_time;
+mod maglev;
+mod p2c;
+mod peak_ewma;
+#[cfg(test)]
+mod proptests;
 mod random;
+mod ring_hash;
 mod round_robin;
+mod weighted_random;
+mod weighted_round_robin;
 
+pub use least_connections::LeastConnections;
+pub use least_response_time::{LeastResponseTime, LeastResponseTimeConfig};
+pub use maglev::{Maglev, MaglevConfig, MAX_TABLE_SIZE};
+pub use p2c::{P2c, P2cConfig, MAX_CHOICES};
+pub use peak_ewma::{PeakEwma, PeakEwmaConfig};
 pub use random::Random;
+pub use ring_hash::{RingHash, RingHashConfig, MAX_RING_ENTRIES};
 pub use round_robin::RoundRobin;
+pub use weighted_random::WeightedRandom;
+pub use weighted_round_robin::WeightedRoundRobin;
 
 use std::time::Duration;
 
@@ -41,6 +61,22 @@ pub enum BalancerConfig {
     RoundRobin {},
     /// Uniform over the eligible endpoints (Envoy RANDOM).
     Random {},
+    /// Earliest-deadline-first by weight (Envoy EDF).
+    WeightedRoundRobin {},
+    /// Random with probability proportional to weight.
+    WeightedRandom {},
+    /// Fewest client-local in-flight attempts over all eligible endpoints.
+    LeastConnections {},
+    /// Least in-flight of `choices` random picks (Envoy LEAST_REQUEST, Finagle, tower).
+    P2c(P2cConfig),
+    /// Peak-EWMA latency x load over two random picks (Finagle, tower, Linkerd).
+    PeakEwma(PeakEwmaConfig),
+    /// Lowest moving-average latency (nginx-plus `least_time`).
+    LeastResponseTime(LeastResponseTimeConfig),
+    /// Consistent hashing on a ring (Envoy RING_HASH).
+    RingHash(RingHashConfig),
+    /// Maglev lookup table (Envoy MAGLEV).
+    Maglev(MaglevConfig),
 }
 
 impl Default for BalancerConfig {
@@ -62,6 +98,46 @@ pub const KINDS: &[(&str, &str, &str)] = &[
         "",
         "uniform over the eligible endpoints (Envoy RANDOM)",
     ),
+    (
+        "weighted_round_robin",
+        "",
+        "earliest-deadline-first by weight, ties in insertion order (Envoy EDF)",
+    ),
+    (
+        "weighted_random",
+        "",
+        "random with probability proportional to weight",
+    ),
+    (
+        "least_connections",
+        "",
+        "fewest client-local in-flight attempts, full scan, ties at random",
+    ),
+    (
+        "p2c",
+        "choices = 2, distinct = true",
+        "least in-flight of `choices` random picks (Envoy LEAST_REQUEST; Finagle, tower)",
+    ),
+    (
+        "peak_ewma",
+        "decay = \"10s\", default_rtt = \"30ms\", penalize_failures = true",
+        "two random picks, cost = peak-EWMA latency x (in-flight + 1) (Finagle, tower, Linkerd)",
+    ),
+    (
+        "least_response_time",
+        "decay = \"10s\", penalize_failures = true",
+        "lowest moving-average latency, ties at random (nginx-plus least_time)",
+    ),
+    (
+        "ring_hash",
+        "ring_size = 1024, key_space = 1000000",
+        "consistent hashing on a ring, ring_size entries per weight (Envoy RING_HASH)",
+    ),
+    (
+        "maglev",
+        "table_size = 65537, key_space = 1000000",
+        "Maglev lookup table of prime size (Envoy MAGLEV)",
+    ),
 ];
 
 impl BalancerConfig {
@@ -70,13 +146,40 @@ impl BalancerConfig {
         match self {
             BalancerConfig::RoundRobin {} => "round_robin",
             BalancerConfig::Random {} => "random",
+            BalancerConfig::WeightedRoundRobin {} => "weighted_round_robin",
+            BalancerConfig::WeightedRandom {} => "weighted_random",
+            BalancerConfig::LeastConnections {} => "least_connections",
+            BalancerConfig::P2c(_) => "p2c",
+            BalancerConfig::PeakEwma(_) => "peak_ewma",
+            BalancerConfig::LeastResponseTime(_) => "least_response_time",
+            BalancerConfig::RingHash(_) => "ring_hash",
+            BalancerConfig::Maglev(_) => "maglev",
         }
     }
 
     /// Checks every parameter; after this, building and using the balancer is total.
     pub fn validate(&self) -> Result<(), ConfigError> {
         match self {
-            BalancerConfig::RoundRobin {} | BalancerConfig::Random {} => Ok(()),
+            BalancerConfig::RoundRobin {}
+            | BalancerConfig::Random {}
+            | BalancerConfig::WeightedRoundRobin {}
+            | BalancerConfig::WeightedRandom {}
+            | BalancerConfig::LeastConnections {} => Ok(()),
+            BalancerConfig::P2c(c) => c.validate(),
+            BalancerConfig::PeakEwma(c) => c.validate(),
+            BalancerConfig::LeastResponseTime(c) => c.validate(),
+            BalancerConfig::RingHash(c) => c.validate(),
+            BalancerConfig::Maglev(c) => c.validate(),
+        }
+    }
+
+    /// Checks what depends on the scenario's endpoint count rather than on the
+    /// balancer alone: a Maglev table needs at least one slot per endpoint. Call it
+    /// with the largest number of endpoints a client can know.
+    pub fn validate_endpoints(&self, max_known: usize) -> Result<(), ConfigError> {
+        match self {
+            BalancerConfig::Maglev(c) => c.check_endpoints(max_known),
+            _ => Ok(()),
         }
     }
 
@@ -141,14 +244,44 @@ pub enum Balancer {
     RoundRobin(RoundRobin),
     /// See [`Random`].
     Random(Random),
+    /// See [`WeightedRoundRobin`].
+    WeightedRoundRobin(WeightedRoundRobin),
+    /// See [`WeightedRandom`].
+    WeightedRandom(WeightedRandom),
+    /// See [`LeastConnections`].
+    LeastConnections(LeastConnections),
+    /// See [`P2c`].
+    P2c(P2c),
+    /// See [`PeakEwma`].
+    PeakEwma(PeakEwma),
+    /// See [`LeastResponseTime`].
+    LeastResponseTime(LeastResponseTime),
+    /// See [`RingHash`].
+    RingHash(RingHash),
+    /// See [`Maglev`].
+    Maglev(Maglev),
 }
 
 impl Balancer {
     /// Builds the balancer of a validated config. `rng` seeds random starting points.
-    pub fn new<R: Rng + ?Sized>(config: &BalancerConfig, _setup: &Setup, rng: &mut R) -> Balancer {
+    pub fn new<R: Rng + ?Sized>(config: &BalancerConfig, setup: &Setup, rng: &mut R) -> Balancer {
         match config {
             BalancerConfig::RoundRobin {} => Balancer::RoundRobin(RoundRobin::new(rng)),
             BalancerConfig::Random {} => Balancer::Random(Random),
+            BalancerConfig::WeightedRoundRobin {} => {
+                Balancer::WeightedRoundRobin(WeightedRoundRobin::new())
+            }
+            BalancerConfig::WeightedRandom {} => Balancer::WeightedRandom(WeightedRandom),
+            BalancerConfig::LeastConnections {} => {
+                Balancer::LeastConnections(LeastConnections::new())
+            }
+            BalancerConfig::P2c(c) => Balancer::P2c(P2c::new(c)),
+            BalancerConfig::PeakEwma(c) => Balancer::PeakEwma(PeakEwma::new(c, setup)),
+            BalancerConfig::LeastResponseTime(c) => {
+                Balancer::LeastResponseTime(LeastResponseTime::new(c, setup))
+            }
+            BalancerConfig::RingHash(c) => Balancer::RingHash(RingHash::new(c)),
+            BalancerConfig::Maglev(c) => Balancer::Maglev(Maglev::new(c)),
         }
     }
 
@@ -162,14 +295,31 @@ impl Balancer {
         match self {
             Balancer::RoundRobin(b) => b.pick(req),
             Balancer::Random(b) => b.pick(req, rng),
+            Balancer::WeightedRoundRobin(b) => b.pick(req, rng),
+            Balancer::WeightedRandom(b) => b.pick(req, rng),
+            Balancer::LeastConnections(b) => b.pick(req, rng),
+            Balancer::P2c(b) => b.pick(req, rng),
+            Balancer::PeakEwma(b) => b.pick(req, rng),
+            Balancer::LeastResponseTime(b) => b.pick(req, rng),
+            Balancer::RingHash(b) => b.pick(req),
+            Balancer::Maglev(b) => b.pick(req),
         }
     }
 
     /// An attempt to `ep` has been sent.
     pub fn on_send(&mut self, now: Instant, ep: EndpointId) {
-        let _ = (now, ep);
+        let _ = now;
         match self {
-            Balancer::RoundRobin(_) | Balancer::Random(_) => {}
+            Balancer::LeastConnections(b) => b.on_send(ep),
+            Balancer::P2c(b) => b.on_send(ep),
+            Balancer::PeakEwma(b) => b.on_send(ep),
+            Balancer::RoundRobin(_)
+            | Balancer::Random(_)
+            | Balancer::WeightedRoundRobin(_)
+            | Balancer::WeightedRandom(_)
+            | Balancer::LeastResponseTime(_)
+            | Balancer::RingHash(_)
+            | Balancer::Maglev(_) => {}
         }
     }
 
@@ -181,17 +331,35 @@ impl Balancer {
         outcome: Outcome,
         latency: Duration,
     ) {
-        let _ = (now, ep, outcome, latency);
         match self {
-            Balancer::RoundRobin(_) | Balancer::Random(_) => {}
+            Balancer::LeastConnections(b) => b.on_done(ep),
+            Balancer::P2c(b) => b.on_done(ep),
+            Balancer::PeakEwma(b) => b.on_complete(now, ep, outcome, latency),
+            Balancer::LeastResponseTime(b) => b.on_complete(now, ep, outcome, latency),
+            Balancer::RoundRobin(_)
+            | Balancer::Random(_)
+            | Balancer::WeightedRoundRobin(_)
+            | Balancer::WeightedRandom(_)
+            | Balancer::RingHash(_)
+            | Balancer::Maglev(_) => {}
         }
     }
 
-    /// An attempt to `ep` was abandoned without an answer (a hedge that lost).
+    /// An attempt to `ep` was abandoned without an answer (a hedge that lost): it
+    /// leaves the in-flight count but teaches nothing about latency.
     pub fn on_cancel(&mut self, now: Instant, ep: EndpointId) {
-        let _ = (now, ep);
+        let _ = now;
         match self {
-            Balancer::RoundRobin(_) | Balancer::Random(_) => {}
+            Balancer::LeastConnections(b) => b.on_done(ep),
+            Balancer::P2c(b) => b.on_done(ep),
+            Balancer::PeakEwma(b) => b.on_cancel(ep),
+            Balancer::RoundRobin(_)
+            | Balancer::Random(_)
+            | Balancer::WeightedRoundRobin(_)
+            | Balancer::WeightedRandom(_)
+            | Balancer::LeastResponseTime(_)
+            | Balancer::RingHash(_)
+            | Balancer::Maglev(_) => {}
         }
     }
 }
@@ -219,6 +387,68 @@ mod tests {
             parse(r#"{ kind = "round_robin" }"#).unwrap(),
             BalancerConfig::RoundRobin {}
         );
+    }
+
+    #[test]
+    fn every_kind_parses_with_defaults_and_validates() {
+        for (name, _, _) in KINDS {
+            let config = parse(&format!("\"{name}\"")).unwrap();
+            assert_eq!(config.kind(), *name);
+            assert_eq!(config.validate(), Ok(()), "{name}");
+            assert_eq!(parse(&format!("{{ kind = \"{name}\" }}")).unwrap(), config);
+            let _ = Balancer::new(
+                &config,
+                &Setup::default(),
+                &mut crate::rng::stream(1, crate::rng::Role::Policy, 0),
+            );
+        }
+        assert_eq!(
+            parse(r#""peak_ewma""#).unwrap(),
+            BalancerConfig::PeakEwma(PeakEwmaConfig {
+                decay: Duration::from_secs(10),
+                default_rtt: Duration::from_millis(30),
+                penalize_failures: true,
+            })
+        );
+    }
+
+    #[test]
+    fn parameters_parse_and_bad_values_fail_validation() {
+        assert_eq!(
+            parse(r#"{ kind = "p2c", choices = 3, distinct = false }"#).unwrap(),
+            BalancerConfig::P2c(P2cConfig {
+                choices: 3,
+                distinct: false
+            })
+        );
+        let lrt = parse(r#"{ kind = "least_response_time", decay = "2s" }"#).unwrap();
+        assert_eq!(
+            lrt,
+            BalancerConfig::LeastResponseTime(LeastResponseTimeConfig {
+                decay: Duration::from_secs(2),
+                penalize_failures: true
+            })
+        );
+        let check_bad = |text: &str, key: &str| {
+            let err = parse(text).unwrap().validate().unwrap_err();
+            assert_eq!(err.key, key, "{text}: {err}");
+        };
+        check_bad(r#"{ kind = "p2c", choices = 1 }"#, "choices");
+        check_bad(r#"{ kind = "peak_ewma", decay = "0s" }"#, "decay");
+        check_bad(
+            r#"{ kind = "peak_ewma", default_rtt = "0ms" }"#,
+            "default_rtt",
+        );
+        check_bad(r#"{ kind = "ring_hash", ring_size = 0 }"#, "ring_size");
+        check_bad(r#"{ kind = "maglev", table_size = 65536 }"#, "table_size");
+        check_bad(r#"{ kind = "maglev", key_space = 0 }"#, "key_space");
+        let maglev = parse(r#"{ kind = "maglev", table_size = 7 }"#).unwrap();
+        assert!(maglev.validate_endpoints(7).is_ok());
+        assert_eq!(maglev.validate_endpoints(8).unwrap_err().key, "table_size");
+        let err = parse(r#"{ kind = "peak_ewma", decay = 10 }"#).unwrap_err();
+        assert!(err.contains("no unit"), "{err}");
+        let err = parse(r#"{ kind = "ring_hash", replicas = 3 }"#).unwrap_err();
+        assert!(err.contains("unknown field `replicas`"), "{err}");
     }
 
     #[test]

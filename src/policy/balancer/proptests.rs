@@ -1,0 +1,1 @@
+//! Property tests for every balancer kind (filled in next).

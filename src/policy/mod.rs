@@ -23,6 +23,7 @@
 //! `now` must never go backwards between calls on the same instance.
 
 pub mod balancer;
+pub mod breaker;
 
 use serde::Deserialize;
 

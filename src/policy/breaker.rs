@@ -32,8 +32,8 @@ mod model_tests;
 mod tests;
 
 pub use config::{
-    BreakerConfig, Flavor, Rules, Scope, TripRule, WindowKind, HYSTRIX_BUCKET,
-    MAX_COUNT_WINDOW, MAX_TIME_WINDOW_S,
+    BreakerConfig, Flavor, Rules, Scope, TripRule, WindowKind, HYSTRIX_BUCKET, MAX_COUNT_WINDOW,
+    MAX_TIME_WINDOW_S,
 };
 
 use std::time::Duration;
@@ -309,7 +309,11 @@ impl Breaker {
 
     /// Moves to `now`: fires the deadlines that have passed, each at its own instant.
     fn advance(&mut self, now: Instant) {
-        debug_assert!(now >= self.last_now, "time went backwards: {now} < {}", self.last_now);
+        debug_assert!(
+            now >= self.last_now,
+            "time went backwards: {now} < {}",
+            self.last_now
+        );
         self.last_now = self.last_now.max(now);
         if let State::HalfOpen {
             expires_at: Some(t),

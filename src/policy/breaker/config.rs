@@ -245,7 +245,9 @@ impl BreakerConfig {
         at_least_one("minimum_calls", self.minimum_calls.unwrap_or(1))?;
         match r.trip {
             TripRule::CountWindow { size, .. } => window_size(size, MAX_COUNT_WINDOW, "calls"),
-            TripRule::TimeWindow { size_s, .. } => window_size(size_s, MAX_TIME_WINDOW_S, "seconds"),
+            TripRule::TimeWindow { size_s, .. } => {
+                window_size(size_s, MAX_TIME_WINDOW_S, "seconds")
+            }
             TripRule::Hystrix {
                 size_s,
                 request_volume,
@@ -289,9 +291,7 @@ impl BreakerConfig {
                     wait_multiplier,
                     half_open_calls,
                     half_open_minimum: minimum_calls.min(half_open_calls),
-                    max_wait_in_half_open: self
-                        .max_wait_in_half_open
-                        .filter(|d| !d.is_zero()),
+                    max_wait_in_half_open: self.max_wait_in_half_open.filter(|d| !d.is_zero()),
                 }
             }
             Flavor::Hystrix => {
@@ -330,7 +330,10 @@ impl BreakerConfig {
             ("wait_in_open", self.wait_in_open.is_some()),
             ("wait_multiplier", self.wait_multiplier.is_some()),
             ("half_open_calls", self.half_open_calls.is_some()),
-            ("max_wait_in_half_open", self.max_wait_in_half_open.is_some()),
+            (
+                "max_wait_in_half_open",
+                self.max_wait_in_half_open.is_some(),
+            ),
             ("request_volume", self.request_volume.is_some()),
             ("consecutive_failures", self.consecutive_failures.is_some()),
         ]
@@ -425,7 +428,13 @@ mod tests {
     fn count_minimum_is_capped_by_window_size() {
         let c = parse("window_size = 10\nhalf_open_calls = 3").unwrap();
         let r = c.resolved();
-        assert_eq!(r.trip, TripRule::CountWindow { size: 10, minimum: 10 });
+        assert_eq!(
+            r.trip,
+            TripRule::CountWindow {
+                size: 10,
+                minimum: 10
+            }
+        );
         assert_eq!(r.half_open_minimum, 3);
         let c = parse("window = \"time\"\nwindow_size = 10").unwrap();
         assert_eq!(
@@ -473,11 +482,17 @@ mod tests {
         check("wait_multiplier = 0.5", "wait_multiplier");
         check("flavor = \"hystrix\"\nminimum_calls = 5", "minimum_calls");
         check("flavor = \"hystrix\"\nrequest_volume = 0", "request_volume");
-        check("flavor = \"consecutive\"\nconsecutive_failures = 0", "consecutive_failures");
+        check(
+            "flavor = \"consecutive\"\nconsecutive_failures = 0",
+            "consecutive_failures",
+        );
         check("request_volume = 5", "request_volume");
         assert!(parse("").unwrap().validate().is_ok());
         assert!(parse("flavor = \"hystrix\"").unwrap().validate().is_ok());
-        assert!(parse("flavor = \"consecutive\"").unwrap().validate().is_ok());
+        assert!(parse("flavor = \"consecutive\"")
+            .unwrap()
+            .validate()
+            .is_ok());
     }
 
     #[test]

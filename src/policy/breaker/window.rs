@@ -214,7 +214,14 @@ mod tests {
         w.advance_to(7);
         assert_eq!(w.tally().calls, 2);
         w.advance_to(8); // bucket 5 leaves: 8 >= 5 + 3
-        assert_eq!(w.tally(), Tally { calls: 1, failures: 0, slow: 0 });
+        assert_eq!(
+            w.tally(),
+            Tally {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
         w.advance_to(1_000);
         assert_eq!(w.tally(), Tally::default());
         w.record(1_000, SLOW_FAIL);

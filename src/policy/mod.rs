@@ -24,6 +24,7 @@
 
 pub mod autoscale;
 pub mod balancer;
+pub mod breaker;
 pub mod budget;
 pub mod failover;
 pub mod health;

@@ -1,0 +1,244 @@
+//! Sliding windows of call outcomes: ring buffers sized once, at construction.
+//!
+//! Recording an outcome never allocates: a count window overwrites its oldest slot,
+//! a bucket window reuses the slot of a bucket that has left the window. Totals are
+//! kept incrementally, so reading a rate is O(1).
+
+/// One outcome as a window sees it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Sample {
+    /// The outcome counts as a failure (its kind is in `on`).
+    pub failed: bool,
+    /// The call took strictly longer than `slow_call_duration`.
+    pub slow: bool,
+}
+
+/// Counts of calls, failed calls and slow calls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub calls: u32,
+    pub failures: u32,
+    pub slow: u32,
+}
+
+impl Tally {
+    pub fn add(&mut self, s: Sample) {
+        self.calls += 1;
+        self.failures += u32::from(s.failed);
+        self.slow += u32::from(s.slow);
+    }
+
+    fn sub(&mut self, other: Tally) {
+        debug_assert!(self.calls >= other.calls && self.failures >= other.failures);
+        self.calls -= other.calls;
+        self.failures -= other.failures;
+        self.slow -= other.slow;
+    }
+
+    fn remove(&mut self, s: Sample) {
+        self.sub(Tally {
+            calls: 1,
+            failures: u32::from(s.failed),
+            slow: u32::from(s.slow),
+        });
+    }
+
+    /// resilience4j's test: with at least `minimum` calls, is either rate at or above
+    /// its threshold (inclusive)?
+    pub fn exceeds(&self, minimum: u32, failure_rate: f64, slow_call_rate: f64) -> bool {
+        if self.calls < minimum || self.calls == 0 {
+            return false;
+        }
+        let calls = f64::from(self.calls);
+        f64::from(self.failures) / calls >= failure_rate
+            || f64::from(self.slow) / calls >= slow_call_rate
+    }
+}
+
+/// The last `size` outcomes (resilience4j COUNT_BASED).
+#[derive(Clone, Debug)]
+pub(crate) struct CountWindow {
+    slots: Vec<Sample>,
+    /// The window's length (the `Vec`'s capacity may be larger).
+    size: usize,
+    /// Where the next outcome goes (the oldest one once the ring is full).
+    next: usize,
+    tally: Tally,
+}
+
+impl CountWindow {
+    pub fn new(size: u32) -> CountWindow {
+        let size = size.max(1) as usize;
+        CountWindow {
+            slots: Vec::with_capacity(size),
+            size,
+            next: 0,
+            tally: Tally::default(),
+        }
+    }
+
+    pub fn record(&mut self, s: Sample) {
+        if self.slots.len() < self.size {
+            self.slots.push(s);
+        } else {
+            self.tally.remove(self.slots[self.next]);
+            self.slots[self.next] = s;
+        }
+        self.next = (self.next + 1) % self.size;
+        self.tally.add(s);
+    }
+
+    pub fn tally(&self) -> Tally {
+        self.tally
+    }
+
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.next = 0;
+        self.tally = Tally::default();
+    }
+}
+
+/// The outcomes of the last `n` buckets of equal width (resilience4j TIME_BASED with
+/// 1 s buckets, Hystrix's 500 ms buckets). Bucket `b` covers
+/// `[b x width, (b + 1) x width)` of time, so buckets align to whole multiples of the
+/// width, never to the first call.
+#[derive(Clone, Debug)]
+pub(crate) struct BucketWindow {
+    /// Slot `b % n` holds bucket `b` (or an older one, not yet reset).
+    slots: Vec<Tally>,
+    /// The newest bucket the window has moved to.
+    head: u64,
+    tally: Tally,
+}
+
+impl BucketWindow {
+    pub fn new(buckets: u32) -> BucketWindow {
+        BucketWindow {
+            slots: vec![Tally::default(); buckets.max(1) as usize],
+            head: 0,
+            tally: Tally::default(),
+        }
+    }
+
+    /// Moves the window so `bucket` is its newest: buckets older than
+    /// `bucket - n + 1` leave it. O(buckets moved), at most O(n).
+    pub fn advance_to(&mut self, bucket: u64) {
+        if bucket <= self.head {
+            return;
+        }
+        let n = self.slots.len() as u64;
+        let steps = (bucket - self.head).min(n);
+        for k in 0..steps {
+            let slot = &mut self.slots[((bucket - k) % n) as usize];
+            self.tally.sub(*slot);
+            *slot = Tally::default();
+        }
+        self.head = bucket;
+    }
+
+    /// Records `s` in `bucket`, which must not be older than the newest bucket.
+    pub fn record(&mut self, bucket: u64, s: Sample) {
+        debug_assert!(bucket >= self.head, "time went backwards");
+        let bucket = bucket.max(self.head);
+        self.advance_to(bucket);
+        let n = self.slots.len() as u64;
+        self.slots[(bucket % n) as usize].add(s);
+        self.tally.add(s);
+    }
+
+    /// Totals over the buckets in the window, as of the newest bucket moved to.
+    pub fn tally(&self) -> Tally {
+        self.tally
+    }
+
+    pub fn clear(&mut self) {
+        self.slots.fill(Tally::default());
+        self.tally = Tally::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: Sample = Sample {
+        failed: false,
+        slow: false,
+    };
+    const FAIL: Sample = Sample {
+        failed: true,
+        slow: false,
+    };
+    const SLOW_FAIL: Sample = Sample {
+        failed: true,
+        slow: true,
+    };
+
+    #[test]
+    fn count_window_forgets_the_oldest() {
+        let mut w = CountWindow::new(3);
+        for s in [FAIL, SLOW_FAIL, OK] {
+            w.record(s);
+        }
+        assert_eq!(
+            w.tally(),
+            Tally {
+                calls: 3,
+                failures: 2,
+                slow: 1
+            }
+        );
+        w.record(OK); // FAIL leaves
+        assert_eq!(
+            w.tally(),
+            Tally {
+                calls: 3,
+                failures: 1,
+                slow: 1
+            }
+        );
+        w.record(OK); // SLOW_FAIL leaves
+        assert_eq!(w.tally().failures + w.tally().slow, 0);
+        w.clear();
+        assert_eq!(w.tally(), Tally::default());
+        w.record(FAIL);
+        assert_eq!(w.tally().calls, 1);
+    }
+
+    #[test]
+    fn bucket_window_counts_a_bucket_for_n_buckets() {
+        let mut w = BucketWindow::new(3);
+        w.record(5, FAIL);
+        w.record(6, OK);
+        w.advance_to(7);
+        assert_eq!(w.tally().calls, 2);
+        w.advance_to(8); // bucket 5 leaves: 8 >= 5 + 3
+        assert_eq!(
+            w.tally(),
+            Tally {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
+        w.advance_to(1_000);
+        assert_eq!(w.tally(), Tally::default());
+        w.record(1_000, SLOW_FAIL);
+        assert_eq!(w.tally().slow, 1);
+    }
+
+    #[test]
+    fn exceeds_is_inclusive_and_needs_the_minimum() {
+        let t = Tally {
+            calls: 4,
+            failures: 2,
+            slow: 4,
+        };
+        assert!(t.exceeds(4, 0.5, 1.1));
+        assert!(!t.exceeds(5, 0.5, 1.0));
+        assert!(!t.exceeds(4, 0.51, 1.01));
+        assert!(t.exceeds(4, 0.9, 1.0));
+        assert!(!Tally::default().exceeds(0, 0.1, 0.1));
+    }
+}

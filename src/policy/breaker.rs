@@ -280,6 +280,18 @@ impl Breaker {
         }
     }
 
+    /// Would [`Breaker::admit`] let a call out at `now`? A read-only look for callers
+    /// that choose among endpoints before asking one of them (endpoint scope: an
+    /// endpoint whose breaker would reject is not eligible). Call
+    /// [`Breaker::handle_timeout`] first so time-driven transitions are applied.
+    pub fn would_admit(&self, now: Instant) -> bool {
+        match self.state {
+            State::Closed => true,
+            State::Open { until } => now > until,
+            State::HalfOpen { permits_left, .. } => permits_left > 0,
+        }
+    }
+
     /// The state now, for reports. Between inputs it does not change by itself: OPEN
     /// stays OPEN after its wait until the next `admit`.
     pub fn state(&self) -> BreakerState {

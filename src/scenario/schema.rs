@@ -10,6 +10,13 @@ use serde::{de, Deserialize, Deserializer};
 
 use crate::dist::Dist;
 use crate::policy::balancer::{self, BalancerConfig};
+use crate::policy::breaker::BreakerConfig;
+use crate::policy::failover::{FailoverMode, DEFAULT_OVERPROVISIONING};
+use crate::policy::health::HealthCheckConfig;
+use crate::policy::hedge::HedgeConfig;
+use crate::policy::limiter::LimiterConfig;
+use crate::policy::outlier::OutlierConfig;
+use crate::policy::retry::RetryConfig;
 use crate::time::duration_str;
 
 /// The whole scenario file.
@@ -198,6 +205,54 @@ pub struct ClientConfig {
     /// How an endpoint is picked.
     #[serde(deserialize_with = "balancer::deserialize_config", default)]
     pub balancer: BalancerConfig,
+    /// Retries after a failed attempt (default: none, `attempts = 1`).
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// Circuit breaker (absent: none).
+    #[serde(default)]
+    pub breaker: Option<BreakerConfig>,
+    /// Hedged requests (absent: none).
+    #[serde(default)]
+    pub hedge: Option<HedgeConfig>,
+    /// Active health checks (absent: none).
+    #[serde(default)]
+    pub health_check: Option<HealthCheckConfig>,
+    /// Outlier detection (absent: none).
+    #[serde(default)]
+    pub outlier: Option<OutlierConfig>,
+    /// Client-side limiter (absent: none).
+    #[serde(default)]
+    pub limiter: Option<LimiterConfig>,
+    /// What the caller gets when a call cannot succeed.
+    #[serde(default)]
+    pub fallback: Fallback,
+    /// How traffic spreads over tiers of the target groups.
+    #[serde(default)]
+    pub failover: FailoverMode,
+    /// Envoy's overprovisioning factor for `failover = "priority"`.
+    #[serde(default = "default_overprovisioning")]
+    pub overprovisioning: f64,
+    /// Below this fraction of eligible endpoints, ignore health (panic mode).
+    #[serde(default = "default_panic_threshold")]
+    pub panic_threshold: f64,
+}
+
+fn default_overprovisioning() -> f64 {
+    DEFAULT_OVERPROVISIONING
+}
+fn default_panic_threshold() -> f64 {
+    0.5
+}
+
+/// What a caller gets when its call cannot succeed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// An error (the call counts as failed).
+    #[default]
+    Fail,
+    /// A degraded answer (the call counts as degraded, apart from ok and failed).
+    Degrade,
 }
 
 /// A client's target: one group name or a list of them.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::schema::{ArrivalConfig, ScenarioFile};
 use crate::dist::Dist;
+use crate::policy::failover::check_overprovisioning;
 use crate::policy::ConfigError;
 
 /// A problem at a key path.
@@ -169,6 +170,24 @@ pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
         c.balancer
             .validate()
             .map_err(|e| policy_problem(&at("balancer"), e))?;
+        c.retry.validate().map_err(|e| policy_problem(&at("retry"), e))?;
+        if let Some(b) = &c.breaker {
+            b.validate().map_err(|e| policy_problem(&at("breaker"), e))?;
+        }
+        if let Some(h) = &c.hedge {
+            h.validate().map_err(|e| policy_problem(&at("hedge"), e))?;
+        }
+        if let Some(h) = &c.health_check {
+            h.validate().map_err(|e| policy_problem(&at("health_check"), e))?;
+        }
+        if let Some(o) = &c.outlier {
+            o.validate().map_err(|e| policy_problem(&at("outlier"), e))?;
+        }
+        if let Some(l) = &c.limiter {
+            l.validate().map_err(|e| policy_problem(&at("limiter"), e))?;
+        }
+        check_overprovisioning(c.overprovisioning).map_err(|e| problem(at("overprovisioning"), e.problem))?;
+        fraction(c.panic_threshold, at("panic_threshold"))?;
     }
     Ok(())
 }

@@ -1,9 +1,7 @@
 //! Clients: calls arrive, each call sends attempts through the client's policies,
-//! reads the answers (or times out), retries, and ends with one result.
+//! reads the answers (or times out), retries or hedges, and ends with one result.
 //!
 //! Availability is about calls; load is about attempts (DESIGN.md).
-
-use std::time::Duration;
 
 use rand::Rng;
 
@@ -12,7 +10,11 @@ use super::workload::Arrivals;
 use super::world::World;
 use crate::metrics::{CallResult, FailReason};
 use crate::policy::balancer::PickRequest;
+use crate::policy::breaker::Admit;
+use crate::policy::limiter::LimitDecision;
+use crate::policy::retry::{AttemptInfo, HedgeDecision, RetryDecision};
 use crate::policy::{EndpointId, FailureKind, Outcome};
+use crate::scenario::Fallback;
 use crate::time::Instant;
 
 impl World {
@@ -23,9 +25,7 @@ impl World {
             return;
         }
         let c = &mut self.clients[client as usize];
-        let next = c
-            .arrivals
-            .next_arrival(&mut c.arrivals_rng, c.last_arrival_ns);
+        let next = c.arrivals.next_arrival(&mut c.arrivals_rng, c.last_arrival_ns);
         c.last_arrival_ns = next;
         self.engine
             .schedule_at(Instant(next as u64).max(now), Event::ArrivalTick { client });
@@ -39,7 +39,8 @@ impl World {
         }
     }
 
-    /// The application asks for a call.
+    /// The application asks for a call: the client-scope breaker decides whether it
+    /// goes out at all.
     fn start_call(&mut self, client: u32) {
         let now = self.engine.now();
         let measured = self.in_measure(now);
@@ -47,11 +48,19 @@ impl World {
         let config = &self.populations[c.population].config;
         let deadline = config.deadline.map(|d| now.after(d));
         let hash_key = c.calls_rng.random::<u64>();
+        c.policies.retrier.on_call_start(now);
+        let admitted = match c.policies.call_breaker.as_mut().map(|b| b.admit(now)) {
+            None => None,
+            Some(Admit::Allow | Admit::Probe) => Some(true),
+            Some(Admit::Reject { .. }) => Some(false),
+        };
         let (call, gen) = self.calls.insert_with(|call| {
             call.client = client;
             call.start = now;
             call.measured = measured;
             call.attempts_made = 0;
+            call.hedges = 0;
+            call.breaker_admitted = admitted == Some(true);
             call.outstanding = 0;
             call.tried.clear();
             call.pending.clear();
@@ -63,15 +72,24 @@ impl World {
         if measured {
             self.open_measured += 1;
         }
-        if let Some(at) = deadline {
-            self.engine
-                .schedule_at(at, Event::CallDeadline { call, gen });
+        if admitted == Some(false) {
+            self.finish_call(call, CallResult::Failed(FailReason::BreakerOpen));
+            return;
         }
-        self.send_attempt(call);
+        if let Some(at) = deadline {
+            self.engine.schedule_at(at, Event::CallDeadline { call, gen });
+        }
+        if self.send_attempt(call, false) {
+            let c = &self.clients[client as usize];
+            if let Some(delay) = c.policies.hedger.as_ref().and_then(|h| h.hedge_delay()) {
+                self.engine.schedule_in(delay, Event::HedgeTimer { call, gen });
+            }
+        }
     }
 
-    /// Picks an endpoint and sends one attempt of `call`.
-    fn send_attempt(&mut self, call: u32) {
+    /// Picks an endpoint and sends one attempt of `call` (a hedged copy if `hedge`).
+    /// Returns false if the call ended instead (no endpoint, breaker, limiter).
+    fn send_attempt(&mut self, call: u32, hedge: bool) -> bool {
         let now = self.engine.now();
         let call_gen = self.calls.generation(call);
         let c = self.calls.get_mut(call);
@@ -79,14 +97,10 @@ impl World {
         let ci = &mut self.clients[client as usize];
         if ci.view.is_empty() {
             self.finish_call(call, CallResult::Failed(FailReason::NoServer));
-            return;
+            return false;
         }
-        ci.eligible.clear();
-        ci.eligible
-            .extend(ci.view.iter().filter(|ep| !c.tried.contains(&ep.id)));
-        if ci.eligible.is_empty() {
-            ci.eligible.extend_from_slice(&ci.view);
-        }
+        ci.policies
+            .eligible(now, &ci.view, &self.tier_of, &c.tried, &mut ci.eligible, &mut ci.policy_rng);
         let request = PickRequest {
             now,
             eligible: &ci.eligible,
@@ -94,8 +108,25 @@ impl World {
             hash_key: c.hash_key,
         };
         let ep = ci.balancer.pick(&request, &mut ci.policy_rng);
+        if let Some(b) = ci.policies.endpoint_breakers.get_mut(ep.index()) {
+            if let Admit::Reject { .. } = b.admit(now) {
+                self.finish_call(call, CallResult::Failed(FailReason::BreakerOpen));
+                return false;
+            }
+        }
+        if let Some(LimitDecision::Reject) = ci.policies.limiter.as_mut().map(|l| l.admit(now)) {
+            if let Some(b) = ci.policies.endpoint_breakers.get_mut(ep.index()) {
+                b.on_cancel(now);
+            }
+            self.finish_call(call, CallResult::Failed(FailReason::Rejected));
+            return false;
+        }
         ci.balancer.on_send(now, ep);
-        c.attempts_made += 1;
+        if hedge {
+            c.hedges += 1;
+        } else {
+            c.attempts_made += 1;
+        }
         c.outstanding += 1;
         c.tried.push(ep);
         if c.measured {
@@ -109,6 +140,8 @@ impl World {
             a.sent_at = now;
             a.client_waiting = true;
             a.in_world = true;
+            a.probe = false;
+            a.probe_cost_ns = 0;
         });
         self.calls.get_mut(call).pending.push(attempt);
         match self.network.transit_ns(&mut ci.net_rng) {
@@ -121,6 +154,7 @@ impl World {
             self.engine
                 .schedule_in(timeout, Event::AttemptTimeout { attempt, gen });
         }
+        true
     }
 
     /// A server's answer reaches the client.
@@ -131,6 +165,10 @@ impl World {
         a.in_world = false;
         if !a.client_waiting {
             self.attempts.remove(attempt); // a late answer to an abandoned attempt
+            return;
+        }
+        if a.probe {
+            self.on_probe_result(attempt, reply == Reply::Ok);
             return;
         }
         let outcome = match reply {
@@ -145,9 +183,8 @@ impl World {
     /// The attempt timeout fires before an answer arrived.
     pub(crate) fn on_attempt_timeout(&mut self, attempt: u32, gen: u32) {
         match self.attempts.get_live(attempt, gen) {
-            Some(a) if a.client_waiting => {
-                self.complete_attempt(attempt, Outcome::Failure(FailureKind::Timeout))
-            }
+            Some(a) if a.client_waiting && a.probe => self.on_probe_result(attempt, false),
+            Some(a) if a.client_waiting => self.complete_attempt(attempt, Outcome::Failure(FailureKind::Timeout)),
             _ => {}
         }
     }
@@ -166,19 +203,14 @@ impl World {
         let now = self.engine.now();
         let a = self.attempts.get_mut(attempt);
         a.client_waiting = false;
-        let (client, ep, sent_at, call, call_gen) = (
-            a.client,
-            EndpointId(a.server),
-            a.sent_at,
-            a.call,
-            a.call_gen,
-        );
+        let (client, ep, sent_at, call, call_gen) = (a.client, EndpointId(a.server), a.sent_at, a.call, a.call_gen);
         if !a.in_world {
             self.attempts.remove(attempt);
         }
-        self.clients[client as usize]
-            .balancer
-            .on_complete(now, ep, outcome, now.since(sent_at));
+        let latency = now.since(sent_at);
+        let ci = &mut self.clients[client as usize];
+        ci.balancer.on_complete(now, ep, outcome, latency);
+        ci.policies.on_attempt_outcome(now, ep, outcome, latency, ci.view.len());
         let Some(c) = self.calls.get_live(call, call_gen) else {
             return;
         };
@@ -197,28 +229,63 @@ impl World {
 
     /// The last outstanding attempt failed: retry after a backoff, or give up.
     fn after_failure(&mut self, call: u32, kind: FailureKind) {
-        match self.retry_delay(call, kind) {
-            Some(after) if after.is_zero() => self.send_attempt(call),
-            Some(after) => {
-                let gen = self.calls.generation(call);
-                self.calls.get_mut(call).previous_delay = Some(after);
-                self.engine
-                    .schedule_in(after, Event::RetryStart { call, gen });
+        let now = self.engine.now();
+        let c = self.calls.get_mut(call);
+        let info = AttemptInfo {
+            attempts_made: c.attempts_made,
+            last_failure: kind,
+            previous_delay: c.previous_delay,
+            deadline: c.deadline,
+        };
+        let ci = &mut self.clients[c.client as usize];
+        match ci.policies.retrier.decide(now, &info, &mut ci.policy_rng) {
+            RetryDecision::Retry { after } if after.is_zero() => {
+                self.send_attempt(call, false);
             }
-            None => self.finish_call(call, CallResult::Failed(fail_reason(kind))),
+            RetryDecision::Retry { after } => {
+                c.previous_delay = Some(after);
+                let gen = self.calls.generation(call);
+                self.engine.schedule_in(after, Event::RetryStart { call, gen });
+            }
+            RetryDecision::GiveUp(_) => self.finish_call(call, CallResult::Failed(fail_reason(kind))),
         }
-    }
-
-    /// The retry policy's answer: wait this long and retry, or `None` to give up.
-    fn retry_delay(&mut self, call: u32, kind: FailureKind) -> Option<Duration> {
-        let _ = (call, kind);
-        None
     }
 
     /// A backoff has elapsed.
     pub(crate) fn on_retry_start(&mut self, call: u32, gen: u32) {
         if self.calls.get_live(call, gen).is_some() {
-            self.send_attempt(call);
+            self.send_attempt(call, false);
+        }
+    }
+
+    /// The hedge delay has passed with the call still open: send another copy if the
+    /// hedge allowance and the budget allow, and arm the next hedge.
+    pub(crate) fn on_hedge_timer(&mut self, call: u32, gen: u32) {
+        let now = self.engine.now();
+        let Some(c) = self.calls.get_live(call, gen) else {
+            return;
+        };
+        let ci = &mut self.clients[c.client as usize];
+        let Some(hedger) = &ci.policies.hedger else {
+            return;
+        };
+        if c.outstanding == 0 || c.hedges >= hedger.max_extra() || c.deadline.is_some_and(|d| now >= d) {
+            return;
+        }
+        let delay = hedger.hedge_delay();
+        if ci.policies.retrier.try_spend_hedge(now) != HedgeDecision::Send {
+            return;
+        }
+        if self.send_attempt(call, true) {
+            let c = self.calls.get(call);
+            let max_extra = self.clients[c.client as usize]
+                .policies
+                .hedger
+                .as_ref()
+                .map_or(0, |h| h.max_extra());
+            if let (Some(delay), true) = (delay, c.hedges < max_extra) {
+                self.engine.schedule_in(delay, Event::HedgeTimer { call, gen });
+            }
         }
     }
 
@@ -229,11 +296,32 @@ impl World {
         }
     }
 
-    /// The call ends with `result`: record it, abandon its attempts, free its slot.
+    /// The call ends with `result`: tell the client-scope breaker, apply the fallback,
+    /// record it, abandon its outstanding attempts and free its slot.
     fn finish_call(&mut self, call: u32, result: CallResult) {
         let now = self.engine.now();
         let c = self.calls.get_mut(call);
         let client = c.client as usize;
+        let ci = &mut self.clients[client];
+        if c.breaker_admitted {
+            if let Some(b) = &mut ci.policies.call_breaker {
+                match result {
+                    CallResult::Ok => b.on_outcome(now, Outcome::Success, now.since(c.start)),
+                    CallResult::Failed(reason) => match failure_kind(reason) {
+                        Some(kind) => b.on_outcome(now, Outcome::Failure(kind), now.since(c.start)),
+                        None => b.on_cancel(now),
+                    },
+                    CallResult::Degraded => b.on_cancel(now),
+                }
+            }
+        }
+        let fallback = self.populations[ci.population].config.fallback;
+        let result = match result {
+            CallResult::Failed(reason) if fallback == Fallback::Degrade && reason != FailReason::Unfinished => {
+                CallResult::Degraded
+            }
+            other => other,
+        };
         if c.measured {
             self.recorder.on_call_end(c.start, now, result);
             self.open_measured -= 1;
@@ -241,24 +329,19 @@ impl World {
         for &attempt in &c.pending {
             let a = self.attempts.get_mut(attempt);
             a.client_waiting = false;
-            self.clients[client]
-                .balancer
-                .on_cancel(now, EndpointId(a.server));
+            let ep = EndpointId(a.server);
+            ci.balancer.on_cancel(now, ep);
+            ci.policies.on_attempt_cancel(now, ep);
             if !a.in_world {
                 self.attempts.remove(attempt);
             }
         }
         self.calls.remove(call);
-        let ci = &mut self.clients[client];
         if let Arrivals::Closed { think, .. } = &ci.arrivals {
             if now < self.measure_end {
                 let delay = think.sample_ns(&mut ci.calls_rng);
-                self.engine.schedule_in_ns(
-                    delay,
-                    Event::CallerWake {
-                        client: client as u32,
-                    },
-                );
+                self.engine
+                    .schedule_in_ns(delay, Event::CallerWake { client: client as u32 });
             }
         }
     }
@@ -271,5 +354,17 @@ fn fail_reason(kind: FailureKind) -> FailReason {
         FailureKind::Error => FailReason::Error,
         FailureKind::Refused => FailReason::Refused,
         FailureKind::Rejected => FailReason::Rejected,
+    }
+}
+
+/// The failure kind a client-scope breaker sees for a failed call, if any: a call
+/// that never reached a server (no endpoint, breaker open, unfinished) reports none.
+fn failure_kind(reason: FailReason) -> Option<FailureKind> {
+    match reason {
+        FailReason::Timeout => Some(FailureKind::Timeout),
+        FailReason::Error => Some(FailureKind::Error),
+        FailReason::Refused => Some(FailureKind::Refused),
+        FailReason::Rejected => Some(FailureKind::Rejected),
+        FailReason::BreakerOpen | FailReason::NoServer | FailReason::Unfinished => None,
     }
 }

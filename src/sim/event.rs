@@ -75,6 +75,25 @@ pub enum Event {
         /// Call generation.
         gen: u32,
     },
+    /// A call has waited its hedge delay: send another copy (stale if it ended).
+    HedgeTimer {
+        /// Call slot.
+        call: u32,
+        /// Call generation.
+        gen: u32,
+    },
+    /// Client instance `client` probes `endpoint` (active health checking).
+    ProbeTick {
+        /// Client instance index.
+        client: u32,
+        /// Endpoint id (server index).
+        endpoint: u32,
+    },
+    /// Client instance `client`'s outlier detector evaluates its interval.
+    OutlierTick {
+        /// Client instance index.
+        client: u32,
+    },
 }
 
 impl Event {
@@ -89,6 +108,9 @@ impl Event {
             Event::AttemptTimeout { .. } => 6,
             Event::RetryStart { .. } => 7,
             Event::CallDeadline { .. } => 8,
+            Event::HedgeTimer { .. } => 9,
+            Event::ProbeTick { .. } => 10,
+            Event::OutlierTick { .. } => 11,
         }
     }
 }

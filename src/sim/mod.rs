@@ -6,7 +6,9 @@
 mod client;
 mod engine;
 mod event;
+mod health;
 mod network;
+mod policies;
 mod server;
 mod slab;
 mod workload;

@@ -16,12 +16,17 @@ impl World {
             return;
         };
         let s = a.server as usize;
+        let (probe, probe_cost_ns) = (a.probe, a.probe_cost_ns);
         let server = &mut self.servers[s];
         if !server.up {
             self.reply(attempt, Reply::Refused);
             return;
         }
-        if in_measure {
+        if probe && probe_cost_ns == 0 {
+            self.reply(attempt, Reply::Ok); // a free health check: no worker needed
+            return;
+        }
+        if in_measure && !probe {
             server.stats.received += 1;
         }
         if server.busy < server.concurrency {
@@ -32,7 +37,7 @@ impl World {
         } {
             server.queue.push_back(attempt);
         } else {
-            if in_measure {
+            if in_measure && !probe {
                 server.stats.rejected += 1;
             }
             self.reply(attempt, Reply::Rejected);
@@ -44,10 +49,15 @@ impl World {
         let now = self.engine.now();
         let server = &mut self.servers[s];
         server.busy += 1;
-        let service_ns = self.groups[server.group].service.sample_ns(&mut server.rng);
+        let a = self.attempts.get_mut(attempt);
+        let service_ns = if a.probe {
+            a.probe_cost_ns
+        } else {
+            self.groups[server.group].service.sample_ns(&mut server.rng)
+        };
+        a.service_start = now;
         let epoch = server.epoch;
         let gen = self.attempts.generation(attempt);
-        self.attempts.get_mut(attempt).service_start = now;
         self.engine.schedule_in_ns(
             service_ns,
             Event::ServiceDone {
@@ -66,16 +76,16 @@ impl World {
             return;
         };
         let s = a.server as usize;
-        let started = a.service_start;
+        let (started, probe) = (a.service_start, a.probe);
         let server = &mut self.servers[s];
         if server.epoch != epoch {
             return; // served by a life that has ended: the work was lost
         }
         server.busy -= 1;
         server.stats.busy_ns += u128::from(overlap_ns(started, now, measure_start, measure_end));
-        let error_rate = self.groups[server.group].error_rate;
+        let error_rate = if probe { 0.0 } else { self.groups[server.group].error_rate };
         let failed = error_rate > 0.0 && server.rng.random::<f64>() < error_rate;
-        if now >= measure_start && now < measure_end {
+        if now >= measure_start && now < measure_end && !probe {
             server.stats.served += 1;
             if failed {
                 server.stats.errors += 1;

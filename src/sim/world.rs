@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::engine::Engine;
 use super::event::Event;
 use super::network::Network;
+use super::policies::ClientPolicies;
 use super::slab::Slab;
 use super::workload::Arrivals;
 use super::{RunError, RunOutput};
@@ -26,6 +27,8 @@ use crate::time::Instant;
 pub struct Server {
     /// Index into `World::groups`.
     pub group: usize,
+    /// Failover tier of its group.
+    pub tier: u32,
     /// Workers.
     pub concurrency: u32,
     /// Workers busy now.
@@ -68,6 +71,8 @@ pub struct ClientInstance {
     pub last_arrival_ns: f64,
     /// Picks an endpoint per attempt.
     pub balancer: Balancer,
+    /// Retry, breaker, hedging, health, outlier detection, limiter.
+    pub policies: ClientPolicies,
     /// Arrival times.
     pub arrivals_rng: SimRng,
     /// Policy decisions (balancer, jitter).
@@ -78,6 +83,8 @@ pub struct ClientInstance {
     pub net_rng: SimRng,
     /// Every endpoint this client knows, sorted by id.
     pub view: Vec<Endpoint>,
+    /// The ids of `view`, for policies that take ids.
+    pub view_ids: Vec<EndpointId>,
     /// Scratch list of eligible endpoints for one pick (kept to avoid allocation).
     pub eligible: Vec<Endpoint>,
 }
@@ -91,8 +98,12 @@ pub struct Call {
     pub start: Instant,
     /// Started inside the measured interval.
     pub measured: bool,
-    /// Attempts sent so far.
+    /// Attempts sent so far, hedges not included.
     pub attempts_made: u32,
+    /// Hedged copies sent so far.
+    pub hedges: u32,
+    /// The client-scope breaker admitted this call and awaits its outcome.
+    pub breaker_admitted: bool,
     /// Attempts sent and not yet answered.
     pub outstanding: u32,
     /// Endpoints already tried (for `other_endpoint`).
@@ -128,6 +139,10 @@ pub struct Attempt {
     pub client_waiting: bool,
     /// The request or its answer is still in the network or at the server.
     pub in_world: bool,
+    /// A health-check probe, not part of any call.
+    pub probe: bool,
+    /// Service time of a probe that takes a worker (`probe_cost`), else 0.
+    pub probe_cost_ns: u64,
 }
 
 /// Static parameters of a client population.
@@ -148,6 +163,8 @@ pub struct World {
     pub(crate) attempts: Slab<Attempt>,
     pub(crate) network: Network,
     pub(crate) recorder: Recorder,
+    /// Each endpoint's failover tier, by id.
+    pub(crate) tier_of: Vec<u32>,
     pub(crate) measure_start: Instant,
     pub(crate) measure_end: Instant,
     pub(crate) drain_end: Instant,
@@ -177,6 +194,7 @@ impl World {
                 let id = servers.len() as u64;
                 servers.push(Server {
                     group: gi,
+                    tier: g.tier,
                     concurrency: g.concurrency,
                     busy: 0,
                     queue: VecDeque::new(),
@@ -222,6 +240,7 @@ impl World {
                 let entity = CLIENT_ENTITY_BASE + clients.len() as u64;
                 let mut policy_rng = stream(seed, Role::Policy, entity);
                 clients.push(ClientInstance {
+                    policies: ClientPolicies::new(c, servers.len(), Instant::ZERO),
                     population: pi,
                     arrivals: Arrivals::per_instance(&c.arrival, c.instances),
                     last_arrival_ns: 0.0,
@@ -231,6 +250,7 @@ impl World {
                     calls_rng: stream(seed, Role::Calls, entity),
                     net_rng: stream(seed, Role::Network, entity),
                     eligible: Vec::with_capacity(view.len()),
+                    view_ids: view.iter().map(|ep| ep.id).collect(),
                     view: view.clone(),
                 });
             }
@@ -244,6 +264,7 @@ impl World {
         });
         recorder.on_servers_up(Instant::ZERO, servers.len() as u32);
         World {
+            tier_of: servers.iter().map(|s| s.tier).collect(),
             engine: Engine::new(),
             servers,
             groups,
@@ -298,12 +319,19 @@ impl World {
             Event::AttemptTimeout { attempt, gen } => self.on_attempt_timeout(attempt, gen),
             Event::RetryStart { call, gen } => self.on_retry_start(call, gen),
             Event::CallDeadline { call, gen } => self.on_call_deadline(call, gen),
+            Event::HedgeTimer { call, gen } => self.on_hedge_timer(call, gen),
+            Event::ProbeTick { client, endpoint } => self.on_probe_tick(client, endpoint),
+            Event::OutlierTick { client } => self.on_outlier_tick(client),
         }
     }
 
-    /// Schedules every client's first arrivals.
+    /// Schedules every client's first arrivals, health probes and outlier ticks.
     fn start_workload(&mut self) {
+        self.start_health_checks();
         for c in 0..self.clients.len() {
+            if let Some(at) = self.clients[c].policies.outlier.as_ref().and_then(|o| o.next_deadline()) {
+                self.engine.schedule_at(at, Event::OutlierTick { client: c as u32 });
+            }
             let client = &mut self.clients[c];
             match &client.arrivals {
                 Arrivals::Closed { callers, think } => {

@@ -74,6 +74,7 @@ impl P2c {
     }
 
     /// The least-loaded of `choices` random eligible endpoints.
+    #[must_use]
     pub fn pick<R: Rng + ?Sized>(&mut self, req: &PickRequest, rng: &mut R) -> EndpointId {
         let n = req.eligible.len();
         if n == 1 {

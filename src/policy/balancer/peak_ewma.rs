@@ -92,6 +92,7 @@ impl PeakEwma {
     }
 
     /// The cheaper of two distinct random eligible endpoints.
+    #[must_use]
     pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
         if req.eligible.len() == 1 {
             return req.eligible[0].id;

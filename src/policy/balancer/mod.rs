@@ -32,8 +32,8 @@
 //! | `least_response_time` | `least_response_time.rs` | EWMA latencies |
 //! | `ring_hash`, `maglev` | `ring_hash.rs`, `maglev.rs` | ring / table over `known` |
 //!
-//! Picks never allocate once warmed up; the schedule, ring and table are rebuilt only
-//! when the set they cover (ids and weights) changes. All state is in `Vec`s indexed
+//! A pick allocates only when it rebuilds: the schedule, ring and table are rebuilt
+//! only when the set they cover (ids and weights) changes. All state is in `Vec`s indexed
 //! by endpoint id, and the only hashing is `common::mix64`, fixed across runs.
 
 mod common;

@@ -286,6 +286,23 @@ mod tests {
     }
 
     #[test]
+    fn on_a_tie_the_first_pick_wins() {
+        let b = PeakEwma::new(&cfg(), &Setup::default());
+        let e = eps(&[0, 1, 2]);
+        let req = PickRequest {
+            now: Instant::ZERO,
+            eligible: &e,
+            known: &e,
+            hash_key: 0,
+        };
+        let mut r = rng(13);
+        for _ in 0..100 {
+            let (first, _) = two_distinct(3, &mut r.clone());
+            assert_eq!(b.pick(&req, &mut r), EndpointId(first as u32));
+        }
+    }
+
+    #[test]
     fn one_endpoint_is_always_picked() {
         let b = PeakEwma::new(&cfg(), &Setup::default());
         let e = eps(&[5]);

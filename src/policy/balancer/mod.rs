@@ -410,11 +410,15 @@ mod tests {
 
     #[test]
     fn every_kind_parses_with_defaults_and_validates() {
-        for (name, _, _) in KINDS {
+        for (name, params, _) in KINDS {
             let config = parse(&format!("\"{name}\"")).unwrap();
             assert_eq!(config.kind(), *name);
             assert_eq!(config.validate(), Ok(()), "{name}");
             assert_eq!(parse(&format!("{{ kind = \"{name}\" }}")).unwrap(), config);
+            // The parameters listed in KINDS are exactly the defaults.
+            let sep = if params.is_empty() { "" } else { ", " };
+            let spelled = parse(&format!("{{ kind = \"{name}\"{sep}{params} }}")).unwrap();
+            assert_eq!(spelled, config, "{name}");
             let _ = Balancer::new(
                 &config,
                 &Setup::default(),

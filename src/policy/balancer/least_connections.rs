@@ -22,6 +22,7 @@ impl LeastConnections {
     }
 
     /// The least-loaded eligible endpoint.
+    #[must_use]
     pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
         min_with_random_ties(req.eligible, |id| self.in_flight.get(id), rng)
     }

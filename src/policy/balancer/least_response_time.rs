@@ -65,6 +65,7 @@ impl LeastResponseTime {
     }
 
     /// The fastest-looking eligible endpoint.
+    #[must_use]
     pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
         let estimate = |id| self.estimates.estimate(req.now, id).unwrap_or(0.0);
         min_with_random_ties(req.eligible, estimate, rng)

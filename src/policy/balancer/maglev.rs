@@ -117,6 +117,7 @@ impl Maglev {
     }
 
     /// The key's table entry, or the next eligible one after it.
+    #[must_use]
     pub fn pick(&mut self, req: &PickRequest) -> EndpointId {
         if self.built_for != req.known {
             self.rebuild(req.known);

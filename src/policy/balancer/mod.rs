@@ -16,6 +16,25 @@
 //! ```
 //!
 //! Every `on_send` is matched by exactly one `on_complete` or `on_cancel`.
+//!
+//! # Kinds and files
+//!
+//! One file per algorithm; `common.rs` holds in-flight counts, sampling without
+//! allocation and the fixed hash mixer, `ewma.rs` the latency estimates.
+//!
+//! | kind | file | state |
+//! |---|---|---|
+//! | `round_robin`, `random` | `round_robin.rs`, `random.rs` | a counter / none |
+//! | `weighted_round_robin` | `weighted_round_robin.rs` | EDF heap over the eligible set |
+//! | `weighted_random` | `weighted_random.rs` | none |
+//! | `least_connections`, `p2c` | `least_connections.rs`, `p2c.rs` | in-flight counts |
+//! | `peak_ewma` | `peak_ewma.rs` | in-flight counts, peak-EWMA latencies |
+//! | `least_response_time` | `least_response_time.rs` | EWMA latencies |
+//! | `ring_hash`, `maglev` | `ring_hash.rs`, `maglev.rs` | ring / table over `known` |
+//!
+//! A pick allocates only when it rebuilds: the schedule, ring and table are rebuilt
+//! only when the set they cover (ids and weights) changes. All state is in `Vec`s indexed
+//! by endpoint id, and the only hashing is `common::mix64`, fixed across runs.
 
 mod common;
 mod ewma;
@@ -391,11 +410,15 @@ mod tests {
 
     #[test]
     fn every_kind_parses_with_defaults_and_validates() {
-        for (name, _, _) in KINDS {
+        for (name, params, _) in KINDS {
             let config = parse(&format!("\"{name}\"")).unwrap();
             assert_eq!(config.kind(), *name);
             assert_eq!(config.validate(), Ok(()), "{name}");
             assert_eq!(parse(&format!("{{ kind = \"{name}\" }}")).unwrap(), config);
+            // The parameters listed in KINDS are exactly the defaults.
+            let sep = if params.is_empty() { "" } else { ", " };
+            let spelled = parse(&format!("{{ kind = \"{name}\"{sep}{params} }}")).unwrap();
+            assert_eq!(spelled, config, "{name}");
             let _ = Balancer::new(
                 &config,
                 &Setup::default(),

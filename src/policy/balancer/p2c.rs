@@ -74,6 +74,7 @@ impl P2c {
     }
 
     /// The least-loaded of `choices` random eligible endpoints.
+    #[must_use]
     pub fn pick<R: Rng + ?Sized>(&mut self, req: &PickRequest, rng: &mut R) -> EndpointId {
         let n = req.eligible.len();
         if n == 1 {
@@ -187,6 +188,31 @@ mod tests {
             c[..4].iter().all(|&x| (9_400..10_600).contains(&x)),
             "{c:?}"
         );
+    }
+
+    #[test]
+    fn on_a_tie_the_first_pick_wins() {
+        let e = eps(&[0, 1, 2, 3, 4]);
+        let req = PickRequest {
+            now: Instant::ZERO,
+            eligible: &e,
+            known: &e,
+            hash_key: 0,
+        };
+        // Endpoint 4 is busier; the others tie.
+        let mut b = loaded(P2cConfig::default(), &[(4, 1)]);
+        let mut r = rng(12);
+        for _ in 0..200 {
+            // Replay the draws: first uniform over 5, second over the 4 others.
+            let mut replay = r.clone();
+            let first = replay.random_range(0..5usize);
+            let mut second = replay.random_range(0..4usize);
+            if second >= first {
+                second += 1;
+            }
+            let want = if first == 4 { second } else { first };
+            assert_eq!(b.pick(&req, &mut r), EndpointId(want as u32));
+        }
     }
 
     #[test]

@@ -92,6 +92,7 @@ impl PeakEwma {
     }
 
     /// The cheaper of two distinct random eligible endpoints.
+    #[must_use]
     pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
         if req.eligible.len() == 1 {
             return req.eligible[0].id;
@@ -282,6 +283,23 @@ mod tests {
         let mut script = script;
         script[4] = (20, Pick(0));
         check(lenient, Some(Duration::from_secs(1)), &script);
+    }
+
+    #[test]
+    fn on_a_tie_the_first_pick_wins() {
+        let b = PeakEwma::new(&cfg(), &Setup::default());
+        let e = eps(&[0, 1, 2]);
+        let req = PickRequest {
+            now: Instant::ZERO,
+            eligible: &e,
+            known: &e,
+            hash_key: 0,
+        };
+        let mut r = rng(13);
+        for _ in 0..100 {
+            let (first, _) = two_distinct(3, &mut r.clone());
+            assert_eq!(b.pick(&req, &mut r), EndpointId(first as u32));
+        }
     }
 
     #[test]

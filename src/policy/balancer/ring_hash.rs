@@ -85,6 +85,7 @@ impl RingHash {
     }
 
     /// The first eligible endpoint clockwise from the key's point.
+    #[must_use]
     pub fn pick(&mut self, req: &PickRequest) -> EndpointId {
         if self.built_for != req.known {
             self.rebuild(req.known);

@@ -13,6 +13,7 @@ pub struct WeightedRandom;
 
 impl WeightedRandom {
     /// A random eligible endpoint, weighted.
+    #[must_use]
     pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
         let total: u64 = req.eligible.iter().map(weight_of).sum();
         let mut ticket = rng.random_range(0..total);

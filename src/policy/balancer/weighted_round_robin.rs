@@ -60,6 +60,7 @@ impl WeightedRoundRobin {
     }
 
     /// The next endpoint by earliest deadline over `req.eligible`.
+    #[must_use]
     pub fn pick<R: Rng + ?Sized>(&mut self, req: &PickRequest, rng: &mut R) -> EndpointId {
         if self.built_for != req.eligible {
             let skip = rng.random_range(0..req.eligible.len());

@@ -32,7 +32,10 @@ const FORBIDDEN: [(&str, &str); 12] = [
 #[test]
 fn policy_imports_nothing_from_the_simulator() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/policy"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/policy"),
+        &mut files,
+    );
     assert!(files.len() > 5, "found the policy files");
     let mut problems = Vec::new();
     for file in &files {
@@ -41,13 +44,26 @@ fn policy_imports_nothing_from_the_simulator() {
             let code = line.split("//").next().unwrap_or("");
             for (needle, why) in FORBIDDEN {
                 if code.contains(needle) {
-                    problems.push(format!("{}:{}: {why}: {}", file.display(), n + 1, line.trim()));
+                    problems.push(format!(
+                        "{}:{}: {why}: {}",
+                        file.display(),
+                        n + 1,
+                        line.trim()
+                    ));
                 }
             }
             if code.contains("use super::super::super") || code.contains("crate::main") {
-                problems.push(format!("{}:{}: reaches outside policy/", file.display(), n + 1));
+                problems.push(format!(
+                    "{}:{}: reaches outside policy/",
+                    file.display(),
+                    n + 1
+                ));
             }
         }
     }
-    assert!(problems.is_empty(), "src/policy must stay sans-IO:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "src/policy must stay sans-IO:\n{}",
+        problems.join("\n")
+    );
 }

@@ -170,23 +170,39 @@ pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
         c.balancer
             .validate()
             .map_err(|e| policy_problem(&at("balancer"), e))?;
-        c.retry.validate().map_err(|e| policy_problem(&at("retry"), e))?;
+        let known: u32 = s
+            .servers
+            .iter()
+            .filter(|g| c.target.0.contains(&g.group))
+            .map(|g| g.count)
+            .sum();
+        c.balancer
+            .validate_endpoints(known as usize)
+            .map_err(|e| policy_problem(&at("balancer"), e))?;
+        c.retry
+            .validate()
+            .map_err(|e| policy_problem(&at("retry"), e))?;
         if let Some(b) = &c.breaker {
-            b.validate().map_err(|e| policy_problem(&at("breaker"), e))?;
+            b.validate()
+                .map_err(|e| policy_problem(&at("breaker"), e))?;
         }
         if let Some(h) = &c.hedge {
             h.validate().map_err(|e| policy_problem(&at("hedge"), e))?;
         }
         if let Some(h) = &c.health_check {
-            h.validate().map_err(|e| policy_problem(&at("health_check"), e))?;
+            h.validate()
+                .map_err(|e| policy_problem(&at("health_check"), e))?;
         }
         if let Some(o) = &c.outlier {
-            o.validate().map_err(|e| policy_problem(&at("outlier"), e))?;
+            o.validate()
+                .map_err(|e| policy_problem(&at("outlier"), e))?;
         }
         if let Some(l) = &c.limiter {
-            l.validate().map_err(|e| policy_problem(&at("limiter"), e))?;
+            l.validate()
+                .map_err(|e| policy_problem(&at("limiter"), e))?;
         }
-        check_overprovisioning(c.overprovisioning).map_err(|e| problem(at("overprovisioning"), e.problem))?;
+        check_overprovisioning(c.overprovisioning)
+            .map_err(|e| problem(at("overprovisioning"), e.problem))?;
         fraction(c.panic_threshold, at("panic_threshold"))?;
     }
     Ok(())

@@ -25,7 +25,9 @@ impl World {
             return;
         }
         let c = &mut self.clients[client as usize];
-        let next = c.arrivals.next_arrival(&mut c.arrivals_rng, c.last_arrival_ns);
+        let next = c
+            .arrivals
+            .next_arrival(&mut c.arrivals_rng, c.last_arrival_ns);
         c.last_arrival_ns = next;
         self.engine
             .schedule_at(Instant(next as u64).max(now), Event::ArrivalTick { client });
@@ -77,12 +79,14 @@ impl World {
             return;
         }
         if let Some(at) = deadline {
-            self.engine.schedule_at(at, Event::CallDeadline { call, gen });
+            self.engine
+                .schedule_at(at, Event::CallDeadline { call, gen });
         }
         if self.send_attempt(call, false) {
             let c = &self.clients[client as usize];
             if let Some(delay) = c.policies.hedger.as_ref().and_then(|h| h.hedge_delay()) {
-                self.engine.schedule_in(delay, Event::HedgeTimer { call, gen });
+                self.engine
+                    .schedule_in(delay, Event::HedgeTimer { call, gen });
             }
         }
     }
@@ -99,8 +103,14 @@ impl World {
             self.finish_call(call, CallResult::Failed(FailReason::NoServer));
             return false;
         }
-        ci.policies
-            .eligible(now, &ci.view, &self.tier_of, &c.tried, &mut ci.eligible, &mut ci.policy_rng);
+        ci.policies.eligible(
+            now,
+            &ci.view,
+            &self.tier_of,
+            &c.tried,
+            &mut ci.eligible,
+            &mut ci.policy_rng,
+        );
         let request = PickRequest {
             now,
             eligible: &ci.eligible,
@@ -184,7 +194,9 @@ impl World {
     pub(crate) fn on_attempt_timeout(&mut self, attempt: u32, gen: u32) {
         match self.attempts.get_live(attempt, gen) {
             Some(a) if a.client_waiting && a.probe => self.on_probe_result(attempt, false),
-            Some(a) if a.client_waiting => self.complete_attempt(attempt, Outcome::Failure(FailureKind::Timeout)),
+            Some(a) if a.client_waiting => {
+                self.complete_attempt(attempt, Outcome::Failure(FailureKind::Timeout))
+            }
             _ => {}
         }
     }
@@ -203,14 +215,21 @@ impl World {
         let now = self.engine.now();
         let a = self.attempts.get_mut(attempt);
         a.client_waiting = false;
-        let (client, ep, sent_at, call, call_gen) = (a.client, EndpointId(a.server), a.sent_at, a.call, a.call_gen);
+        let (client, ep, sent_at, call, call_gen) = (
+            a.client,
+            EndpointId(a.server),
+            a.sent_at,
+            a.call,
+            a.call_gen,
+        );
         if !a.in_world {
             self.attempts.remove(attempt);
         }
         let latency = now.since(sent_at);
         let ci = &mut self.clients[client as usize];
         ci.balancer.on_complete(now, ep, outcome, latency);
-        ci.policies.on_attempt_outcome(now, ep, outcome, latency, ci.view.len());
+        ci.policies
+            .on_attempt_outcome(now, ep, outcome, latency, ci.view.len());
         let Some(c) = self.calls.get_live(call, call_gen) else {
             return;
         };
@@ -245,9 +264,12 @@ impl World {
             RetryDecision::Retry { after } => {
                 c.previous_delay = Some(after);
                 let gen = self.calls.generation(call);
-                self.engine.schedule_in(after, Event::RetryStart { call, gen });
+                self.engine
+                    .schedule_in(after, Event::RetryStart { call, gen });
             }
-            RetryDecision::GiveUp(_) => self.finish_call(call, CallResult::Failed(fail_reason(kind))),
+            RetryDecision::GiveUp(_) => {
+                self.finish_call(call, CallResult::Failed(fail_reason(kind)))
+            }
         }
     }
 
@@ -269,7 +291,10 @@ impl World {
         let Some(hedger) = &ci.policies.hedger else {
             return;
         };
-        if c.outstanding == 0 || c.hedges >= hedger.max_extra() || c.deadline.is_some_and(|d| now >= d) {
+        if c.outstanding == 0
+            || c.hedges >= hedger.max_extra()
+            || c.deadline.is_some_and(|d| now >= d)
+        {
             return;
         }
         let delay = hedger.hedge_delay();
@@ -284,7 +309,8 @@ impl World {
                 .as_ref()
                 .map_or(0, |h| h.max_extra());
             if let (Some(delay), true) = (delay, c.hedges < max_extra) {
-                self.engine.schedule_in(delay, Event::HedgeTimer { call, gen });
+                self.engine
+                    .schedule_in(delay, Event::HedgeTimer { call, gen });
             }
         }
     }
@@ -317,7 +343,9 @@ impl World {
         }
         let fallback = self.populations[ci.population].config.fallback;
         let result = match result {
-            CallResult::Failed(reason) if fallback == Fallback::Degrade && reason != FailReason::Unfinished => {
+            CallResult::Failed(reason)
+                if fallback == Fallback::Degrade && reason != FailReason::Unfinished =>
+            {
                 CallResult::Degraded
             }
             other => other,
@@ -340,8 +368,12 @@ impl World {
         if let Arrivals::Closed { think, .. } = &ci.arrivals {
             if now < self.measure_end {
                 let delay = think.sample_ns(&mut ci.calls_rng);
-                self.engine
-                    .schedule_in_ns(delay, Event::CallerWake { client: client as u32 });
+                self.engine.schedule_in_ns(
+                    delay,
+                    Event::CallerWake {
+                        client: client as u32,
+                    },
+                );
             }
         }
     }

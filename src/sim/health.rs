@@ -16,7 +16,13 @@ impl World {
             if self.clients[c].policies.health.is_some() {
                 for i in 0..self.clients[c].view.len() {
                     let endpoint = self.clients[c].view[i].id.0;
-                    self.engine.schedule_in_ns(0, Event::ProbeTick { client: c as u32, endpoint });
+                    self.engine.schedule_in_ns(
+                        0,
+                        Event::ProbeTick {
+                            client: c as u32,
+                            endpoint,
+                        },
+                    );
                 }
             }
         }
@@ -37,7 +43,8 @@ impl World {
             .and_then(|h| h.probe_cost)
             .map_or(0, nanos);
         let now = self.engine.now();
-        self.engine.schedule_in(next, Event::ProbeTick { client, endpoint });
+        self.engine
+            .schedule_in(next, Event::ProbeTick { client, endpoint });
         let (attempt, gen) = self.attempts.insert_with(|a| {
             a.call = u32::MAX;
             a.call_gen = 0;
@@ -55,7 +62,8 @@ impl World {
                 .schedule_in_ns(delay, Event::RequestArrive { attempt, gen }),
             None => self.attempts.get_mut(attempt).in_world = false,
         }
-        self.engine.schedule_in(timeout, Event::AttemptTimeout { attempt, gen });
+        self.engine
+            .schedule_in(timeout, Event::AttemptTimeout { attempt, gen });
     }
 
     /// A probe's answer arrived (`passed` if the server answered ok), or it timed out.
@@ -82,7 +90,8 @@ impl World {
         };
         let _report = outlier.handle_timeout(now, &ci.view_ids, |_| {});
         if let Some(at) = outlier.next_deadline() {
-            self.engine.schedule_at(at.max(now), Event::OutlierTick { client });
+            self.engine
+                .schedule_at(at.max(now), Event::OutlierTick { client });
         }
     }
 }

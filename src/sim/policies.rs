@@ -59,7 +59,10 @@ impl ClientPolicies {
             endpoint_breakers,
             hedger: config.hedge.as_ref().map(Hedger::new),
             health: config.health_check.as_ref().map(HealthChecker::new),
-            outlier: config.outlier.as_ref().map(|o| OutlierDetector::new(o, now)),
+            outlier: config
+                .outlier
+                .as_ref()
+                .map(|o| OutlierDetector::new(o, now)),
             limiter: config.limiter.as_ref().map(|l| Limiter::new(l, now)),
             failover: config.failover,
             overprovisioning: config.overprovisioning,
@@ -131,18 +134,30 @@ impl ClientPolicies {
             return;
         }
         self.tiers.clear();
-        self.tiers.extend(view.iter().map(|ep| tier_of[ep.id.index()]));
+        self.tiers
+            .extend(view.iter().map(|ep| tier_of[ep.id.index()]));
         self.tiers.sort_unstable();
         self.tiers.dedup();
         self.tier_health.clear();
         for &tier in &self.tiers {
-            let total = view.iter().filter(|ep| tier_of[ep.id.index()] == tier).count() as u32;
-            let eligible = out.iter().filter(|ep| tier_of[ep.id.index()] == tier).count() as u32;
+            let total = view
+                .iter()
+                .filter(|ep| tier_of[ep.id.index()] == tier)
+                .count() as u32;
+            let eligible = out
+                .iter()
+                .filter(|ep| tier_of[ep.id.index()] == tier)
+                .count() as u32;
             self.tier_health.push(TierHealth { eligible, total });
         }
         self.tier_loads.clear();
         self.tier_loads.resize(self.tiers.len(), 0.0);
-        tier_loads(self.failover, &self.tier_health, self.overprovisioning, &mut self.tier_loads);
+        tier_loads(
+            self.failover,
+            &self.tier_health,
+            self.overprovisioning,
+            &mut self.tier_loads,
+        );
         let chosen = self.tiers[pick_tier(&self.tier_loads, rng)];
         let before = out.len();
         out.retain(|ep| tier_of[ep.id.index()] == chosen);
@@ -153,7 +168,14 @@ impl ClientPolicies {
     }
 
     /// An attempt to `ep` ended: every per-attempt policy learns the outcome.
-    pub fn on_attempt_outcome(&mut self, now: Instant, ep: EndpointId, outcome: Outcome, latency: std::time::Duration, known: usize) {
+    pub fn on_attempt_outcome(
+        &mut self,
+        now: Instant,
+        ep: EndpointId,
+        outcome: Outcome,
+        latency: std::time::Duration,
+        known: usize,
+    ) {
         self.retrier.on_attempt_outcome(now, outcome);
         if let (Some(h), Outcome::Success) = (&mut self.hedger, outcome) {
             h.on_latency(now, latency);

@@ -83,7 +83,11 @@ impl World {
         }
         server.busy -= 1;
         server.stats.busy_ns += u128::from(overlap_ns(started, now, measure_start, measure_end));
-        let error_rate = if probe { 0.0 } else { self.groups[server.group].error_rate };
+        let error_rate = if probe {
+            0.0
+        } else {
+            self.groups[server.group].error_rate
+        };
         let failed = error_rate > 0.0 && server.rng.random::<f64>() < error_rate;
         if now >= measure_start && now < measure_end && !probe {
             server.stats.served += 1;

@@ -329,8 +329,14 @@ impl World {
     fn start_workload(&mut self) {
         self.start_health_checks();
         for c in 0..self.clients.len() {
-            if let Some(at) = self.clients[c].policies.outlier.as_ref().and_then(|o| o.next_deadline()) {
-                self.engine.schedule_at(at, Event::OutlierTick { client: c as u32 });
+            if let Some(at) = self.clients[c]
+                .policies
+                .outlier
+                .as_ref()
+                .and_then(|o| o.next_deadline())
+            {
+                self.engine
+                    .schedule_at(at, Event::OutlierTick { client: c as u32 });
             }
             let client = &mut self.clients[c];
             match &client.arrivals {

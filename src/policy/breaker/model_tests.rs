@@ -108,9 +108,17 @@ enum Op {
     Admit,
     /// The in-flight call `which % len` reports: `kind` 0 = success, 1..=4 a
     /// `FailureKind`; `speed` picks a latency around `slow_call_duration`.
-    Outcome { which: usize, kind: usize, speed: u8 },
-    Cancel { which: usize },
-    Advance { ns: u64 },
+    Outcome {
+        which: usize,
+        kind: usize,
+        speed: u8,
+    },
+    Cancel {
+        which: usize,
+    },
+    Advance {
+        ns: u64,
+    },
     /// Jump to `next_deadline()` (if any) and call `handle_timeout`.
     FireDeadline,
 }

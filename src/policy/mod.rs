@@ -25,6 +25,7 @@
 pub mod autoscale;
 pub mod balancer;
 pub mod breaker;
+pub mod catalog;
 pub mod budget;
 pub mod failover;
 pub mod health;

@@ -27,6 +27,8 @@ mod hystrix;
 mod window;
 
 #[cfg(test)]
+mod model_single_trial_tests;
+#[cfg(test)]
 mod model_tests;
 #[cfg(test)]
 mod tests;

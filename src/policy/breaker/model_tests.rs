@@ -104,18 +104,26 @@ fn knobs() -> impl Strategy<Value = Knobs> {
 
 /// One step of a random script.
 #[derive(Clone, Debug)]
-enum Op {
+pub(super) enum Op {
     Admit,
     /// The in-flight call `which % len` reports: `kind` 0 = success, 1..=4 a
     /// `FailureKind`; `speed` picks a latency around `slow_call_duration`.
-    Outcome { which: usize, kind: usize, speed: u8 },
-    Cancel { which: usize },
-    Advance { ns: u64 },
+    Outcome {
+        which: usize,
+        kind: usize,
+        speed: u8,
+    },
+    Cancel {
+        which: usize,
+    },
+    Advance {
+        ns: u64,
+    },
     /// Jump to `next_deadline()` (if any) and call `handle_timeout`.
     FireDeadline,
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub(super) fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => Just(Op::Admit),
         4 => (any::<usize>(), 0usize..5, 0u8..4)
@@ -442,6 +450,14 @@ fn run(k: Knobs, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 step,
                 out
             );
+        }
+        if b.state() == BreakerState::HalfOpen
+            && calls.is_empty()
+            && !matches!(m.expiry(), Some(t) if t <= now)
+        {
+            // Liveness: with nothing in flight, HALF_OPEN can always send a probe.
+            let admitted = b.clone().admit(Instant(now));
+            prop_assert_eq!(admitted, Admit::Probe, "step {}: HALF_OPEN is stuck", step);
         }
         if let ModelState::Open { until } = m.state {
             // Never admits while OPEN before the wait ends: checked by probing a clone.

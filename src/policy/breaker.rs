@@ -3,7 +3,7 @@
 //! Three flavors follow three production breakers (POLICIES.md, "Circuit breaker"):
 //! resilience4j (default), Hystrix and Finagle-style consecutive failures. They share
 //! one state machine, CLOSED -> OPEN -> HALF_OPEN -> CLOSED or OPEN; they differ in
-//! what trips CLOSED (a [`config::TripRule`]) and in how many probes HALF_OPEN lets
+//! what trips CLOSED (a [`TripRule`]) and in how many probes HALF_OPEN lets
 //! through (Hystrix and consecutive: one trial call, any counted failure reopens).
 //!
 //! Decisions the production systems leave open, and what this breaker does:
@@ -245,7 +245,7 @@ impl Breaker {
             State::HalfOpen { tally, .. } => {
                 tally.add(sample);
                 let r = &self.rules;
-                if tally.calls >= r.half_open_minimum {
+                if tally.calls >= u64::from(r.half_open_minimum) {
                     if tally.exceeds(r.half_open_minimum, r.failure_rate, r.slow_call_rate) {
                         self.open(now);
                     } else {

@@ -192,6 +192,7 @@ impl Breaker {
     /// May a call go out now? CLOSED allows; OPEN rejects while `now` is not strictly
     /// after the end of its wait, and otherwise moves to HALF_OPEN (no timer needed:
     /// the first call after the wait does it); HALF_OPEN hands out its permits.
+    #[must_use = "a rejected call must fail fast, an admitted one must report back"]
     pub fn admit(&mut self, now: Instant) -> Admit {
         self.advance(now);
         if let State::Open { until } = self.state {

@@ -265,10 +265,11 @@ impl Breaker {
     /// `permits_left + (calls that may still be probes) <= half_open_calls`. The
     /// breaker cannot tell a cancelled probe from a cancelled call admitted before
     /// HALF_OPEN (the API carries no token), so it counts every call in flight as a
-    /// possible probe: the permit comes back at once when no older call is in flight,
-    /// and otherwise no later than when those calls report. This guarantees that no
-    /// more than `half_open_calls` probes are ever in flight, as resilience4j's
-    /// `releasePermission` intends.
+    /// possible probe. The permit comes back at once when no older call is in flight;
+    /// otherwise it may be held back until they report (their outcomes count in
+    /// HALF_OPEN). So no more than `half_open_calls` probes are ever in flight, as
+    /// resilience4j's `releasePermission` intends, and once nothing is in flight a
+    /// HALF_OPEN breaker can always send a probe (both checked by the model test).
     pub fn on_cancel(&mut self, now: Instant) {
         self.advance(now);
         self.settle_one();

@@ -3,7 +3,7 @@
 //! Three flavors follow three production breakers (POLICIES.md, "Circuit breaker"):
 //! resilience4j (default), Hystrix and Finagle-style consecutive failures. They share
 //! one state machine, CLOSED -> OPEN -> HALF_OPEN -> CLOSED or OPEN; they differ in
-//! what trips CLOSED (a [`config::TripRule`]) and in how many probes HALF_OPEN lets
+//! what trips CLOSED (a [`TripRule`]) and in how many probes HALF_OPEN lets
 //! through (Hystrix and consecutive: one trial call, any counted failure reopens).
 //!
 //! Decisions the production systems leave open, and what this breaker does:
@@ -26,6 +26,8 @@ mod consecutive;
 mod hystrix;
 mod window;
 
+#[cfg(test)]
+mod model_single_trial_tests;
 #[cfg(test)]
 mod model_tests;
 #[cfg(test)]
@@ -190,6 +192,7 @@ impl Breaker {
     /// May a call go out now? CLOSED allows; OPEN rejects while `now` is not strictly
     /// after the end of its wait, and otherwise moves to HALF_OPEN (no timer needed:
     /// the first call after the wait does it); HALF_OPEN hands out its permits.
+    #[must_use = "a rejected call must fail fast, an admitted one must report back"]
     pub fn admit(&mut self, now: Instant) -> Admit {
         self.advance(now);
         if let State::Open { until } = self.state {
@@ -243,7 +246,7 @@ impl Breaker {
             State::HalfOpen { tally, .. } => {
                 tally.add(sample);
                 let r = &self.rules;
-                if tally.calls >= r.half_open_minimum {
+                if tally.calls >= u64::from(r.half_open_minimum) {
                     if tally.exceeds(r.half_open_minimum, r.failure_rate, r.slow_call_rate) {
                         self.open(now);
                     } else {
@@ -262,10 +265,11 @@ impl Breaker {
     /// `permits_left + (calls that may still be probes) <= half_open_calls`. The
     /// breaker cannot tell a cancelled probe from a cancelled call admitted before
     /// HALF_OPEN (the API carries no token), so it counts every call in flight as a
-    /// possible probe: the permit comes back at once when no older call is in flight,
-    /// and otherwise no later than when those calls report. This guarantees that no
-    /// more than `half_open_calls` probes are ever in flight, as resilience4j's
-    /// `releasePermission` intends.
+    /// possible probe. The permit comes back at once when no older call is in flight;
+    /// otherwise it may be held back until they report (their outcomes count in
+    /// HALF_OPEN). So no more than `half_open_calls` probes are ever in flight, as
+    /// resilience4j's `releasePermission` intends, and once nothing is in flight a
+    /// HALF_OPEN breaker can always send a probe (both checked by the model test).
     pub fn on_cancel(&mut self, now: Instant) {
         self.advance(now);
         self.settle_one();

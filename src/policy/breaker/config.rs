@@ -37,7 +37,10 @@ pub enum Flavor {
     /// bucket boundaries; one trial call (Hystrix).
     Hystrix,
     /// Trip after a run of consecutive failures; one trial call (Finagle failure
-    /// accrual).
+    /// accrual). Its `wait_in_open` defaults to 5 s: Finagle marks a node dead for an
+    /// equal-jittered backoff that starts at 5 s and grows to 300 s; a breaker takes
+    /// no random numbers, so the start is kept and `wait_multiplier` (default 1)
+    /// grows it deterministically if wanted.
     Consecutive,
 }
 

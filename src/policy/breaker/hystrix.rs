@@ -50,7 +50,7 @@ impl HystrixWindow {
     pub fn catch_up(&mut self, now: Instant) -> Option<Instant> {
         let target = bucket_of(now);
         while self.current < target {
-            if self.buckets.tally().calls < self.request_volume {
+            if self.buckets.tally().calls < u64::from(self.request_volume) {
                 self.current = target;
                 break;
             }
@@ -65,8 +65,8 @@ impl HystrixWindow {
 
     fn trips(&self) -> bool {
         let t = self.buckets.tally();
-        t.calls >= self.request_volume
-            && u64::from(t.failures) * 100 / u64::from(t.calls) >= u64::from(self.error_percent)
+        t.calls >= u64::from(self.request_volume)
+            && t.failures * 100 / t.calls >= u64::from(self.error_percent)
     }
 
     /// Records an outcome at `now` (after [`HystrixWindow::catch_up`] to `now`).
@@ -77,7 +77,8 @@ impl HystrixWindow {
 
     /// The next boundary whose check could trip, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
-        (self.buckets.tally().calls >= self.request_volume).then(|| boundary(self.current + 1))
+        (self.buckets.tally().calls >= u64::from(self.request_volume))
+            .then(|| boundary(self.current + 1))
     }
 
     /// Empties the window (on closing: Hystrix resets its stream); checks start again

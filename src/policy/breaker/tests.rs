@@ -4,9 +4,9 @@
 //! duration strings from the start of the run (`1.5s`). Inputs: `admit`, `ok [LAT]`,
 //! `fail KIND [LAT]`, `cancel`, `timeout`. Expected: a decision for `admit` (`allow`,
 //! `probe`, `reject@TIME`), the state after the input (`closed`, `open`,
-//! `half_open`), `deadline=TIME` or `deadline=none`. `*N` after the verb or its last argument repeats the input N times
-//! and checks decisions after each repetition (`admit*3 => allow`), states and
-//! deadlines after the last one.
+//! `half_open`), `deadline=TIME` or `deadline=none`. `*N` after the
+//! verb or its last argument repeats the input N times and checks decisions after
+//! each repetition (`admit*3 => allow`), states and deadlines after the last one.
 
 use std::time::Duration;
 
@@ -37,18 +37,7 @@ fn check(config: &str, script: &str) {
         }
         let ctx = format!("line {}: `{line}`", n + 1);
         let (input, expected) = line.split_once("=>").expect("every line has `=>`");
-        // `*N` may follow the verb or its last argument: `ok*3`, `fail error*2`.
-        let (input, times) = match input.split_once('*') {
-            Some((head, tail)) => (
-                head.to_string() + " " + tail.trim_start_matches(char::is_numeric),
-                tail.split_whitespace()
-                    .next()
-                    .unwrap()
-                    .parse::<u32>()
-                    .unwrap(),
-            ),
-            None => (input.to_string(), 1),
-        };
+        let (input, times) = split_repeat(input);
         let mut words = input.split_whitespace();
         let now = at(words.next().unwrap());
         let verb = words.next().unwrap();
@@ -87,6 +76,21 @@ fn check(config: &str, script: &str) {
                 w => panic!("{ctx}: unknown expectation {w}"),
             }
         }
+    }
+}
+
+/// `"0s fail error*2"` -> `("0s fail error", 2)`: `*N` may follow the verb or its
+/// last argument.
+fn split_repeat(input: &str) -> (String, u32) {
+    match input.split_once('*') {
+        Some((head, count)) => {
+            let count = count.trim();
+            (
+                head.to_string(),
+                count.parse().expect("`*N` ends the input"),
+            )
+        }
+        None => (input.to_string(), 1),
     }
 }
 

@@ -16,16 +16,17 @@ pub(crate) struct Sample {
 /// Counts of calls, failed calls and slow calls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Tally {
-    pub calls: u32,
-    pub failures: u32,
-    pub slow: u32,
+    /// u64: a day-long time window at 50k calls/s holds more than `u32::MAX` calls.
+    pub calls: u64,
+    pub failures: u64,
+    pub slow: u64,
 }
 
 impl Tally {
     pub fn add(&mut self, s: Sample) {
         self.calls += 1;
-        self.failures += u32::from(s.failed);
-        self.slow += u32::from(s.slow);
+        self.failures += u64::from(s.failed);
+        self.slow += u64::from(s.slow);
     }
 
     fn sub(&mut self, other: Tally) {
@@ -38,20 +39,19 @@ impl Tally {
     fn remove(&mut self, s: Sample) {
         self.sub(Tally {
             calls: 1,
-            failures: u32::from(s.failed),
-            slow: u32::from(s.slow),
+            failures: u64::from(s.failed),
+            slow: u64::from(s.slow),
         });
     }
 
     /// resilience4j's test: with at least `minimum` calls, is either rate at or above
     /// its threshold (inclusive)?
     pub fn exceeds(&self, minimum: u32, failure_rate: f64, slow_call_rate: f64) -> bool {
-        if self.calls < minimum || self.calls == 0 {
+        if self.calls < u64::from(minimum) || self.calls == 0 {
             return false;
         }
-        let calls = f64::from(self.calls);
-        f64::from(self.failures) / calls >= failure_rate
-            || f64::from(self.slow) / calls >= slow_call_rate
+        let calls = self.calls as f64;
+        self.failures as f64 / calls >= failure_rate || self.slow as f64 / calls >= slow_call_rate
     }
 }
 

@@ -50,6 +50,8 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// List every policy kind with its parameters, defaults and a description.
+    Policies,
 }
 
 /// Invalid scenario or arguments: exits with status 2 (any other error exits with 1).
@@ -70,6 +72,10 @@ fn main() -> ExitCode {
             jobs,
         } => run(&scenario, seed, seeds, &sets, out, no_plots, jobs),
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Policies => {
+            print!("{}", policies_text());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -220,6 +226,24 @@ fn group_digits(n: u64) -> String {
             out.push(',');
         }
         out.push(c);
+    }
+    out
+}
+
+/// The policy catalog, grouped by client key.
+fn policies_text() -> String {
+    let mut out = String::new();
+    let mut last_key = "";
+    for p in hasim::policy::catalog::all() {
+        if p.key != last_key {
+            out.push_str(&format!("\n{}\n", p.key));
+            last_key = p.key;
+        }
+        let name = if p.kind.is_empty() { "(parameters)" } else { p.kind };
+        out.push_str(&format!("  {name:<22} {}\n", p.about));
+        if !p.params.is_empty() {
+            out.push_str(&format!("  {:<22} {}\n", "", p.params));
+        }
     }
     out
 }

@@ -239,7 +239,11 @@ fn policies_text() -> String {
             out.push_str(&format!("\n{}\n", p.key));
             last_key = p.key;
         }
-        let name = if p.kind.is_empty() { "(parameters)" } else { p.kind };
+        let name = if p.kind.is_empty() {
+            "(parameters)"
+        } else {
+            p.kind
+        };
         out.push_str(&format!("  {name:<22} {}\n", p.about));
         if !p.params.is_empty() {
             out.push_str(&format!("  {:<22} {}\n", "", p.params));

@@ -17,8 +17,18 @@ pub struct PolicyKind {
     pub about: &'static str,
 }
 
-const fn kind(key: &'static str, kind: &'static str, params: &'static str, about: &'static str) -> PolicyKind {
-    PolicyKind { key, kind, params, about }
+const fn kind(
+    key: &'static str,
+    kind: &'static str,
+    params: &'static str,
+    about: &'static str,
+) -> PolicyKind {
+    PolicyKind {
+        key,
+        kind,
+        params,
+        about,
+    }
 }
 
 /// Policy kinds other than balancers (those come from [`balancer::KINDS`]).
@@ -141,24 +151,54 @@ mod tests {
     }
 
     fn entry(key: &str, kind: &str) -> PolicyKind {
-        all().into_iter().find(|p| p.key == key && p.kind == kind).unwrap()
+        all()
+            .into_iter()
+            .find(|p| p.key == key && p.kind == kind)
+            .unwrap()
     }
 
     #[test]
     fn listed_defaults_are_the_code_defaults() {
-        assert_eq!(parse::<RetryConfig>(entry("retry", "").params), RetryConfig::default());
-        assert_eq!(parse::<BackoffConfig>(entry("retry.backoff", "exponential").params), BackoffConfig::default());
-        assert_eq!(parse::<BudgetConfig>(entry("retry.budget", "").params), BudgetConfig::default());
-        assert_eq!(parse::<ThrottleConfig>(entry("retry.throttle", "").params), ThrottleConfig::default());
-        assert_eq!(parse::<HedgeConfig>(entry("hedge", "").params), HedgeConfig::default());
-        assert_eq!(parse::<HealthCheckConfig>(entry("health_check", "").params), HealthCheckConfig::default());
-        assert_eq!(parse::<OutlierConfig>(entry("outlier", "").params), OutlierConfig::default());
+        assert_eq!(
+            parse::<RetryConfig>(entry("retry", "").params),
+            RetryConfig::default()
+        );
+        assert_eq!(
+            parse::<BackoffConfig>(entry("retry.backoff", "exponential").params),
+            BackoffConfig::default()
+        );
+        assert_eq!(
+            parse::<BudgetConfig>(entry("retry.budget", "").params),
+            BudgetConfig::default()
+        );
+        assert_eq!(
+            parse::<ThrottleConfig>(entry("retry.throttle", "").params),
+            ThrottleConfig::default()
+        );
+        assert_eq!(
+            parse::<HedgeConfig>(entry("hedge", "").params),
+            HedgeConfig::default()
+        );
+        assert_eq!(
+            parse::<HealthCheckConfig>(entry("health_check", "").params),
+            HealthCheckConfig::default()
+        );
+        assert_eq!(
+            parse::<OutlierConfig>(entry("outlier", "").params),
+            OutlierConfig::default()
+        );
         for flavor in ["resilience4j", "hystrix", "consecutive"] {
-            let listed: BreakerConfig = parse(&format!("flavor = \"{flavor}\", {}", entry("breaker", flavor).params));
+            let listed: BreakerConfig = parse(&format!(
+                "flavor = \"{flavor}\", {}",
+                entry("breaker", flavor).params
+            ));
             let default: BreakerConfig = parse(&format!("flavor = \"{flavor}\""));
             assert_eq!(listed.resolved(), default.resolved(), "breaker {flavor}");
         }
-        let aimd: LimiterConfig = parse(&format!("kind = \"aimd\", {}", entry("limiter", "aimd").params));
+        let aimd: LimiterConfig = parse(&format!(
+            "kind = \"aimd\", {}",
+            entry("limiter", "aimd").params
+        ));
         assert_eq!(aimd, parse::<LimiterConfig>("kind = \"aimd\""));
     }
 

@@ -25,8 +25,8 @@
 pub mod autoscale;
 pub mod balancer;
 pub mod breaker;
-pub mod catalog;
 pub mod budget;
+pub mod catalog;
 pub mod failover;
 pub mod health;
 pub mod hedge;

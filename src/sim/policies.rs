@@ -73,6 +73,12 @@ impl ClientPolicies {
         }
     }
 
+    /// True if some policy can make an endpoint unavailable (health checks, outlier
+    /// detection, endpoint breakers); otherwise every endpoint in the view is.
+    fn filters_endpoints(&self) -> bool {
+        self.health.is_some() || self.outlier.is_some() || !self.endpoint_breakers.is_empty()
+    }
+
     /// True if health checks, ejection and the endpoint's breaker all let it be used.
     fn is_available(&mut self, now: Instant, ep: EndpointId) -> bool {
         if self.health.as_ref().is_some_and(|h| !h.is_healthy(ep)) {
@@ -104,18 +110,25 @@ impl ClientPolicies {
         rng: &mut R,
     ) {
         out.clear();
-        for ep in view {
-            if self.is_available(now, ep.id) {
-                out.push(*ep);
+        if self.filters_endpoints() {
+            for ep in view {
+                if self.is_available(now, ep.id) {
+                    out.push(*ep);
+                }
             }
-        }
-        let panic = (out.len() as f64) < self.panic_threshold * view.len() as f64;
-        if panic {
-            out.clear();
+            let panic = (out.len() as f64) < self.panic_threshold * view.len() as f64;
+            if panic {
+                out.clear();
+                out.extend_from_slice(view);
+            }
+        } else {
             out.extend_from_slice(view);
         }
         self.restrict_to_one_tier(view, tier_of, out, rng);
-        if self.retrier.other_endpoint() && out.iter().any(|ep| !tried.contains(&ep.id)) {
+        if !tried.is_empty()
+            && self.retrier.other_endpoint()
+            && out.iter().any(|ep| !tried.contains(&ep.id))
+        {
             out.retain(|ep| !tried.contains(&ep.id));
         }
     }

@@ -34,7 +34,7 @@ pub mod spread;
 pub mod stats;
 
 pub use recorder::{Recorder, RecorderConfig};
-pub use rows::{Cell, RunMetrics, ServerRow, ServerStats, Summary, WindowRow};
+pub use rows::{Cell, FaultRow, RunMetrics, ServerRow, ServerStats, Summary, WindowRow};
 
 /// How a measured call ended (SCENARIO.md, "Definitions": calls).
 ///

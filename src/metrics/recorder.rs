@@ -214,6 +214,7 @@ impl Recorder {
             summary,
             windows,
             servers: server_rows(servers, measured_ns),
+            faults: Vec::new(),
         }
     }
 

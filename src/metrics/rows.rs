@@ -253,6 +253,46 @@ impl ServerRow {
     }
 }
 
+/// One fault: a `faults.csv` row without its `variant,seed`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FaultRow {
+    /// Its position among the scenario's `[[faults]]`, from 0.
+    pub fault: u64,
+    /// `crash`, `slow`, ...
+    pub kind: String,
+    /// The selector as written (`api[0]`; both sides for a partition).
+    pub target: String,
+    /// Start, seconds after the start of the measured interval.
+    pub start_s: f64,
+    /// End, seconds after the start of the measured interval.
+    pub end_s: f64,
+    /// Measured calls that started during the fault and failed.
+    pub calls_failed: u64,
+    /// From the start until the targets received no more attempts; empty if they
+    /// never stopped (or the fault hits no servers).
+    pub time_to_drain_s: Option<f64>,
+    /// From the start until the first window from which every window meets the SLO up
+    /// to the end of the run or the next fault; empty if never.
+    pub time_to_recover_s: Option<f64>,
+}
+
+impl FaultRow {
+    /// The columns of `faults.csv` after `variant,seed`, in file order.
+    pub fn columns(&self) -> Vec<(&'static str, Cell<'_>)> {
+        use Cell::{Float as F, Int as I, Text as T};
+        vec![
+            ("fault", I(self.fault)),
+            ("kind", T(&self.kind)),
+            ("target", T(&self.target)),
+            ("start_s", F(Some(self.start_s))),
+            ("end_s", F(Some(self.end_s))),
+            ("calls_failed", I(self.calls_failed)),
+            ("time_to_drain_s", F(self.time_to_drain_s)),
+            ("time_to_recover_s", F(self.time_to_recover_s)),
+        ]
+    }
+}
+
 /// Everything one run (one variant and seed) measured.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunMetrics {
@@ -262,4 +302,6 @@ pub struct RunMetrics {
     pub windows: Vec<WindowRow>,
     /// One row per server, in the order the simulator listed them.
     pub servers: Vec<ServerRow>,
+    /// One row per declared fault, in file order (filled in by the simulator).
+    pub faults: Vec<FaultRow>,
 }

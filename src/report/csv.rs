@@ -1,4 +1,4 @@
-//! `summary.csv`, `timeseries.csv`, `servers.csv` and `comparison.csv`.
+//! `summary.csv`, `timeseries.csv`, `servers.csv`, `faults.csv` and `comparison.csv`.
 //!
 //! Headers come from the row types' column lists (`Summary::columns`, ...), so a
 //! header can never disagree with its rows.
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::format;
 use super::{ReportError, RunRecord};
 use crate::metrics::stats::mean_stddev_ci95;
-use crate::metrics::{Cell, ServerRow, Summary, WindowRow};
+use crate::metrics::{Cell, FaultRow, ServerRow, Summary, WindowRow};
 
 /// A CSV writer to a temporary file.
 type Sink = ::csv::Writer<BufWriter<File>>;
@@ -24,7 +24,8 @@ pub fn write_run_csvs(dir: &Path, runs: &[RunRecord]) -> Result<(), ReportError>
     write_atomic(&dir.join("timeseries.csv"), |out| {
         write_timeseries(out, runs)
     })?;
-    write_atomic(&dir.join("servers.csv"), |out| write_servers(out, runs))
+    write_atomic(&dir.join("servers.csv"), |out| write_servers(out, runs))?;
+    write_atomic(&dir.join("faults.csv"), |out| write_faults(out, runs))
 }
 
 /// Writes `comparison.csv` into `dir` (created if missing): for every variant, in
@@ -155,6 +156,18 @@ fn write_servers(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
     Ok(())
 }
 
+/// `faults.csv`: one row per run and declared fault.
+fn write_faults(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
+    write_header(out, &["variant", "seed"], &FaultRow::default().columns())?;
+    for run in runs {
+        let labels = [run.variant.to_string(), run.seed.to_string()];
+        for fault in &run.metrics.faults {
+            write_row(out, &labels, &fault.columns())?;
+        }
+    }
+    Ok(())
+}
+
 /// The variants in order of first appearance, each with its runs in the given order.
 pub(crate) fn by_variant<'r, 'a>(
     runs: &'r [RunRecord<'a>],
@@ -263,13 +276,22 @@ mod tests {
         );
         assert_eq!(servers, expected);
 
-        // Only the three files: no temporary file is left behind.
+        let faults = read(&dir, "faults.csv");
+        let expected = "variant,seed,fault,kind,target,start_s,end_s,calls_failed,time_to_drain_s,time_to_recover_s\n\
+             p2c,7,0,crash,api[0],1,2,10,0.5,\n\
+             rr,8,0,crash,api[0],1,2,0,0.5,\n";
+        assert_eq!(faults, expected);
+
+        // Only the four files: no temporary file is left behind.
         let mut names: Vec<String> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["servers.csv", "summary.csv", "timeseries.csv"]);
+        assert_eq!(
+            names,
+            ["faults.csv", "servers.csv", "summary.csv", "timeseries.csv"]
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Hand-built run metrics for the report tests.
 
 use super::RunRecord;
+use crate::metrics::FaultRow;
 use crate::metrics::{RunMetrics, ServerRow, Summary, WindowRow};
 
 /// A run with `calls` calls of which `ok` succeeded, median latency `p50_ms`, two
@@ -64,6 +65,16 @@ pub(crate) fn metrics(calls: u64, ok: u64, p50_ms: f64) -> RunMetrics {
         summary,
         windows,
         servers: vec![server(0, calls), server(1, calls - ok)],
+        faults: vec![FaultRow {
+            fault: 0,
+            kind: "crash".into(),
+            target: "api[0]".into(),
+            start_s: 1.0,
+            end_s: 2.0,
+            calls_failed: calls - ok,
+            time_to_drain_s: Some(0.5),
+            time_to_recover_s: None,
+        }],
     }
 }
 

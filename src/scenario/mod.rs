@@ -7,12 +7,14 @@
 //! and what would be valid.
 
 mod error;
+mod faults;
 mod locate;
 mod overrides;
 mod schema;
 mod validate;
 
 pub use error::ScenarioError;
+pub use faults::{CrashMode, Fault, FaultConfig, FaultKind, Selector};
 pub use overrides::{parse_value, Override};
 pub use schema::*;
 
@@ -38,6 +40,8 @@ pub struct Scenario {
     pub overrides: Vec<Override>,
     /// The typed configuration.
     pub config: ScenarioFile,
+    /// The checked faults, in file order.
+    pub faults: Vec<Fault>,
 }
 
 impl Scenario {
@@ -124,6 +128,8 @@ impl Loader<'_> {
         validate::validate(&config).map_err(|p| self.problem(&doc, p))?;
         self.read_files(&mut config)
             .map_err(|p| self.problem(&doc, p))?;
+        let faults = validate::faults(&config).map_err(|p| self.problem(&doc, p))?;
+        validate::control_plane(&config).map_err(|p| self.problem(&doc, p))?;
         let name = config.name.clone().unwrap_or_else(|| {
             self.file
                 .file_stem()
@@ -136,6 +142,7 @@ impl Loader<'_> {
             text: self.text.to_string(),
             overrides: overrides.to_vec(),
             config,
+            faults,
         })
     }
 

@@ -3,7 +3,8 @@
 //! value written in the file.
 //!
 //! Keys are dotted paths; elements of `servers` and `clients` are addressed by their
-//! `group` / `name`: `clients.web.retry.attempts`, `servers.api.count`.
+//! `group` / `name`: `clients.web.retry.attempts`, `servers.api.count`; elements of
+//! other arrays by index: `faults.0.duration`.
 
 use toml::{Table, Value};
 
@@ -98,6 +99,30 @@ pub fn apply(doc: &mut Table, ov: &Override) -> Result<String, String> {
                     ov.key
                 ));
             }
+        } else if let Some(index) = parts[i + 1]
+            .parse::<usize>()
+            .ok()
+            .filter(|_| table.get(part).is_some_and(Value::is_array))
+        {
+            let array = table
+                .get_mut(part)
+                .and_then(Value::as_array_mut)
+                .expect("checked above");
+            let len = array.len();
+            let element = array
+                .get_mut(index)
+                .ok_or_else(|| format!("`{part}` has {len} elements (indexes 0..{len})"))?;
+            serde_path.push_str(&format!("{part}[{index}]"));
+            table = element
+                .as_table_mut()
+                .ok_or_else(|| format!("`{part}.{index}` is not a table"))?;
+            i += 2;
+            if i == parts.len() {
+                return Err(format!(
+                    "`{}` names a whole element; name a key inside it",
+                    ov.key
+                ));
+            }
         } else {
             serde_path.push_str(part);
             let entry = table
@@ -150,6 +175,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d["clients"][0]["balancer"]["choices"].as_integer(), Some(3));
+    }
+
+    #[test]
+    fn other_arrays_by_index() {
+        let mut d: Table = toml::from_str("[[faults]]\nkind = \"crash\"\n").unwrap();
+        assert_eq!(
+            set(&mut d, "faults.0.mode=blackhole").unwrap(),
+            "faults[0].mode"
+        );
+        assert_eq!(d["faults"][0]["mode"].as_str(), Some("blackhole"));
+        assert!(set(&mut d, "faults.3.mode=x")
+            .unwrap_err()
+            .contains("1 elements"));
     }
 
     #[test]

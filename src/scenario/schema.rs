@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde::{de, Deserialize, Deserializer};
 
+use super::faults::FaultConfig;
 use crate::dist::Dist;
+use crate::policy::autoscale::AutoscaleConfig;
 use crate::policy::balancer::{self, BalancerConfig};
 use crate::policy::breaker::BreakerConfig;
 use crate::policy::failover::{FailoverMode, DEFAULT_OVERPROVISIONING};
@@ -37,9 +39,65 @@ pub struct ScenarioFile {
     pub servers: Vec<ServerGroupConfig>,
     /// Client populations.
     pub clients: Vec<ClientConfig>,
+    /// What goes wrong, where and when.
+    #[serde(default)]
+    pub faults: Vec<FaultConfig>,
+    /// How clients learn which servers exist.
+    #[serde(default)]
+    pub discovery: DiscoveryConfig,
+    /// Horizontal autoscaling of one server group.
+    #[serde(default)]
+    pub autoscale: Option<AutoscaleConfig>,
     /// Named sets of overrides, for `compare`.
     #[serde(default)]
     pub variants: Vec<VariantConfig>,
+}
+
+/// `[discovery]`: how clients learn which servers exist.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoveryConfig {
+    /// `static` (default) or `registry`.
+    #[serde(default)]
+    pub kind: DiscoveryKind,
+    /// Registry: interval between a server's heartbeats (default 5s).
+    #[serde(with = "duration_str::option", default)]
+    pub heartbeat: Option<Duration>,
+    /// Registry: a server is dropped this long after its last heartbeat (default 15s).
+    #[serde(with = "duration_str::option", default)]
+    pub ttl: Option<Duration>,
+    /// Registry, watch mode: clients learn of a change this much later (default 1s).
+    #[serde(with = "duration_str::option", default)]
+    pub propagation: Option<Duration>,
+    /// Registry, poll mode: clients fetch the registry this often (Eureka style).
+    #[serde(with = "duration_str::option", default)]
+    pub refresh: Option<Duration>,
+}
+
+/// Which discovery.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscoveryKind {
+    /// Every client knows every server from the start and never forgets one.
+    #[default]
+    Static,
+    /// Servers register and heartbeat; clients see what the registry told them.
+    Registry,
+}
+
+impl DiscoveryConfig {
+    /// Heartbeat interval.
+    pub fn heartbeat(&self) -> Duration {
+        self.heartbeat.unwrap_or(Duration::from_secs(5))
+    }
+    /// Time to live after the last heartbeat.
+    pub fn ttl(&self) -> Duration {
+        self.ttl.unwrap_or(Duration::from_secs(15))
+    }
+    /// Watch propagation delay.
+    pub fn propagation(&self) -> Duration {
+        self.propagation.unwrap_or(Duration::from_secs(1))
+    }
 }
 
 /// `[run]`: what is simulated and measured.

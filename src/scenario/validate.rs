@@ -6,7 +6,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::schema::{ArrivalConfig, ScenarioFile};
+use super::faults::{Fault, FaultKind, Selector};
+use super::schema::{ArrivalConfig, DiscoveryKind, ScenarioFile};
 use crate::dist::Dist;
 use crate::policy::failover::check_overprovisioning;
 use crate::policy::ConfigError;
@@ -208,6 +209,156 @@ pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
     Ok(())
 }
 
+/// Checks every fault and resolves nothing yet: selectors must name existing groups,
+/// populations or zones, and ranges must fit their counts.
+pub fn faults(s: &ScenarioFile) -> Result<Vec<Fault>, Problem> {
+    let mut out = Vec::new();
+    for (i, f) in s.faults.iter().enumerate() {
+        let fault = f
+            .check()
+            .map_err(|(key, message)| problem(format!("faults[{i}].{key}"), message))?;
+        let sides: Vec<(&Selector, &str)> = match &fault.kind {
+            FaultKind::Partition { a, b, .. } => vec![(a, "between"), (b, "between")],
+            _ => fault.target.iter().map(|t| (t, "target")).collect(),
+        };
+        for (selector, key) in sides {
+            check_selector(s, selector).map_err(|m| problem(format!("faults[{i}].{key}"), m))?;
+        }
+        if matches!(fault.kind, FaultKind::RegistryDown) {
+            check(
+                s.discovery.kind == DiscoveryKind::Registry,
+                format!("faults[{i}].kind"),
+                "registry_down needs `[discovery] kind = \"registry\"`",
+            )?;
+        }
+        let server_only = matches!(
+            fault.kind,
+            FaultKind::Crash { .. }
+                | FaultKind::RandomCrash { .. }
+                | FaultKind::Slow { .. }
+                | FaultKind::Errors { .. }
+        );
+        if let (true, Some(Selector::Named { name, .. })) = (server_only, &fault.target) {
+            check(
+                s.servers.iter().any(|g| &g.group == name),
+                format!("faults[{i}].target"),
+                format!(
+                    "fault kind `{}` hits servers; `{name}` is a client population",
+                    fault.kind.name()
+                ),
+            )?;
+        }
+        out.push(fault);
+    }
+    Ok(out)
+}
+
+/// A selector names an existing group, population or zone, within its count.
+fn check_selector(s: &ScenarioFile, selector: &Selector) -> Result<(), String> {
+    match selector {
+        Selector::Zone(zone) => {
+            let zones: BTreeSet<&str> = s.servers.iter().map(|g| g.zone.as_str()).collect();
+            if zones.contains(zone.as_str()) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "no server is in zone `{zone}` (zones: {})",
+                    zones.into_iter().collect::<Vec<_>>().join(", ")
+                ))
+            }
+        }
+        Selector::Named { name, range } => {
+            let count = s
+                .servers
+                .iter()
+                .find(|g| &g.group == name)
+                .map(|g| g.count)
+                .or_else(|| {
+                    s.clients
+                        .iter()
+                        .find(|c| &c.name == name)
+                        .map(|c| c.instances)
+                });
+            let Some(count) = count else {
+                let names: Vec<&str> = s
+                    .servers
+                    .iter()
+                    .map(|g| g.group.as_str())
+                    .chain(s.clients.iter().map(|c| c.name.as_str()))
+                    .collect();
+                return Err(format!(
+                    "`{name}` is not a server group or client population (valid: {}, or zone:NAME)",
+                    names.join(", ")
+                ));
+            };
+            match range {
+                Some((_, end)) if *end > count => {
+                    Err(format!("`{name}` has {count} members (indexes 0..{count})"))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// Discovery and autoscaling parameters.
+pub fn control_plane(s: &ScenarioFile) -> Result<(), Problem> {
+    let d = &s.discovery;
+    if d.kind == DiscoveryKind::Static {
+        for (key, set) in [
+            ("heartbeat", d.heartbeat.is_some()),
+            ("ttl", d.ttl.is_some()),
+            ("propagation", d.propagation.is_some()),
+            ("refresh", d.refresh.is_some()),
+        ] {
+            check(
+                !set,
+                format!("discovery.{key}"),
+                "applies only to `kind = \"registry\"`",
+            )?;
+        }
+    }
+    for (key, value) in [
+        ("heartbeat", d.heartbeat),
+        ("ttl", d.ttl),
+        ("refresh", d.refresh),
+    ] {
+        check(
+            value != Some(Duration::ZERO),
+            format!("discovery.{key}"),
+            "must be > 0",
+        )?;
+    }
+    check(
+        d.heartbeat() <= d.ttl(),
+        "discovery.ttl",
+        "must be at least `heartbeat`, or every server expires between heartbeats",
+    )?;
+    if let Some(a) = &s.autoscale {
+        a.validate().map_err(|e| policy_problem("autoscale", e))?;
+        let group = s.servers.iter().find(|g| g.group == a.group);
+        check(
+            group.is_some(),
+            "autoscale.group",
+            format!(
+                "`{}` is not a server group (valid: {})",
+                a.group,
+                s.servers
+                    .iter()
+                    .map(|g| g.group.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )?;
+        check(
+            d.kind == DiscoveryKind::Registry,
+            "autoscale",
+            "new servers register like any other: use `[discovery] kind = \"registry\"`",
+        )?;
+    }
+    Ok(())
+}
+
 /// Names appear in selectors (`api[0]`, `zone:a`) and file names: keep them plain.
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -225,6 +376,11 @@ pub fn dists_mut(s: &mut ScenarioFile) -> Vec<(String, &mut Dist)> {
     for (i, c) in s.clients.iter_mut().enumerate() {
         if let ArrivalConfig::Closed { think, .. } = &mut c.arrival {
             v.push((format!("clients[{i}].arrival.think"), think));
+        }
+    }
+    for (i, f) in s.faults.iter_mut().enumerate() {
+        if let Some(latency) = &mut f.latency {
+            v.push((format!("faults[{i}].latency"), latency));
         }
     }
     v

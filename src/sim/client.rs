@@ -6,6 +6,7 @@
 use rand::Rng;
 
 use super::event::{Event, Reply};
+use super::fault::{transit, Node};
 use super::workload::Arrivals;
 use super::world::World;
 use crate::metrics::{CallResult, FailReason};
@@ -154,7 +155,13 @@ impl World {
             a.probe_cost_ns = 0;
         });
         self.calls.get_mut(call).pending.push(attempt);
-        match self.network.transit_ns(&mut ci.net_rng) {
+        match transit(
+            &self.network,
+            &self.faults,
+            Node::Client(client),
+            Node::Server(ep.0),
+            &mut ci.net_rng,
+        ) {
             Some(delay) => self
                 .engine
                 .schedule_in_ns(delay, Event::RequestArrive { attempt, gen }),
@@ -353,6 +360,9 @@ impl World {
         if c.measured {
             self.recorder.on_call_end(c.start, now, result);
             self.open_measured -= 1;
+            if let CallResult::Failed(_) = result {
+                self.faults.on_call_failed(c.start);
+            }
         }
         for &attempt in &c.pending {
             let a = self.attempts.get_mut(attempt);

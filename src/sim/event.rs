@@ -94,6 +94,66 @@ pub enum Event {
         /// Client instance index.
         client: u32,
     },
+    /// Fault `fault` (declaration index) begins.
+    FaultStart {
+        /// Fault index.
+        fault: u32,
+    },
+    /// Fault `fault` ends.
+    FaultEnd {
+        /// Fault index.
+        fault: u32,
+    },
+    /// `random_crash` fault `fault` takes `server` down.
+    ServerFail {
+        /// Server id.
+        server: u32,
+        /// Fault index.
+        fault: u32,
+    },
+    /// `random_crash` fault `fault` brings `server` back.
+    ServerRepair {
+        /// Server id.
+        server: u32,
+        /// Fault index.
+        fault: u32,
+    },
+    /// `server` sends a heartbeat to the registry (stale if its life `epoch` ended).
+    Heartbeat {
+        /// Server id.
+        server: u32,
+        /// The server's life when the chain started.
+        epoch: u32,
+    },
+    /// The registry checks whether `server`'s entry has expired.
+    RegistryExpire {
+        /// Server id.
+        server: u32,
+    },
+    /// Watchers learn that `server` was added to (or removed from) the registry.
+    ViewChange {
+        /// Server id.
+        server: u32,
+        /// Added (true) or removed.
+        add: bool,
+    },
+    /// Client instance `client` polls the registry.
+    ViewPoll {
+        /// Client instance index.
+        client: u32,
+    },
+    /// The autoscaler evaluates.
+    AutoscaleTick,
+    /// A provisioned server becomes ready.
+    ServerReady {
+        /// Server id.
+        server: u32,
+    },
+    /// A scaled-down server stops.
+    ServerRetire {
+        /// Server id.
+        server: u32,
+    },
 }
 
 impl Event {
@@ -111,6 +171,17 @@ impl Event {
             Event::HedgeTimer { .. } => 9,
             Event::ProbeTick { .. } => 10,
             Event::OutlierTick { .. } => 11,
+            Event::FaultStart { .. } => 12,
+            Event::FaultEnd { .. } => 13,
+            Event::ServerFail { .. } => 14,
+            Event::ServerRepair { .. } => 15,
+            Event::Heartbeat { .. } => 16,
+            Event::RegistryExpire { .. } => 17,
+            Event::ViewChange { .. } => 18,
+            Event::ViewPoll { .. } => 19,
+            Event::AutoscaleTick => 20,
+            Event::ServerReady { .. } => 21,
+            Event::ServerRetire { .. } => 22,
         }
     }
 }

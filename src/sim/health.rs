@@ -4,6 +4,7 @@
 //! reach the server, and take a worker only when `probe_cost` is set.
 
 use super::event::Event;
+use super::fault::{transit, Node};
 use super::world::World;
 use crate::policy::EndpointId;
 use crate::time::nanos;
@@ -34,6 +35,10 @@ impl World {
         let Some(health) = &ci.policies.health else {
             return;
         };
+        if ci.view_ids.binary_search(&EndpointId(endpoint)).is_err() {
+            ci.probing[endpoint as usize] = false; // left the view: stop probing it
+            return;
+        }
         let next = health.next_probe_delay(&mut ci.policy_rng);
         let timeout = health.probe_timeout();
         let cost_ns = self.populations[ci.population]
@@ -56,7 +61,13 @@ impl World {
             a.probe = true;
             a.probe_cost_ns = cost_ns;
         });
-        match self.network.transit_ns(&mut ci.net_rng) {
+        match transit(
+            &self.network,
+            &self.faults,
+            Node::Client(client),
+            Node::Server(endpoint),
+            &mut ci.net_rng,
+        ) {
             Some(delay) => self
                 .engine
                 .schedule_in_ns(delay, Event::RequestArrive { attempt, gen }),

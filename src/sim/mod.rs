@@ -3,9 +3,12 @@
 //! A run is a pure function of (scenario, seed): [`run`] builds the world, drives the
 //! event loop until the measured calls have drained, and returns the metrics.
 
+mod autoscale;
 mod client;
+mod discovery;
 mod engine;
 mod event;
+mod fault;
 mod health;
 mod network;
 mod policies;

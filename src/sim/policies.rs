@@ -204,6 +204,16 @@ impl ClientPolicies {
         }
     }
 
+    /// `ep` left the client's view: a later return counts as a new endpoint.
+    pub fn forget(&mut self, ep: EndpointId) {
+        if let Some(h) = &mut self.health {
+            h.forget(ep);
+        }
+        if let Some(o) = &mut self.outlier {
+            o.forget(ep);
+        }
+    }
+
     /// An attempt to `ep` was abandoned without an answer.
     pub fn on_attempt_cancel(&mut self, now: Instant, ep: EndpointId) {
         if let Some(b) = self.endpoint_breakers.get_mut(ep.index()) {

@@ -4,8 +4,9 @@
 use rand::Rng;
 
 use super::event::{Event, Reply};
+use super::fault::{transit, Node};
 use super::world::{overlap_ns, World};
-use crate::scenario::QueueLimit;
+use crate::scenario::{CrashMode, QueueLimit};
 
 impl World {
     /// A request reaches its server: serve, queue, reject or refuse it.
@@ -18,8 +19,14 @@ impl World {
         let s = a.server as usize;
         let (probe, probe_cost_ns) = (a.probe, a.probe_cost_ns);
         let server = &mut self.servers[s];
+        if !probe {
+            server.last_arrival = Some(now);
+        }
         if !server.up {
-            self.reply(attempt, Reply::Refused);
+            match server.crash_mode {
+                CrashMode::Refuse => self.reply(attempt, Reply::Refused),
+                CrashMode::Blackhole => self.leave_world(attempt),
+            }
             return;
         }
         if probe && probe_cost_ns == 0 {
@@ -28,6 +35,18 @@ impl World {
         }
         if in_measure && !probe {
             server.stats.received += 1;
+        }
+        // A fail-fast gray failure answers with an error at once; health checks,
+        // which hit a different handler, still pass.
+        if !probe
+            && server.fail_fast_rate > 0.0
+            && server.rng.random::<f64>() < server.fail_fast_rate
+        {
+            if in_measure {
+                server.stats.errors += 1;
+            }
+            self.reply(attempt, Reply::Error);
+            return;
         }
         if server.busy < server.concurrency {
             self.start_service(s, attempt);
@@ -48,12 +67,19 @@ impl World {
     fn start_service(&mut self, s: usize, attempt: u32) {
         let now = self.engine.now();
         let server = &mut self.servers[s];
+        server.settle_busy(now);
         server.busy += 1;
+        server.in_service.push(attempt);
         let a = self.attempts.get_mut(attempt);
         let service_ns = if a.probe {
             a.probe_cost_ns
         } else {
             self.groups[server.group].service.sample_ns(&mut server.rng)
+        };
+        let service_ns = if server.slow_factor == 1.0 {
+            service_ns
+        } else {
+            (service_ns as f64 * server.slow_factor) as u64
         };
         a.service_start = now;
         let epoch = server.epoch;
@@ -81,7 +107,11 @@ impl World {
         if server.epoch != epoch {
             return; // served by a life that has ended: the work was lost
         }
+        server.settle_busy(now);
         server.busy -= 1;
+        if let Some(i) = server.in_service.iter().position(|&x| x == attempt) {
+            server.in_service.swap_remove(i);
+        }
         server.stats.busy_ns += u128::from(overlap_ns(started, now, measure_start, measure_end));
         let error_rate = if probe {
             0.0
@@ -104,8 +134,16 @@ impl World {
 
     /// Sends the server's answer for `attempt` back over the network.
     pub(crate) fn reply(&mut self, attempt: u32, reply: Reply) {
-        let s = self.attempts.get(attempt).server as usize;
-        match self.network.transit_ns(&mut self.servers[s].net_rng) {
+        let a = self.attempts.get(attempt);
+        let (s, client) = (a.server, a.client);
+        let rng = &mut self.servers[s as usize].net_rng;
+        match transit(
+            &self.network,
+            &self.faults,
+            Node::Server(s),
+            Node::Client(client),
+            rng,
+        ) {
             Some(delay) => {
                 let gen = self.attempts.generation(attempt);
                 self.engine.schedule_in_ns(

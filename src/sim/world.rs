@@ -7,8 +7,11 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use super::autoscale::AutoscaleRun;
+use super::discovery::Registry;
 use super::engine::Engine;
 use super::event::Event;
+use super::fault::FaultState;
 use super::network::Network;
 use super::policies::ClientPolicies;
 use super::slab::Slab;
@@ -16,11 +19,14 @@ use super::workload::Arrivals;
 use super::{RunError, RunOutput};
 use crate::dist::Dist;
 use crate::metrics::{Recorder, RecorderConfig, ServerStats};
+use crate::policy::autoscale::Autoscaler;
 use crate::policy::balancer::{Balancer, Setup};
 use crate::policy::{Endpoint, EndpointId, FailureKind};
 use crate::rng::{stream, Role, SimRng};
-use crate::scenario::{ClientConfig, QueueLimit, Scenario};
-use crate::time::Instant;
+use crate::scenario::{
+    ClientConfig, CrashMode, QueueLimit, Scenario, ScenarioFile, ServerGroupConfig,
+};
+use crate::time::{nanos, Instant};
 
 /// A server: workers, a FIFO queue, and counters over the measured interval.
 #[derive(Debug)]
@@ -49,6 +55,34 @@ pub struct Server {
     pub stats: ServerStats,
     /// When it last came up (for up time).
     pub up_since: Instant,
+    /// Attempts being served now (lost if it crashes).
+    pub in_service: Vec<u32>,
+    /// Active reasons to be down (crash faults, provisioning); up when zero.
+    pub down_reasons: u32,
+    /// How the latest crash looks to clients.
+    pub crash_mode: CrashMode,
+    /// Service-time multiplier from active `slow` faults.
+    pub slow_factor: f64,
+    /// Probability of answering with an error at once, from active `errors` faults.
+    pub fail_fast_rate: f64,
+    /// When it last received an attempt (for `time_to_drain_s`).
+    pub last_arrival: Option<Instant>,
+    /// Removed by the autoscaler: deregistered, then stopped for good.
+    pub retired: bool,
+    /// Worker-nanoseconds of service so far (for autoscaling), up to `busy_changed_at`.
+    pub busy_integral: u128,
+    /// When `busy` last changed.
+    pub busy_changed_at: Instant,
+}
+
+impl Server {
+    /// Brings `busy_integral` up to `now` (call before `busy` changes).
+    #[inline]
+    pub fn settle_busy(&mut self, now: Instant) {
+        self.busy_integral +=
+            u128::from(self.busy) * u128::from(now.as_nanos() - self.busy_changed_at.as_nanos());
+        self.busy_changed_at = now;
+    }
 }
 
 /// What every server of a group shares.
@@ -58,6 +92,10 @@ pub struct Group {
     pub service: Dist,
     /// Probability that a served request answers with an error.
     pub error_rate: f64,
+    /// Balancer weight of its servers.
+    pub weight: u32,
+    /// The scenario's group config (to add servers when autoscaling).
+    pub config: ServerGroupConfig,
 }
 
 /// One client instance: its own policies, random streams and view of the servers.
@@ -87,6 +125,8 @@ pub struct ClientInstance {
     pub view_ids: Vec<EndpointId>,
     /// Scratch list of eligible endpoints for one pick (kept to avoid allocation).
     pub eligible: Vec<Endpoint>,
+    /// Endpoints with a health-probe chain running, by id.
+    pub probing: Vec<bool>,
 }
 
 /// A call: what the application asked for. It may make several attempts.
@@ -150,6 +190,8 @@ pub struct Attempt {
 pub struct Population {
     /// The scenario's client config.
     pub config: ClientConfig,
+    /// Indexes of its target groups.
+    pub target_groups: Vec<usize>,
 }
 
 /// Everything in one run.
@@ -169,8 +211,24 @@ pub struct World {
     pub(crate) measure_end: Instant,
     pub(crate) drain_end: Instant,
     pub(crate) max_events: u64,
+    /// Time-series window, ns (for fault recovery times).
+    pub(crate) window_ns: u64,
+    /// The per-window availability objective.
+    pub(crate) slo: f64,
     /// Measured calls not yet finished.
     pub(crate) open_measured: u64,
+    /// Servers up now.
+    pub(crate) servers_up: u32,
+    /// Declared faults and the ones acting on messages.
+    pub(crate) faults: FaultState,
+    /// Service discovery.
+    pub(crate) registry: Registry,
+    /// The autoscaler, if any.
+    pub(crate) autoscale: Option<AutoscaleRun>,
+    /// Random phases of heartbeats and polls.
+    pub(crate) control_rng: SimRng,
+    /// The run's seed (streams of servers added later).
+    pub(crate) seed: u64,
 }
 
 /// Entity numbers of client streams start here, apart from servers' in the same role.
@@ -189,36 +247,11 @@ impl World {
             groups.push(Group {
                 service: g.service.clone(),
                 error_rate: g.error_rate,
+                weight: g.weight,
+                config: g.clone(),
             });
             for i in 0..g.count {
-                let id = servers.len() as u64;
-                servers.push(Server {
-                    group: gi,
-                    tier: g.tier,
-                    concurrency: g.concurrency,
-                    busy: 0,
-                    queue: VecDeque::new(),
-                    queue_limit: g.queue,
-                    up: true,
-                    epoch: 0,
-                    rng: stream(seed, Role::Service, id),
-                    net_rng: stream(seed, Role::Network, id),
-                    stats: ServerStats {
-                        name: format!("{}[{i}]", g.group),
-                        group: g.group.clone(),
-                        zone: g.zone.clone(),
-                        tier: g.tier,
-                        in_target: cfg.clients.iter().any(|c| c.target.0.contains(&g.group)),
-                        received: 0,
-                        served: 0,
-                        rejected: 0,
-                        errors: 0,
-                        busy_ns: 0,
-                        concurrency: g.concurrency,
-                        up_ns: 0,
-                    },
-                    up_since: Instant::ZERO,
-                });
+                servers.push(new_server(cfg, gi, i, servers.len() as u64, seed));
             }
         }
         let mut clients = Vec::new();
@@ -251,10 +284,16 @@ impl World {
                     net_rng: stream(seed, Role::Network, entity),
                     eligible: Vec::with_capacity(view.len()),
                     view_ids: view.iter().map(|ep| ep.id).collect(),
+                    probing: vec![false; servers.len()],
                     view: view.clone(),
                 });
             }
-            populations.push(Population { config: c.clone() });
+            populations.push(Population {
+                config: c.clone(),
+                target_groups: (0..cfg.servers.len())
+                    .filter(|&g| c.target.0.contains(&cfg.servers[g].group))
+                    .collect(),
+            });
         }
         let mut recorder = Recorder::new(RecorderConfig {
             measure_start,
@@ -263,7 +302,24 @@ impl World {
             slo: run.slo,
         });
         recorder.on_servers_up(Instant::ZERO, servers.len() as u32);
+        let measure = measure_start;
         World {
+            servers_up: servers.len() as u32,
+            faults: FaultState::new(cfg, &scenario.faults, measure, seed),
+            registry: Registry::new(&cfg.discovery, servers.len()),
+            autoscale: cfg.autoscale.as_ref().map(|a| AutoscaleRun {
+                policy: Autoscaler::new(a),
+                group: cfg
+                    .servers
+                    .iter()
+                    .position(|g| g.group == a.group)
+                    .unwrap_or(0),
+                config: a.clone(),
+                busy_at_last_tick: Vec::new(),
+                last_tick: Instant::ZERO,
+            }),
+            control_rng: stream(seed, Role::Control, 0),
+            seed,
             tier_of: servers.iter().map(|s| s.tier).collect(),
             engine: Engine::new(),
             servers,
@@ -278,6 +334,8 @@ impl World {
             measure_end,
             drain_end: measure_end.after(run.drain),
             max_events: run.max_events,
+            window_ns: nanos(run.window),
+            slo: run.slo,
             open_measured: 0,
         }
     }
@@ -322,11 +380,25 @@ impl World {
             Event::HedgeTimer { call, gen } => self.on_hedge_timer(call, gen),
             Event::ProbeTick { client, endpoint } => self.on_probe_tick(client, endpoint),
             Event::OutlierTick { client } => self.on_outlier_tick(client),
+            Event::FaultStart { fault } => self.on_fault_start(fault),
+            Event::FaultEnd { fault } => self.on_fault_end(fault),
+            Event::ServerFail { server, fault } => self.on_server_fail(server, fault),
+            Event::ServerRepair { server, fault } => self.on_server_repair(server, fault),
+            Event::Heartbeat { server, epoch } => self.on_heartbeat(server, epoch),
+            Event::RegistryExpire { server } => self.on_registry_expire(server),
+            Event::ViewChange { server, add } => self.on_view_change(server, add),
+            Event::ViewPoll { client } => self.on_view_poll(client),
+            Event::AutoscaleTick => self.on_autoscale_tick(),
+            Event::ServerReady { server } => self.on_server_ready(server),
+            Event::ServerRetire { server } => self.on_server_retire(server),
         }
     }
 
     /// Schedules every client's first arrivals, health probes and outlier ticks.
     fn start_workload(&mut self) {
+        self.schedule_faults();
+        self.start_discovery();
+        self.start_autoscaler();
         self.start_health_checks();
         for c in 0..self.clients.len() {
             if let Some(at) = self.clients[c]
@@ -378,13 +450,58 @@ impl World {
                 s.stats.up_ns += overlap_ns(s.up_since, end, self.measure_start, self.measure_end);
             }
         }
-        let stats: Vec<ServerStats> = self.servers.into_iter().map(|s| s.stats).collect();
+        let stats: Vec<ServerStats> = self.servers.iter().map(|s| s.stats.clone()).collect();
         let events = self.engine.processed();
+        let fingerprint = self.engine.fingerprint();
+        let World {
+            recorder,
+            mut faults,
+            servers,
+            measure_start,
+            measure_end,
+            window_ns,
+            slo,
+            ..
+        } = self;
+        let mut metrics = recorder.finish(&stats, events);
+        metrics.faults = faults.rows(
+            &servers,
+            &metrics.windows,
+            window_ns,
+            slo,
+            measure_start,
+            measure_end,
+        );
         RunOutput {
-            fingerprint: self.engine.fingerprint(),
+            fingerprint,
             events,
-            metrics: self.recorder.finish(&stats, events),
+            metrics,
         }
+    }
+
+    /// Adds a server to `group` (autoscaling): down until it is provisioned, known to
+    /// no one until it registers.
+    pub(crate) fn add_server(&mut self, group: usize) -> u32 {
+        let id = self.servers.len() as u32;
+        let index = self.servers.iter().filter(|s| s.group == group).count() as u32;
+        let mut server = new_server_from(
+            &self.groups[group].config,
+            group,
+            index,
+            u64::from(id),
+            self.seed,
+            true,
+        );
+        server.up = false;
+        server.down_reasons = 1;
+        self.servers.push(server);
+        self.tier_of.push(self.groups[group].config.tier);
+        self.registry.registered.push(false);
+        self.registry.last_heartbeat.push(Instant::ZERO);
+        for c in &mut self.clients {
+            c.probing.push(false);
+        }
+        id
     }
 
     /// True while `t` is inside the measured interval.
@@ -400,4 +517,59 @@ pub(crate) fn overlap_ns(a: Instant, b: Instant, lo: Instant, hi: Instant) -> u6
     let start = a.max(lo).as_nanos();
     let end = b.min(hi).as_nanos();
     end.saturating_sub(start)
+}
+
+/// Server `index` of group `gi` with global id `id`, up from the start.
+fn new_server(cfg: &ScenarioFile, gi: usize, index: u32, id: u64, seed: u64) -> Server {
+    let g = &cfg.servers[gi];
+    let mut server = new_server_from(g, gi, index, id, seed, false);
+    server.stats.in_target = cfg.clients.iter().any(|c| c.target.0.contains(&g.group));
+    server
+}
+
+/// A fresh server of group config `g`.
+fn new_server_from(
+    g: &ServerGroupConfig,
+    gi: usize,
+    index: u32,
+    id: u64,
+    seed: u64,
+    in_target: bool,
+) -> Server {
+    Server {
+        group: gi,
+        tier: g.tier,
+        concurrency: g.concurrency,
+        busy: 0,
+        queue: VecDeque::new(),
+        queue_limit: g.queue,
+        up: true,
+        epoch: 0,
+        rng: stream(seed, Role::Service, id),
+        net_rng: stream(seed, Role::Network, id),
+        stats: ServerStats {
+            name: format!("{}[{index}]", g.group),
+            group: g.group.clone(),
+            zone: g.zone.clone(),
+            tier: g.tier,
+            in_target,
+            received: 0,
+            served: 0,
+            rejected: 0,
+            errors: 0,
+            busy_ns: 0,
+            concurrency: g.concurrency,
+            up_ns: 0,
+        },
+        up_since: Instant::ZERO,
+        in_service: Vec::new(),
+        down_reasons: 0,
+        crash_mode: CrashMode::Refuse,
+        slow_factor: 1.0,
+        fail_fast_rate: 0.0,
+        last_arrival: None,
+        retired: false,
+        busy_integral: 0,
+        busy_changed_at: Instant::ZERO,
+    }
 }

@@ -1,0 +1,227 @@
+//! Service discovery: what each client believes exists.
+//!
+//! `static`: every client knows every server from the start and never forgets one.
+//! `registry`: servers register when they start and heartbeat; the registry drops a
+//! server `ttl` after its last heartbeat (ZooKeeper session, Consul TTL, Eureka lease);
+//! clients learn of each change `propagation` later (watch) or fetch the whole list
+//! every `refresh` (poll). A crashed server stays in client views until it expires:
+//! that delay is what the simulation shows. While the registry is down
+//! (`registry_down`) nothing changes; when it comes back, servers that are up count
+//! as having just sent a heartbeat and stale entries expire on the usual schedule.
+
+use rand::Rng;
+
+use super::event::Event;
+use super::world::World;
+use crate::policy::breaker::Breaker;
+use crate::policy::{Endpoint, EndpointId};
+use crate::scenario::{DiscoveryConfig, DiscoveryKind};
+use crate::time::{nanos, Instant};
+
+/// The registry's own state (unused with static discovery).
+#[derive(Debug)]
+pub struct Registry {
+    /// The configuration, defaults resolved by its accessors.
+    pub config: DiscoveryConfig,
+    /// Which servers the registry lists, by id.
+    pub registered: Vec<bool>,
+    /// Each server's last heartbeat the registry accepted.
+    pub last_heartbeat: Vec<Instant>,
+    /// `registry_down` is in effect.
+    pub down: bool,
+}
+
+impl Registry {
+    /// A registry listing every one of `servers` servers, as at the start of a run.
+    pub fn new(config: &DiscoveryConfig, servers: usize) -> Registry {
+        Registry {
+            config: config.clone(),
+            registered: vec![true; servers],
+            last_heartbeat: vec![Instant::ZERO; servers],
+            down: false,
+        }
+    }
+
+    /// True with `kind = "registry"`.
+    pub fn is_dynamic(&self) -> bool {
+        self.config.kind == DiscoveryKind::Registry
+    }
+}
+
+impl World {
+    /// Starts heartbeats (each server at a random phase) and client polling.
+    pub(crate) fn start_discovery(&mut self) {
+        if !self.registry.is_dynamic() {
+            return;
+        }
+        let heartbeat = nanos(self.registry.config.heartbeat());
+        let ttl = self.registry.config.ttl();
+        for s in 0..self.servers.len() as u32 {
+            let phase = self.control_rng.random_range(0..heartbeat.max(1));
+            let epoch = self.servers[s as usize].epoch;
+            self.engine
+                .schedule_in_ns(phase, Event::Heartbeat { server: s, epoch });
+            self.engine
+                .schedule_in(ttl, Event::RegistryExpire { server: s });
+        }
+        if let Some(refresh) = self.registry.config.refresh {
+            for c in 0..self.clients.len() as u32 {
+                let phase = self.control_rng.random_range(0..nanos(refresh).max(1));
+                self.engine
+                    .schedule_in_ns(phase, Event::ViewPoll { client: c });
+            }
+        }
+    }
+
+    /// A server's heartbeat: the registry renews (or makes) its entry.
+    pub(crate) fn on_heartbeat(&mut self, s: u32, epoch: u32) {
+        let server = &self.servers[s as usize];
+        if !server.up || server.epoch != epoch || server.retired {
+            return; // a heartbeat chain of an earlier life
+        }
+        let now = self.engine.now();
+        if !self.registry.down {
+            self.registry.last_heartbeat[s as usize] = now;
+            if !self.registry.registered[s as usize] {
+                self.set_registered(s, true);
+            }
+            self.engine.schedule_in(
+                self.registry.config.ttl(),
+                Event::RegistryExpire { server: s },
+            );
+        }
+        self.engine.schedule_in(
+            self.registry.config.heartbeat(),
+            Event::Heartbeat { server: s, epoch },
+        );
+    }
+
+    /// The registry checks whether server `s` has outlived its TTL.
+    pub(crate) fn on_registry_expire(&mut self, s: u32) {
+        let now = self.engine.now();
+        let r = &self.registry;
+        if !r.down
+            && r.registered[s as usize]
+            && now >= r.last_heartbeat[s as usize].after(r.config.ttl())
+        {
+            self.set_registered(s, false);
+        }
+    }
+
+    /// The registry's entry for `s` changes; watchers hear of it `propagation` later.
+    pub(crate) fn set_registered(&mut self, s: u32, add: bool) {
+        self.registry.registered[s as usize] = add;
+        if self.registry.config.refresh.is_none() {
+            self.engine.schedule_in(
+                self.registry.config.propagation(),
+                Event::ViewChange { server: s, add },
+            );
+        }
+    }
+
+    /// A watch notification reaches every client.
+    pub(crate) fn on_view_change(&mut self, s: u32, add: bool) {
+        for c in 0..self.clients.len() {
+            self.apply_view_change(c, s, add);
+        }
+    }
+
+    /// Client `c` polls the registry and takes its whole list.
+    pub(crate) fn on_view_poll(&mut self, c: u32) {
+        for s in 0..self.servers.len() as u32 {
+            let listed = self.registry.registered[s as usize];
+            self.apply_view_change(c as usize, s, listed);
+        }
+        if let Some(refresh) = self.registry.config.refresh {
+            self.engine
+                .schedule_in(refresh, Event::ViewPoll { client: c });
+        }
+    }
+
+    /// Adds `s` to (or removes it from) client `c`'s view if it is in its targets.
+    fn apply_view_change(&mut self, c: usize, s: u32, add: bool) {
+        let group = self.servers[s as usize].group;
+        let ci = &mut self.clients[c];
+        if !self.populations[ci.population]
+            .target_groups
+            .contains(&group)
+        {
+            return;
+        }
+        let id = EndpointId(s);
+        let at = ci.view.binary_search_by_key(&id, |ep| ep.id);
+        match (add, at) {
+            (true, Err(i)) => {
+                ci.view.insert(
+                    i,
+                    Endpoint {
+                        id,
+                        weight: self.groups[group].weight,
+                    },
+                );
+                ci.view_ids.insert(i, id);
+                if let Some(config) = &self.populations[ci.population].config.breaker {
+                    let needed = s as usize + 1;
+                    if !ci.policies.endpoint_breakers.is_empty()
+                        && ci.policies.endpoint_breakers.len() < needed
+                    {
+                        ci.policies
+                            .endpoint_breakers
+                            .resize(needed, Breaker::new(config));
+                    }
+                }
+                if ci.policies.health.is_some() && !ci.probing[s as usize] {
+                    ci.probing[s as usize] = true;
+                    self.engine.schedule_in_ns(
+                        0,
+                        Event::ProbeTick {
+                            client: c as u32,
+                            endpoint: s,
+                        },
+                    );
+                }
+            }
+            (false, Ok(i)) => {
+                ci.view.remove(i);
+                ci.view_ids.remove(i);
+                ci.policies.forget(id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Static discovery needs nothing when a server goes down; the registry notices by
+    /// the missing heartbeats.
+    pub(crate) fn on_server_down_for_discovery(&mut self, _s: u32) {}
+
+    /// A restarted server registers at once and heartbeats again.
+    pub(crate) fn on_server_up_for_discovery(&mut self, s: u32) {
+        if self.registry.is_dynamic() {
+            let epoch = self.servers[s as usize].epoch;
+            self.engine
+                .schedule_in_ns(0, Event::Heartbeat { server: s, epoch });
+        }
+    }
+
+    /// `registry_down` starts or ends.
+    pub(crate) fn set_registry_down(&mut self, down: bool) {
+        self.registry.down = down;
+        if down {
+            return;
+        }
+        let now = self.engine.now();
+        for s in 0..self.servers.len() as u32 {
+            let server = &self.servers[s as usize];
+            if server.up && !server.retired {
+                self.registry.last_heartbeat[s as usize] = now;
+                if !self.registry.registered[s as usize] {
+                    self.set_registered(s, true);
+                }
+            }
+            self.engine.schedule_in(
+                self.registry.config.ttl(),
+                Event::RegistryExpire { server: s },
+            );
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! Faults at run time: when each starts and ends, which nodes it hits, and what it
+//! does to servers (crash, slow, errors) and to messages (latency, loss, partition).
+//!
+//! Each declared fault draws from its own random stream (per server for
+//! `random_crash`), so the same seed gives every variant the same faults.
+
+use rand::Rng;
+use rand_distr::Exp1;
+
+use super::event::{Event, Reply};
+use super::network::Network;
+use super::world::{overlap_ns, Server, World};
+use crate::metrics::{FaultRow, WindowRow};
+use crate::rng::{stream, Role, SimRng};
+use crate::scenario::{CrashMode, Fault, FaultKind, ScenarioFile, Selector};
+use crate::time::{nanos, Instant};
+
+/// One end of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Node {
+    /// A server, by id.
+    Server(u32),
+    /// A client instance, by index.
+    Client(u32),
+}
+
+/// A set of servers and client instances, as bitmaps.
+#[derive(Clone, Debug, Default)]
+pub struct NodeSet {
+    servers: Vec<bool>,
+    clients: Vec<bool>,
+}
+
+impl NodeSet {
+    /// True if `node` is in the set.
+    #[inline]
+    pub fn contains(&self, node: Node) -> bool {
+        match node {
+            Node::Server(s) => self.servers.get(s as usize).copied().unwrap_or(false),
+            Node::Client(c) => self.clients.get(c as usize).copied().unwrap_or(false),
+        }
+    }
+
+    /// The server ids in the set, in order.
+    pub fn server_ids(&self) -> Vec<u32> {
+        (0..self.servers.len() as u32)
+            .filter(|&s| self.servers[s as usize])
+            .collect()
+    }
+
+    /// The nodes `selector` names in `cfg` (validated at load time).
+    pub fn resolve(cfg: &ScenarioFile, selector: &Selector) -> NodeSet {
+        let mut set = NodeSet::default();
+        for g in &cfg.servers {
+            for i in 0..g.count {
+                let hit = match selector {
+                    Selector::Zone(z) => &g.zone == z,
+                    Selector::Named { name, range } => &g.group == name && in_range(i, *range),
+                };
+                set.servers.push(hit);
+            }
+        }
+        for c in &cfg.clients {
+            for i in 0..c.instances {
+                let hit = matches!(selector, Selector::Named { name, range } if &c.name == name && in_range(i, *range));
+                set.clients.push(hit);
+            }
+        }
+        set
+    }
+}
+
+fn in_range(i: u32, range: Option<(u32, u32)>) -> bool {
+    range.is_none_or(|(a, b)| i >= a && i < b)
+}
+
+/// One declared fault during a run.
+#[derive(Debug)]
+pub struct FaultRun {
+    /// The checked declaration.
+    pub spec: Fault,
+    /// The target as written, for faults.csv.
+    pub label: String,
+    /// When it starts and ends (`Instant::MAX`: never ends).
+    pub start: Instant,
+    /// See `start`.
+    pub end: Instant,
+    /// Targets (or the first side of a partition).
+    pub targets: NodeSet,
+    /// The second side of a partition.
+    pub other: NodeSet,
+    /// Between its start and end.
+    pub active: bool,
+    /// `random_crash`: which target servers it holds down now, by server id.
+    pub holding_down: Vec<bool>,
+    /// `random_crash`: one stream per server, so each fails independently.
+    pub server_rngs: Vec<SimRng>,
+    /// Measured calls that started during the fault and failed.
+    pub calls_failed: u64,
+    /// The last time a target server received an attempt, as of the fault's end.
+    pub last_hit: Option<Instant>,
+}
+
+/// Every fault of a run, and which of them act on messages now.
+#[derive(Debug, Default)]
+pub struct FaultState {
+    /// In declaration order.
+    pub runs: Vec<FaultRun>,
+    /// Indexes of active latency, loss and partition faults.
+    pub on_network: Vec<u32>,
+}
+
+impl FaultState {
+    /// Resolves the faults of `cfg`; times are after the warmup at `measure_start`.
+    pub fn new(
+        cfg: &ScenarioFile,
+        faults: &[Fault],
+        measure_start: Instant,
+        seed: u64,
+    ) -> FaultState {
+        let runs = faults
+            .iter()
+            .zip(&cfg.faults)
+            .enumerate()
+            .map(|(i, (f, raw))| {
+                let (targets, other, label) = match &f.kind {
+                    FaultKind::Partition { a, b, .. } => {
+                        let sides = raw.between.clone().unwrap_or_default().join(" | ");
+                        (NodeSet::resolve(cfg, a), NodeSet::resolve(cfg, b), sides)
+                    }
+                    _ => (
+                        f.target
+                            .as_ref()
+                            .map(|t| NodeSet::resolve(cfg, t))
+                            .unwrap_or_default(),
+                        NodeSet::default(),
+                        raw.target.clone().unwrap_or_default(),
+                    ),
+                };
+                let start = measure_start.after(f.at);
+                let server_rngs = match f.kind {
+                    FaultKind::RandomCrash { .. } => (0..targets.servers.len() as u64)
+                        .map(|s| stream(seed, Role::Faults, (1 << 40) | ((i as u64) << 24) | s))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                FaultRun {
+                    server_rngs,
+                    spec: f.clone(),
+                    label,
+                    start,
+                    end: f.duration.map_or(Instant::MAX, |d| start.after(d)),
+                    holding_down: vec![false; targets.servers.len()],
+                    targets,
+                    other,
+                    active: false,
+                    calls_failed: 0,
+                    last_hit: None,
+                }
+            })
+            .collect();
+        FaultState {
+            runs,
+            on_network: Vec::new(),
+        }
+    }
+
+    /// Records, as of the fault's end, when its target servers last received an attempt.
+    pub fn snapshot_drain(&mut self, fault: usize, servers: &[Server]) {
+        let f = &mut self.runs[fault];
+        f.last_hit = f
+            .targets
+            .server_ids()
+            .into_iter()
+            .filter_map(|s| servers[s as usize].last_arrival)
+            .filter(|&t| t >= f.start)
+            .max();
+    }
+
+    /// The faults.csv rows, once the run and its windows are done.
+    pub fn rows(
+        &mut self,
+        servers: &[Server],
+        windows: &[WindowRow],
+        window_ns: u64,
+        slo: f64,
+        measure_start: Instant,
+        measure_end: Instant,
+    ) -> Vec<FaultRow> {
+        for i in 0..self.runs.len() {
+            if self.runs[i].active {
+                self.snapshot_drain(i, servers);
+            }
+        }
+        let starts: Vec<Instant> = self.runs.iter().map(|f| f.start).collect();
+        let secs = |t: Instant| t.since(measure_start).as_secs_f64();
+        self.runs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let end = f.end.min(measure_end);
+                let hits_servers = !f.targets.server_ids().is_empty()
+                    && !matches!(f.spec.kind, FaultKind::Partition { .. });
+                let drained = match f.last_hit {
+                    _ if !hits_servers => None,
+                    None => Some(0.0),
+                    Some(t) if t.as_nanos().saturating_add(window_ns) <= end.as_nanos() => {
+                        Some(t.since(f.start).as_secs_f64())
+                    }
+                    Some(_) => None,
+                };
+                let next_start = starts
+                    .iter()
+                    .copied()
+                    .filter(|&t| t > f.start)
+                    .min()
+                    .unwrap_or(Instant::MAX);
+                FaultRow {
+                    fault: i as u64,
+                    kind: f.spec.kind.name().to_string(),
+                    target: f.label.clone(),
+                    start_s: secs(f.start),
+                    end_s: secs(end),
+                    calls_failed: f.calls_failed,
+                    time_to_drain_s: drained,
+                    time_to_recover_s: recovery(
+                        windows,
+                        window_ns,
+                        slo,
+                        f.start,
+                        next_start,
+                        measure_start,
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// Counts a failed measured call that started at `start` against every fault
+    /// active then.
+    pub fn on_call_failed(&mut self, start: Instant) {
+        for f in &mut self.runs {
+            if start >= f.start && start < f.end {
+                f.calls_failed += 1;
+            }
+        }
+    }
+}
+
+/// A message from `src` to `dst`: its one-way delay in nanoseconds, or `None` if it is
+/// lost (by the network, a loss fault or a partition). Draws come from the sender's
+/// stream `rng`.
+#[inline]
+pub fn transit(
+    network: &Network,
+    faults: &FaultState,
+    src: Node,
+    dst: Node,
+    rng: &mut SimRng,
+) -> Option<u64> {
+    let mut delay = network.transit_ns(rng)?;
+    for &i in &faults.on_network {
+        let f = &faults.runs[i as usize];
+        match &f.spec.kind {
+            FaultKind::Partition { one_way, .. } => {
+                let forward = f.targets.contains(src) && f.other.contains(dst);
+                let backward = f.other.contains(src) && f.targets.contains(dst);
+                if forward || (!one_way && backward) {
+                    return None;
+                }
+            }
+            FaultKind::Loss { rate } if f.targets.contains(src) || f.targets.contains(dst) => {
+                if rng.random::<f64>() < *rate {
+                    return None;
+                }
+            }
+            FaultKind::Latency { latency }
+                if f.targets.contains(src) || f.targets.contains(dst) =>
+            {
+                delay = delay.saturating_add(latency.sample_ns(rng));
+            }
+            _ => {}
+        }
+    }
+    Some(delay)
+}
+
+impl World {
+    /// Schedules the start and end of every fault.
+    pub(crate) fn schedule_faults(&mut self) {
+        for (i, f) in self.faults.runs.iter().enumerate() {
+            self.engine
+                .schedule_at(f.start, Event::FaultStart { fault: i as u32 });
+            if f.end != Instant::MAX {
+                self.engine
+                    .schedule_at(f.end, Event::FaultEnd { fault: i as u32 });
+            }
+        }
+    }
+
+    /// A fault begins.
+    pub(crate) fn on_fault_start(&mut self, fault: u32) {
+        let f = &mut self.faults.runs[fault as usize];
+        f.active = true;
+        let servers = f.targets.server_ids();
+        match f.spec.kind.clone() {
+            FaultKind::Crash { mode } => {
+                for s in servers {
+                    self.crash_server(s, mode);
+                }
+            }
+            FaultKind::RandomCrash { mtbf, mttr, .. } => {
+                // Each server starts in its stationary state: down with probability
+                // MTTR / (MTBF + MTTR); exponential times are memoryless.
+                let down = nanos(mttr) as f64 / (nanos(mtbf) + nanos(mttr)) as f64;
+                for s in servers {
+                    let rng = &mut self.faults.runs[fault as usize].server_rngs[s as usize];
+                    if rng.random::<f64>() < down {
+                        self.on_server_fail(s, fault);
+                    } else {
+                        let up_ns = exp_ns(rng, mtbf);
+                        self.engine
+                            .schedule_in_ns(up_ns, Event::ServerFail { server: s, fault });
+                    }
+                }
+            }
+            FaultKind::Slow { .. } | FaultKind::Errors { .. } => {
+                for s in servers {
+                    self.refresh_gray(s);
+                }
+            }
+            FaultKind::Latency { .. } | FaultKind::Loss { .. } | FaultKind::Partition { .. } => {
+                self.faults.on_network.push(fault);
+            }
+            FaultKind::RegistryDown => self.set_registry_down(true),
+        }
+    }
+
+    /// A fault ends: everything it did is undone.
+    pub(crate) fn on_fault_end(&mut self, fault: u32) {
+        self.faults.snapshot_drain(fault as usize, &self.servers);
+        let f = &mut self.faults.runs[fault as usize];
+        f.active = false;
+        let servers = f.targets.server_ids();
+        match f.spec.kind {
+            FaultKind::Crash { .. } => {
+                for s in servers {
+                    self.repair_server(s);
+                }
+            }
+            FaultKind::RandomCrash { .. } => {
+                for s in servers {
+                    let f = &mut self.faults.runs[fault as usize];
+                    if std::mem::take(&mut f.holding_down[s as usize]) {
+                        self.repair_server(s);
+                    }
+                }
+            }
+            FaultKind::Slow { .. } | FaultKind::Errors { .. } => {
+                for s in servers {
+                    self.refresh_gray(s);
+                }
+            }
+            FaultKind::Latency { .. } | FaultKind::Loss { .. } | FaultKind::Partition { .. } => {
+                self.faults.on_network.retain(|&i| i != fault);
+            }
+            FaultKind::RegistryDown => self.set_registry_down(false),
+        }
+    }
+
+    /// `random_crash`: server `s` fails; it comes back after an exponential MTTR.
+    pub(crate) fn on_server_fail(&mut self, s: u32, fault: u32) {
+        let f = &mut self.faults.runs[fault as usize];
+        let FaultKind::RandomCrash { mttr, mode, .. } = f.spec.kind else {
+            return;
+        };
+        if !f.active || f.holding_down[s as usize] {
+            return;
+        }
+        f.holding_down[s as usize] = true;
+        let down_ns = exp_ns(&mut f.server_rngs[s as usize], mttr);
+        self.crash_server(s, mode);
+        self.engine
+            .schedule_in_ns(down_ns, Event::ServerRepair { server: s, fault });
+    }
+
+    /// `random_crash`: server `s` is repaired; it fails again after an exponential MTBF.
+    pub(crate) fn on_server_repair(&mut self, s: u32, fault: u32) {
+        let f = &mut self.faults.runs[fault as usize];
+        let FaultKind::RandomCrash { mtbf, .. } = f.spec.kind else {
+            return;
+        };
+        if !f.active || !std::mem::take(&mut f.holding_down[s as usize]) {
+            return;
+        }
+        let up_ns = exp_ns(&mut f.server_rngs[s as usize], mtbf);
+        self.repair_server(s);
+        self.engine
+            .schedule_in_ns(up_ns, Event::ServerFail { server: s, fault });
+    }
+
+    /// Server `s` goes down (one more reason to be down). Work in flight is lost: with
+    /// `refuse` the host resets the connections (clients see `refused` at once), with
+    /// `blackhole` nothing answers.
+    pub(crate) fn crash_server(&mut self, s: u32, mode: CrashMode) {
+        let now = self.engine.now();
+        let server = &mut self.servers[s as usize];
+        server.down_reasons += 1;
+        server.crash_mode = mode;
+        if server.down_reasons > 1 {
+            return;
+        }
+        server.up = false;
+        server.epoch += 1;
+        server.stats.up_ns +=
+            overlap_ns(server.up_since, now, self.measure_start, self.measure_end);
+        server.busy = 0;
+        let mut lost: Vec<u32> = server.in_service.drain(..).collect();
+        lost.extend(server.queue.drain(..));
+        for attempt in lost {
+            match mode {
+                CrashMode::Refuse => self.reply(attempt, Reply::Refused),
+                CrashMode::Blackhole => self.leave_world(attempt),
+            }
+        }
+        self.servers_up -= 1;
+        self.recorder.on_servers_up(now, self.servers_up);
+        self.on_server_down_for_discovery(s);
+    }
+
+    /// Server `s` loses one reason to be down; with none left it restarts, empty and
+    /// cold (nothing queued, nothing in flight), and registers again.
+    pub(crate) fn repair_server(&mut self, s: u32) {
+        let now = self.engine.now();
+        let server = &mut self.servers[s as usize];
+        debug_assert!(server.down_reasons > 0);
+        server.down_reasons = server.down_reasons.saturating_sub(1);
+        if server.down_reasons > 0 || server.up {
+            return;
+        }
+        server.up = true;
+        server.up_since = now;
+        self.servers_up += 1;
+        self.recorder.on_servers_up(now, self.servers_up);
+        self.on_server_up_for_discovery(s);
+    }
+
+    /// Recomputes server `s`'s slow factor and fail-fast error rate from the active
+    /// `slow` and `errors` faults that target it.
+    fn refresh_gray(&mut self, s: u32) {
+        let (mut factor, mut ok) = (1.0, 1.0);
+        for f in &self.faults.runs {
+            if f.active && f.targets.contains(Node::Server(s)) {
+                match f.spec.kind {
+                    FaultKind::Slow { factor: x } => factor *= x,
+                    FaultKind::Errors { rate } => ok *= 1.0 - rate,
+                    _ => {}
+                }
+            }
+        }
+        let server = &mut self.servers[s as usize];
+        server.slow_factor = factor;
+        server.fail_fast_rate = 1.0 - ok;
+    }
+}
+
+/// Time from `start` to the start of the first window from which every window meets
+/// the SLO up to the next fault's start (or the end); `None` if there is none.
+fn recovery(
+    windows: &[WindowRow],
+    window_ns: u64,
+    slo: f64,
+    start: Instant,
+    next: Instant,
+    origin: Instant,
+) -> Option<f64> {
+    let rel = |t: Instant| t.as_nanos().saturating_sub(origin.as_nanos());
+    let first = (rel(start) / window_ns) as usize;
+    let last = if next == Instant::MAX {
+        windows.len()
+    } else {
+        (rel(next) / window_ns) as usize
+    }
+    .min(windows.len());
+    if first >= last {
+        return None;
+    }
+    let meets = |w: &WindowRow| w.availability.is_none_or(|a| a >= slo);
+    let mut k = last;
+    while k > first && meets(&windows[k - 1]) {
+        k -= 1;
+    }
+    if k == last {
+        return None; // the last window before the next fault (or the end) misses
+    }
+    let recovered_ns = (k as u64 * window_ns).max(rel(start));
+    Some((recovered_ns - rel(start)) as f64 / 1e9)
+}
+
+/// An exponential duration with the given mean, in nanoseconds.
+fn exp_ns(rng: &mut SimRng, mean: std::time::Duration) -> u64 {
+    (rng.sample::<f64, _>(Exp1) * nanos(mean) as f64) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn windows(avail: &[f64]) -> Vec<WindowRow> {
+        avail
+            .iter()
+            .map(|&a| WindowRow {
+                availability: Some(a),
+                ..WindowRow::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn recovery_is_the_start_of_the_last_good_stretch() {
+        let w = windows(&[1.0, 0.5, 0.2, 1.0, 1.0]);
+        let s = Instant(1_500_000_000); // 1.5 s into a run with 1 s windows
+        assert_eq!(
+            recovery(&w, 1_000_000_000, 0.99, s, Instant::MAX, Instant::ZERO),
+            Some(1.5)
+        );
+        let w = windows(&[1.0, 1.0, 1.0]);
+        assert_eq!(
+            recovery(&w, 1_000_000_000, 0.99, s, Instant::MAX, Instant::ZERO),
+            Some(0.0),
+            "never hurt"
+        );
+        let w = windows(&[1.0, 0.5, 0.5]);
+        assert_eq!(
+            recovery(&w, 1_000_000_000, 0.99, s, Instant::MAX, Instant::ZERO),
+            None,
+            "never recovered"
+        );
+        let w = windows(&[1.0, 0.5, 1.0, 0.5]);
+        assert_eq!(
+            recovery(
+                &w,
+                1_000_000_000,
+                0.99,
+                s,
+                Instant(3_000_000_000),
+                Instant::ZERO
+            ),
+            Some(0.5),
+            "up to the next fault"
+        );
+    }
+}

@@ -44,6 +44,37 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         jobs: usize,
     },
+    /// Run every variant for every seed and compare them (comparison.csv, paired.csv).
+    ///
+    /// Variants come from `[[variants]]` in the file and from `--vary` axes; with
+    /// both, each file variant is crossed with every combination of the axes.
+    Compare {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// An axis of values to compare: `--vary clients.web.balancer=round_robin,p2c`
+        /// (repeatable; several axes form their cartesian product). Values are TOML,
+        /// split on commas outside braces, brackets and quotes.
+        #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
+        varies: Vec<String>,
+        /// The first seed (default: the scenario's `run.seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Number of seeds, shared by every variant so that runs can be paired.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        seeds: u64,
+        /// Override a key in every variant: `--set run.duration=30s` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Output folder (default: results/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not draw charts.
+        #[arg(long)]
+        no_plots: bool,
+        /// Runs at once (default: every core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+    },
     /// Check scenario files without running them.
     Validate {
         /// The scenario files.
@@ -71,6 +102,27 @@ fn main() -> ExitCode {
             no_plots,
             jobs,
         } => run(&scenario, seed, seeds, &sets, out, no_plots, jobs),
+        Command::Compare {
+            scenario,
+            varies,
+            seed,
+            seeds,
+            sets,
+            out,
+            no_plots,
+            jobs,
+        } => compare(
+            &scenario,
+            &Choices {
+                varies,
+                seed,
+                seeds,
+                sets,
+                out,
+                no_plots,
+                jobs,
+            },
+        ),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Policies => {
             print!("{}", policies_text());
@@ -111,7 +163,7 @@ fn run(
     seeds: u64,
     sets: &[String],
     out: Option<PathBuf>,
-    _no_plots: bool,
+    no_plots: bool,
     jobs: usize,
 ) -> anyhow::Result<()> {
     let overrides = parse_sets(sets)?;
@@ -126,51 +178,121 @@ fn run(
         })
         .collect();
     let out = out.unwrap_or_else(|| Path::new("results").join(&scenario.name));
-    let finished = execute(&plans, jobs)?;
-    write_outputs(&scenario.name, &out, &finished, seeds > 1)?;
+    let (finished, timing) = execute(&plans, jobs)?;
+    let records = records(&scenario.name, &finished);
+    println!("{}", report::summary_table(&records));
+    let files = if seeds > 1 {
+        Outputs::RunSeeds
+    } else {
+        Outputs::Run
+    };
+    write_outputs(&out, &records, files, !no_plots)?;
+    println!("{timing}");
+    println!("results in {}", out.display());
     Ok(())
 }
 
-/// Runs the plans with a progress bar on a terminal, and prints the timing line.
-fn execute(plans: &[Plan], jobs: usize) -> anyhow::Result<Vec<Finished>> {
+/// `compare`'s options after the scenario path.
+struct Choices {
+    varies: Vec<String>,
+    seed: Option<u64>,
+    seeds: u64,
+    sets: Vec<String>,
+    out: Option<PathBuf>,
+    no_plots: bool,
+    jobs: usize,
+}
+
+fn compare(path: &Path, choices: &Choices) -> anyhow::Result<()> {
+    let overrides = parse_sets(&choices.sets)?;
+    let axes = choices
+        .varies
+        .iter()
+        .map(|v| experiment::parse_vary(v).map_err(|e| usage(e.to_string())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let base = Scenario::load(path, &overrides).map_err(scenario_error)?;
+    let variants =
+        experiment::variants(base.declared_variants(), &axes).map_err(|e| usage(e.to_string()))?;
+    let first = choices.seed.unwrap_or(base.config.run.seed);
+    let seeds = experiment::seeds(first, choices.seeds);
+    let plans = experiment::plan(&base, &variants, &seeds).map_err(|e| usage(e.to_string()))?;
+    let out = choices
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("results").join(&base.name));
+    let (finished, timing) = execute(&plans, choices.jobs)?;
+    let records = records(&base.name, &finished);
+    println!("{}", report::summary_table(&records));
+    println!("{}", report::comparison_table(&records));
+    write_outputs(&out, &records, Outputs::Compare, !choices.no_plots)?;
+    println!("{timing}");
+    println!("results in {}", out.display());
+    Ok(())
+}
+
+/// Runs the plans with a progress bar on a terminal; returns the results in plan
+/// order and the timing line (wall time is for the terminal only, never a file).
+fn execute(plans: &[Plan], jobs: usize) -> anyhow::Result<(Vec<Finished>, String)> {
     #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in a CSV
     let started = std::time::Instant::now();
-    let bar = (plans.len() > 1 && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(plans.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} runs, eta {eta}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    });
-    let on_done = |n: u64| {
-        if let Some(bar) = &bar {
-            bar.set_position(n);
-        }
-    };
-    let finished = experiment::run_plans(plans, jobs, &on_done)?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let finished = with_progress(plans.len() as u64, |on_done| {
+        experiment::run_plans(plans, jobs, on_done)
+    })?;
     let wall = started.elapsed().as_secs_f64();
     let calls: u64 = finished
         .iter()
         .map(|f| f.output.metrics.summary.calls)
         .sum();
     let events: u64 = finished.iter().map(|f| f.output.events).sum();
-    let table = report::summary_table(&records("", &finished));
-    println!("{table}");
-    println!(
+    let timing = format!(
         "{} run(s) in {wall:.2} s wall time: {} calls, {} events, {:.2} M events/s",
         finished.len(),
         group_digits(calls),
         group_digits(events),
         events as f64 / wall.max(1e-9) / 1e6
     );
-    Ok(finished)
+    Ok((finished, timing))
+}
+
+/// How long the runs may take before the progress bar appears.
+const PROGRESS_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Calls `work` with a callback for "n runs done". When stderr is a terminal and there
+/// is more than one run, a progress bar appears on stderr once the work has taken
+/// longer than [`PROGRESS_DELAY`], and is cleared at the end; otherwise nothing is
+/// drawn.
+fn with_progress<T>(total: u64, work: impl FnOnce(&(dyn Fn(u64) + Sync)) -> T) -> T {
+    if total < 2 || !std::io::stderr().is_terminal() {
+        return work(&|_| {});
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::hidden(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} runs, eta {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let result = std::thread::scope(|scope| {
+        let bar = &bar;
+        scope.spawn(move || {
+            if done_rx.recv_timeout(PROGRESS_DELAY)
+                == Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            }
+        });
+        let result = work(&|n| bar.set_position(n));
+        drop(done_tx);
+        result
+    });
+    bar.finish_and_clear();
+    result
 }
 
 fn records<'a>(scenario: &'a str, finished: &'a [Finished]) -> Vec<RunRecord<'a>> {
@@ -185,20 +307,42 @@ fn records<'a>(scenario: &'a str, finished: &'a [Finished]) -> Vec<RunRecord<'a>
         .collect()
 }
 
+/// Which files a command writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outputs {
+    /// `run` with one seed: summary, timeseries, servers.
+    Run,
+    /// `run --seeds N`, N > 1: also comparison.csv.
+    RunSeeds,
+    /// `compare`: also comparison.csv and paired.csv.
+    Compare,
+}
+
+/// Writes the CSV files, then draws the charts from them.
 fn write_outputs(
-    name: &str,
     out: &Path,
-    finished: &[Finished],
-    comparison: bool,
+    records: &[RunRecord],
+    files: Outputs,
+    plots: bool,
 ) -> anyhow::Result<()> {
-    let records = records(name, finished);
-    report::write_run_csvs(out, &records)
-        .with_context(|| format!("writing results to {}", out.display()))?;
-    if comparison {
-        report::write_comparison_csv(out, &records)
-            .with_context(|| format!("writing comparison.csv to {}", out.display()))?;
+    let context = || format!("writing results to {}", out.display());
+    report::write_run_csvs(out, records).with_context(context)?;
+    if files != Outputs::Run {
+        report::write_comparison_csv(out, records).with_context(context)?;
     }
-    println!("results in {}", out.display());
+    if files == Outputs::Compare {
+        report::write_paired_csv(out, records).with_context(context)?;
+    }
+    if plots {
+        draw_charts(out)?;
+    }
+    Ok(())
+}
+
+/// THE place where charts are drawn, after every CSV file of `out` is written (for
+/// `run` and `compare` alike; `--no-plots` skips it). Charts are not drawn yet: hook
+/// the chart module up here (`report::plot::draw_all(out)`), reading the CSVs.
+fn draw_charts(_out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 

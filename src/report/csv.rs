@@ -13,7 +13,7 @@ use crate::metrics::stats::mean_stddev_ci95;
 use crate::metrics::{Cell, FaultRow, ServerRow, Summary, WindowRow};
 
 /// A CSV writer to a temporary file.
-type Sink = ::csv::Writer<BufWriter<File>>;
+pub(super) type Sink = ::csv::Writer<BufWriter<File>>;
 
 /// Writes `summary.csv`, `timeseries.csv` and `servers.csv` into `dir` (created if
 /// missing): a header row, then one row per record (and window, or server), in the
@@ -43,7 +43,7 @@ pub fn write_comparison_csv(dir: &Path, runs: &[RunRecord]) -> Result<(), Report
 }
 
 /// Creates the output folder and its parents.
-fn create_dir(dir: &Path) -> Result<(), ReportError> {
+pub(super) fn create_dir(dir: &Path) -> Result<(), ReportError> {
     fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
         path: dir.to_path_buf(),
         source,
@@ -53,7 +53,7 @@ fn create_dir(dir: &Path) -> Result<(), ReportError> {
 /// Writes `path` through a temporary file in the same folder, synced and then renamed
 /// over `path`: a crash leaves the old file or the new one, never half of one. The
 /// temporary file is removed if anything fails.
-fn write_atomic(
+pub(super) fn write_atomic(
     path: &Path,
     body: impl FnOnce(&mut Sink) -> ::csv::Result<()>,
 ) -> Result<(), ReportError> {

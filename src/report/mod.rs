@@ -18,17 +18,21 @@
 //! Every file is written to a temporary name in the output folder and renamed, so an
 //! interrupted run leaves either the old file or the new one, never half of one.
 
+mod compare_table;
 mod csv;
 #[cfg(test)]
 mod fixture;
 mod format;
+mod paired;
 mod table;
 
 use std::path::PathBuf;
 
 use crate::metrics::RunMetrics;
 
+pub use self::compare_table::comparison_table;
 pub use self::csv::{write_comparison_csv, write_run_csvs};
+pub use self::paired::write_paired_csv;
 pub use self::table::summary_table;
 
 /// One run's metrics with the labels that identify it in the files.

@@ -53,12 +53,12 @@ pub fn summary_table(runs: &[RunRecord]) -> String {
 }
 
 /// Mean of the values, `None` if there are none.
-fn mean(values: &[f64]) -> Option<f64> {
+pub(super) fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
 /// A count, or a mean of counts: an integer when whole, else one decimal.
-fn count(x: f64) -> String {
+pub(super) fn count(x: f64) -> String {
     if x.fract() == 0.0 {
         format!("{x:.0}")
     } else {
@@ -67,12 +67,12 @@ fn count(x: f64) -> String {
 }
 
 /// Three decimals.
-fn fixed3(x: f64) -> String {
+pub(super) fn fixed3(x: f64) -> String {
     format!("{x:.3}")
 }
 
 /// Six decimals, truncated rather than rounded so 0.9999996 does not show as 1.
-fn availability(x: f64) -> String {
+pub(super) fn availability(x: f64) -> String {
     let long = format!("{x:.12}");
     match long.find('.') {
         Some(dot) => long[..dot + 7].to_string(),
@@ -81,7 +81,7 @@ fn availability(x: f64) -> String {
 }
 
 /// Left-aligns the first column, right-aligns the others, two spaces apart.
-fn align(rows: &[Vec<String>]) -> String {
+pub(super) fn align(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|i| {

@@ -3,12 +3,19 @@
 //! Each run is independent (its own world and random streams), so runs go to a rayon
 //! pool of `jobs` threads; results come back in the order of the plan, whatever the
 //! number of threads, so every output file is the same for any `--jobs`.
+//!
+//! `variants.rs` turns `[[variants]]` and `--vary` axes into the named override lists
+//! that `compare` runs; [`plan`] turns those into one [`Plan`] per variant and seed.
+
+mod variants;
+
+pub use variants::{parse_vary, split_values, variants, Axis, AxisValue, Variant, VariantError};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::{self, RunError, RunOutput};
 
 /// One planned run.
@@ -36,6 +43,38 @@ pub struct Finished {
 /// The seeds `first, first+1, ..., first+count-1`.
 pub fn seeds(first: u64, count: u64) -> Vec<u64> {
     (0..count).map(|i| first.wrapping_add(i)).collect()
+}
+
+/// One plan per variant and seed, variants outside and seeds inside: the order of
+/// every output file. Each variant is loaded with `base.with_overrides`, so a bad value
+/// fails like a bad `--set`; the error names the variant.
+pub fn plan(base: &Scenario, variants: &[Variant], seeds: &[u64]) -> Result<Vec<Plan>, PlanError> {
+    let mut plans = Vec::with_capacity(variants.len() * seeds.len());
+    for variant in variants {
+        let scenario = base
+            .with_overrides(&variant.overrides)
+            .map_err(|error| PlanError {
+                variant: variant.name.clone(),
+                error: Box::new(error),
+            })?;
+        plans.extend(seeds.iter().map(|&seed| Plan {
+            variant: variant.name.clone(),
+            scenario: scenario.clone(),
+            seed,
+        }));
+    }
+    Ok(plans)
+}
+
+/// A variant whose overrides do not make a valid scenario.
+#[derive(Debug, thiserror::Error)]
+#[error("variant `{variant}`: {error}")]
+pub struct PlanError {
+    /// The variant's name.
+    pub variant: String,
+    /// What is wrong, with file, key and the override that set it (boxed: errors are
+    /// rare and `Result`s should stay small).
+    pub error: Box<ScenarioError>,
 }
 
 /// Runs every plan on `jobs` threads (0 = every core). `on_done` is called after each

@@ -1,0 +1,231 @@
+//! `paired.csv`: how much each variant differs from the first one, seed by seed.
+//!
+//! Every variant of a comparison runs the same seeds, and random streams are split by
+//! entity and role (DESIGN.md, invariant 5), so with the same seed two variants see
+//! the same arrivals, service times and faults. The noise those share cancels in the
+//! per-seed difference `variant - baseline`, so the Student-t interval of the mean
+//! difference is much tighter than the two variants' own intervals suggest
+//! (common random numbers). If that interval excludes 0, the difference is real at
+//! 95% confidence; if it contains 0, these seeds cannot tell the variants apart.
+//!
+//! Columns: `variant,baseline,metric,mean_diff,stddev_diff,ci95_low,ci95_high,runs`;
+//! one row per variant after the first, and per numeric `summary.csv` column, in the
+//! order of `comparison.csv`. `runs` counts the seeds where both variants have a value
+//! (latency is empty for a run without `ok` calls); fewer than 2 leave the interval
+//! empty.
+
+use std::path::Path;
+
+use super::csv::{by_variant, create_dir, write_atomic, Sink};
+use super::format;
+use super::{ReportError, RunRecord};
+use crate::metrics::stats::{mean_stddev_ci95, Stats};
+use crate::metrics::Summary;
+
+/// The header of `paired.csv`.
+const HEADER: [&str; 8] = [
+    "variant",
+    "baseline",
+    "metric",
+    "mean_diff",
+    "stddev_diff",
+    "ci95_low",
+    "ci95_high",
+    "runs",
+];
+
+/// Writes `paired.csv` into `dir` (created if missing): every variant after the first
+/// (in order of first appearance) against the first, for every numeric summary
+/// metric. With one variant the file has only its header.
+pub fn write_paired_csv(dir: &Path, runs: &[RunRecord]) -> Result<(), ReportError> {
+    create_dir(dir)?;
+    write_atomic(&dir.join("paired.csv"), |out| write_paired(out, runs))
+}
+
+/// The names of the numeric summary metrics, in `summary.csv` order.
+pub(super) fn metric_names() -> Vec<&'static str> {
+    Summary::default()
+        .columns()
+        .iter()
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// `(seed, value of metric number `index`)` for each run, in order.
+pub(super) fn seed_values(runs: &[&RunRecord], index: usize) -> Vec<(u64, Option<f64>)> {
+    runs.iter()
+        .map(|r| (r.seed, r.metrics.summary.columns()[index].1.as_f64()))
+        .collect()
+}
+
+/// Statistics of the paired differences of metric number `index` between the runs
+/// of `variant` and those of `baseline`.
+pub(super) fn paired_stats(variant: &[&RunRecord], baseline: &[&RunRecord], index: usize) -> Stats {
+    mean_stddev_ci95(&differences(
+        &seed_values(variant, index),
+        &seed_values(baseline, index),
+    ))
+}
+
+/// Per-seed differences `variant - baseline`: for each variant value, in order, the
+/// first baseline value with the same seed. Seeds missing on either side, or without
+/// a value on either side, are left out.
+pub(super) fn differences(
+    variant: &[(u64, Option<f64>)],
+    baseline: &[(u64, Option<f64>)],
+) -> Vec<f64> {
+    variant
+        .iter()
+        .filter_map(|&(seed, value)| {
+            let base = baseline.iter().find(|(s, _)| *s == seed)?.1?;
+            Some(value? - base)
+        })
+        .collect()
+}
+
+fn write_paired(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
+    out.write_record(HEADER)?;
+    let groups = by_variant(runs);
+    let Some(((baseline, base_runs), others)) = groups.split_first() else {
+        return Ok(());
+    };
+    let metrics = metric_names();
+    for (variant, members) in others {
+        for (index, metric) in metrics.iter().enumerate() {
+            let s = paired_stats(members, base_runs, index);
+            out.write_record([
+                variant.to_string(),
+                baseline.to_string(),
+                metric.to_string(),
+                format::float(Some(s.mean)),
+                format::float(Some(s.stddev)),
+                format::float(Some(s.ci95_low)),
+                format::float(Some(s.ci95_high)),
+                s.runs.to_string(),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::{metrics, record};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, Normal};
+
+    /// 1000 replications at 95%: the number of intervals that cover the true value is
+    /// Binomial(1000, 0.95), standard deviation 6.9; 4 standard deviations either side.
+    const REPLICATIONS: usize = 1000;
+    const COVER_MIN: usize = 922;
+    const COVER_MAX: usize = 978;
+
+    fn covers(s: &Stats, truth: f64) -> bool {
+        s.ci95_low <= truth && truth <= s.ci95_high
+    }
+
+    #[test]
+    fn interval_covers_a_known_mean_95_percent_of_the_time() {
+        let mut rng = ChaCha8Rng::seed_from_u64(20240611);
+        let normal = Normal::new(5.0, 2.0).unwrap();
+        for n in [3, 10] {
+            let covered = (0..REPLICATIONS)
+                .filter(|_| {
+                    let samples: Vec<f64> = (0..n).map(|_| normal.sample(&mut rng)).collect();
+                    covers(&mean_stddev_ci95(&samples), 5.0)
+                })
+                .count();
+            assert!(
+                (COVER_MIN..=COVER_MAX).contains(&covered),
+                "n = {n}: {covered} of {REPLICATIONS} intervals cover the mean"
+            );
+        }
+    }
+
+    /// Variant = baseline + 0.3 + small noise, on top of a large noise both share (the
+    /// seed): the paired interval covers 0.3 about 95% of the time, is far narrower
+    /// than the unpaired intervals, and excludes 0 where they overlap.
+    #[test]
+    fn paired_interval_covers_the_true_difference_and_is_tighter() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let shared = Normal::new(100.0, 10.0).unwrap();
+        let own = Normal::new(0.0, 0.1).unwrap();
+        let (mut covered, mut paired_width, mut unpaired_width, mut excludes_zero) =
+            (0, 0.0, 0.0, 0);
+        for _ in 0..REPLICATIONS {
+            let (mut base, mut var) = (Vec::new(), Vec::new());
+            for seed in 0..5u64 {
+                let common = shared.sample(&mut rng);
+                base.push((seed, Some(common + own.sample(&mut rng))));
+                var.push((seed, Some(common + 0.3 + own.sample(&mut rng))));
+            }
+            // The pairing is by seed, not by position.
+            var.reverse();
+            let s = mean_stddev_ci95(&differences(&var, &base));
+            assert_eq!(s.runs, 5);
+            covered += usize::from(covers(&s, 0.3));
+            excludes_zero += usize::from(!covers(&s, 0.0));
+            paired_width += s.ci95_high - s.ci95_low;
+            let alone: Vec<f64> = base.iter().filter_map(|v| v.1).collect();
+            let u = mean_stddev_ci95(&alone);
+            unpaired_width += u.ci95_high - u.ci95_low;
+        }
+        assert!(
+            (COVER_MIN..=COVER_MAX).contains(&covered),
+            "{covered} of {REPLICATIONS} paired intervals cover the difference"
+        );
+        assert!(
+            paired_width * 20.0 < unpaired_width,
+            "{paired_width} vs {unpaired_width}"
+        );
+        assert!(excludes_zero > 900, "{excludes_zero}");
+    }
+
+    #[test]
+    fn differences_skip_missing_seeds_and_values() {
+        let var = [(1, Some(3.0)), (2, None), (3, Some(5.0)), (4, Some(1.0))];
+        let base = [(3, Some(1.0)), (1, Some(1.0)), (2, Some(1.0)), (4, None)];
+        assert_eq!(differences(&var, &base), [2.0, 4.0]);
+        assert!(differences(&var, &[]).is_empty());
+    }
+
+    #[test]
+    fn csv_has_one_row_per_later_variant_and_metric() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a1, a2, b1, b2) = (
+            metrics(1000, 990, 1.0),
+            metrics(1000, 980, 3.0),
+            metrics(1000, 995, 2.0),
+            metrics(1000, 990, 3.5),
+        );
+        let runs = [
+            record("rr", 1, &a1),
+            record("rr", 2, &a2),
+            record("p2c", 1, &b1),
+            record("p2c", 2, &b2),
+        ];
+        write_paired_csv(tmp.path(), &runs).unwrap();
+        let text = std::fs::read_to_string(tmp.path().join("paired.csv")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], HEADER.join(","));
+        assert_eq!(lines.len(), 1 + metric_names().len());
+        assert_eq!(lines[1], "p2c,rr,calls,0,0,0,0,2");
+        // p50 differences 1.0 and 0.5: mean 0.75, sd 0.3536, t(1) = 12.706.
+        let p50 = lines
+            .iter()
+            .find(|l| l.starts_with("p2c,rr,latency_p50_ms,"))
+            .unwrap();
+        let cells: Vec<f64> = p50.split(',').skip(3).map(|c| c.parse().unwrap()).collect();
+        assert_eq!(cells[0], 0.75);
+        assert!((cells[1] - 0.5f64.sqrt() / 2.0).abs() < 1e-12);
+        assert!((cells[2] - (0.75 - 12.706_204_736 * 0.25)).abs() < 1e-6);
+        assert_eq!(cells[4], 2.0);
+
+        // One variant: just the header.
+        write_paired_csv(tmp.path(), &runs[..2]).unwrap();
+        let text = std::fs::read_to_string(tmp.path().join("paired.csv")).unwrap();
+        assert_eq!(text.lines().count(), 1);
+    }
+}

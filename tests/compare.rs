@@ -83,6 +83,7 @@ fn every_file_is_byte_identical_whatever_the_jobs() {
         names,
         [
             "comparison.csv",
+            "faults.csv",
             "paired.csv",
             "servers.csv",
             "summary.csv",

@@ -85,6 +85,15 @@ enum Command {
     Policies,
 }
 
+/// Writes a line to stdout; a closed pipe (`hasim run ... | head`) is not an error:
+/// the results are already on disk, so there is nothing to report.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Invalid scenario or arguments: exits with status 2 (any other error exits with 1).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -125,7 +134,7 @@ fn main() -> ExitCode {
         ),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Policies => {
-            print!("{}", policies_text());
+            say!("{}", policies_text().trim_end());
             Ok(())
         }
     };
@@ -180,15 +189,15 @@ fn run(
     let out = out.unwrap_or_else(|| Path::new("results").join(&scenario.name));
     let (finished, timing) = execute(&plans, jobs)?;
     let records = records(&scenario.name, &finished);
-    println!("{}", report::summary_table(&records));
+    say!("{}", report::summary_table(&records));
     let files = if seeds > 1 {
         Outputs::RunSeeds
     } else {
         Outputs::Run
     };
     write_outputs(&out, &records, files, !no_plots)?;
-    println!("{timing}");
-    println!("results in {}", out.display());
+    say!("{timing}");
+    say!("results in {}", out.display());
     Ok(())
 }
 
@@ -222,11 +231,11 @@ fn compare(path: &Path, choices: &Choices) -> anyhow::Result<()> {
         .unwrap_or_else(|| Path::new("results").join(&base.name));
     let (finished, timing) = execute(&plans, choices.jobs)?;
     let records = records(&base.name, &finished);
-    println!("{}", report::summary_table(&records));
-    println!("{}", report::comparison_table(&records));
+    say!("{}", report::summary_table(&records));
+    say!("{}", report::comparison_table(&records));
     write_outputs(&out, &records, Outputs::Compare, !choices.no_plots)?;
-    println!("{timing}");
-    println!("results in {}", out.display());
+    say!("{timing}");
+    say!("results in {}", out.display());
     Ok(())
 }
 
@@ -350,7 +359,7 @@ fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
     let mut failures = Vec::new();
     for path in paths {
         match Scenario::load(path, &[]) {
-            Ok(s) => println!("{}: ok ({})", path.display(), s.name),
+            Ok(s) => say!("{}: ok ({})", path.display(), s.name),
             Err(e) => failures.push(e.to_string()),
         }
     }

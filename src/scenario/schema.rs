@@ -348,6 +348,20 @@ pub enum ArrivalConfig {
         /// Calls per second over all instances.
         rate: f64,
     },
+    /// Poisson at `rate`, switching to `burst_rate` from `at` (after the warmup) for
+    /// `duration`: a traffic burst.
+    Burst {
+        /// Calls per second outside the burst, over all instances.
+        rate: f64,
+        /// Calls per second during the burst, over all instances.
+        burst_rate: f64,
+        /// Burst start, counted from the end of the warmup.
+        #[serde(with = "duration_str")]
+        at: Duration,
+        /// Burst length.
+        #[serde(with = "duration_str")]
+        duration: Duration,
+    },
     /// `concurrency` callers per instance; each starts its next call when the previous
     /// ends, after thinking.
     Closed {

@@ -275,7 +275,7 @@ impl World {
                 clients.push(ClientInstance {
                     policies: ClientPolicies::new(c, servers.len(), Instant::ZERO),
                     population: pi,
-                    arrivals: Arrivals::per_instance(&c.arrival, c.instances),
+                    arrivals: Arrivals::per_instance(&c.arrival, c.instances, nanos(run.warmup)),
                     last_arrival_ns: 0.0,
                     balancer: Balancer::new(&c.balancer, &setup, &mut policy_rng),
                     arrivals_rng: stream(seed, Role::Arrivals, entity),

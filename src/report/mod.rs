@@ -22,6 +22,7 @@ mod csv;
 #[cfg(test)]
 mod fixture;
 mod format;
+pub mod plot;
 mod table;
 
 use std::path::PathBuf;

@@ -25,6 +25,7 @@ mod frame;
 mod latency;
 mod load;
 mod output;
+mod raster;
 mod scale;
 mod style;
 #[cfg(test)]

@@ -13,6 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::{BitMapBackend, DrawingArea, DrawingAreaErrorKind, DrawingBackend};
 use plotters::prelude::{IntoDrawingArea, SVGBackend};
 
+use super::raster::PngBackend;
 use super::style::{register_fonts, SIZE};
 use super::PlotError;
 
@@ -65,7 +66,8 @@ pub(crate) fn render_png(chart: &impl Chart) -> Result<Vec<u8>, String> {
     let (w, h) = SIZE;
     let mut pixels = vec![0u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
+        let backend = PngBackend(BitMapBackend::with_buffer(&mut pixels, SIZE));
+        let root = backend.into_drawing_area();
         root.fill(&plotters::style::WHITE)
             .map_err(|e| e.to_string())?;
         chart.draw(&root).map_err(|e| e.to_string())?;

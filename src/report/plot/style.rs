@@ -10,9 +10,9 @@ use std::sync::Once;
 use plotters::style::{register_font, FontStyle, RGBColor};
 
 /// DejaVu Sans, regular (Bitstream Vera license: assets/fonts/LICENSE-DejaVu.txt).
-static SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+pub(crate) static SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 /// DejaVu Sans, bold, for titles.
-static SANS_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+pub(crate) static SANS_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 
 /// The family every text style names.
 pub(crate) const FONT: &str = "sans-serif";

@@ -24,6 +24,7 @@ mod csv;
 mod fixture;
 mod format;
 mod paired;
+pub mod plot;
 mod table;
 
 use std::path::PathBuf;

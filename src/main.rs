@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use hasim::experiment::{self, Finished, Plan};
+use hasim::report::plot::{self, PlotOptions};
 use hasim::report::{self, RunRecord};
 use hasim::scenario::{Override, Scenario, ScenarioError};
 
@@ -81,6 +82,14 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Redraw the charts of a results folder from its CSV files alone.
+    Plot {
+        /// The folder (`--out` of an earlier run or compare).
+        dir: PathBuf,
+        /// The SLO line to draw on the availability chart (not stored in the CSVs).
+        #[arg(long)]
+        slo: Option<f64>,
+    },
     /// List every policy kind with its parameters, defaults and a description.
     Policies,
 }
@@ -133,6 +142,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Plot { dir, slo } => plot_dir(&dir, slo),
         Command::Policies => {
             say!("{}", policies_text().trim_end());
             Ok(())
@@ -195,7 +205,10 @@ fn run(
     } else {
         Outputs::Run
     };
-    write_outputs(&out, &records, files, !no_plots)?;
+    let plots = (!no_plots).then_some(PlotOptions {
+        slo: Some(scenario.config.run.slo),
+    });
+    write_outputs(&out, &records, files, plots)?;
     say!("{timing}");
     say!("results in {}", out.display());
     Ok(())
@@ -233,7 +246,10 @@ fn compare(path: &Path, choices: &Choices) -> anyhow::Result<()> {
     let records = records(&base.name, &finished);
     say!("{}", report::summary_table(&records));
     say!("{}", report::comparison_table(&records));
-    write_outputs(&out, &records, Outputs::Compare, !choices.no_plots)?;
+    let plots = (!choices.no_plots).then_some(PlotOptions {
+        slo: Some(base.config.run.slo),
+    });
+    write_outputs(&out, &records, Outputs::Compare, plots)?;
     say!("{timing}");
     say!("results in {}", out.display());
     Ok(())
@@ -332,7 +348,7 @@ fn write_outputs(
     out: &Path,
     records: &[RunRecord],
     files: Outputs,
-    plots: bool,
+    plots: Option<PlotOptions>,
 ) -> anyhow::Result<()> {
     let context = || format!("writing results to {}", out.display());
     report::write_run_csvs(out, records).with_context(context)?;
@@ -342,17 +358,38 @@ fn write_outputs(
     if files == Outputs::Compare {
         report::write_paired_csv(out, records).with_context(context)?;
     }
-    if plots {
-        draw_charts(out)?;
+    if let Some(options) = plots {
+        draw_charts(out, &options)?;
     }
     Ok(())
 }
 
-/// THE place where charts are drawn, after every CSV file of `out` is written (for
-/// `run` and `compare` alike; `--no-plots` skips it). Charts are not drawn yet: hook
-/// the chart module up here (`report::plot::draw_all(out)`), reading the CSVs.
-fn draw_charts(_out: &Path) -> anyhow::Result<()> {
+/// Draws every chart whose CSV inputs are in `out`: after `run` and `compare` (unless
+/// `--no-plots`), and for `hasim plot DIR`, which redraws from the CSV files alone.
+fn draw_charts(out: &Path, options: &PlotOptions) -> anyhow::Result<()> {
+    let files = plot::draw_all(out, options)
+        .with_context(|| format!("drawing charts in {}", out.display()))?;
+    let svgs: Vec<String> = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "svg"))
+        .filter_map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    say!("charts: {} (.svg and .png)", svgs.join(", "));
     Ok(())
+}
+
+/// `hasim plot DIR`: redraws the charts of an earlier run from its CSV files.
+fn plot_dir(dir: &Path, slo: Option<f64>) -> anyhow::Result<()> {
+    if !dir.is_dir() {
+        return Err(usage(format!(
+            "{}: not a folder of hasim results",
+            dir.display()
+        )));
+    }
+    if let Some(slo) = slo.filter(|s| !(0.0..=1.0).contains(s)) {
+        return Err(usage(format!("--slo {slo} is not in [0, 1]")));
+    }
+    draw_charts(dir, &PlotOptions { slo })
 }
 
 fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {

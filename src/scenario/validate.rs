@@ -157,9 +157,18 @@ pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
                 )?;
                 check(*rate <= 1e9, at("arrival.rate"), "must be <= 1e9 calls/s")?;
             }
-            ArrivalConfig::Burst { rate, burst_rate, duration, .. } => {
+            ArrivalConfig::Burst {
+                rate,
+                burst_rate,
+                duration,
+                ..
+            } => {
                 for (key, r) in [("arrival.rate", rate), ("arrival.burst_rate", burst_rate)] {
-                    check(r.is_finite() && *r > 0.0 && *r <= 1e9, at(key), "must be > 0 and <= 1e9 calls/s")?;
+                    check(
+                        r.is_finite() && *r > 0.0 && *r <= 1e9,
+                        at(key),
+                        "must be > 0 and <= 1e9 calls/s",
+                    )?;
                 }
                 check(!duration.is_zero(), at("arrival.duration"), "must be > 0")?;
             }

@@ -51,7 +51,12 @@ impl Arrivals {
                 mean_gap_ns: per(*rate),
             },
             ArrivalConfig::Constant { rate } => Arrivals::Constant { gap_ns: per(*rate) },
-            ArrivalConfig::Burst { rate, burst_rate, at, duration } => {
+            ArrivalConfig::Burst {
+                rate,
+                burst_rate,
+                at,
+                duration,
+            } => {
                 let from_ns = warmup_ns as f64 + crate::time::nanos(*at) as f64;
                 Arrivals::Burst {
                     mean_gap_ns: per(*rate),
@@ -74,7 +79,12 @@ impl Arrivals {
         match self {
             Arrivals::Poisson { mean_gap_ns } => last_ns + rng.sample::<f64, _>(Exp1) * mean_gap_ns,
             Arrivals::Constant { gap_ns } => last_ns + gap_ns,
-            Arrivals::Burst { mean_gap_ns, burst_gap_ns, from_ns, to_ns } => {
+            Arrivals::Burst {
+                mean_gap_ns,
+                burst_gap_ns,
+                from_ns,
+                to_ns,
+            } => {
                 // One unit-mean exponential of "work", spent at the rate of each piece
                 // of the timeline it crosses (memorylessness makes this exact).
                 let mut work: f64 = rng.sample(Exp1);
@@ -117,7 +127,12 @@ mod tests {
 
     #[test]
     fn bursts_raise_the_rate_only_inside_their_window() {
-        let a = Arrivals::Burst { mean_gap_ns: 1e6, burst_gap_ns: 2.5e5, from_ns: 10e9, to_ns: 20e9 };
+        let a = Arrivals::Burst {
+            mean_gap_ns: 1e6,
+            burst_gap_ns: 2.5e5,
+            from_ns: 10e9,
+            to_ns: 20e9,
+        };
         let mut rng = stream(1, Role::Arrivals, 0);
         let (mut t, mut counts) = (0.0, [0u32; 3]);
         while t < 30e9 {

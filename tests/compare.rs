@@ -82,13 +82,22 @@ fn every_file_is_byte_identical_whatever_the_jobs() {
     assert_eq!(
         names,
         [
+            "availability.png",
+            "availability.svg",
             "comparison.csv",
+            "comparison.png",
+            "comparison.svg",
             "faults.csv",
+            "latency.png",
+            "latency.svg",
+            "load.png",
+            "load.svg",
             "paired.csv",
             "servers.csv",
             "summary.csv",
             "timeseries.csv"
-        ]
+        ],
+        "every CSV and chart"
     );
     assert_eq!(files(&two), names);
     for name in &names {

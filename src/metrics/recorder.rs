@@ -178,7 +178,7 @@ impl Recorder {
             .collect();
         let meeting = windows
             .iter()
-            .filter(|w| w.availability.map_or(true, |a| a >= self.cfg.slo))
+            .filter(|w| w.availability.is_none_or(|a| a >= self.cfg.slo))
             .count();
         let spread = server_spread(servers);
         let failed = |r: FailReason| self.failed[r.index()];

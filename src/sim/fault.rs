@@ -269,10 +269,11 @@ pub fn transit(
                     return None;
                 }
             }
-            FaultKind::Loss { rate } if f.targets.contains(src) || f.targets.contains(dst) => {
-                if rng.random::<f64>() < *rate {
-                    return None;
-                }
+            FaultKind::Loss { rate }
+                if (f.targets.contains(src) || f.targets.contains(dst))
+                    && rng.random::<f64>() < *rate =>
+            {
+                return None;
             }
             FaultKind::Latency { latency }
                 if f.targets.contains(src) || f.targets.contains(dst) =>

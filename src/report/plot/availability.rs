@@ -8,7 +8,9 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::csv_input::{mean_by_x, window_s, Context, FaultSpan, Series, WindowPoint};
+use super::csv_input::{
+    mean_by_x, runs_without_gaps, window_s, Context, FaultSpan, Series, WindowPoint,
+};
 use super::frame::{self, Entry, Mark};
 use super::output::{Chart, DrawResult};
 use super::scale::{percent, NinesAxis};
@@ -106,10 +108,9 @@ impl Chart for Availability {
         }
         for (v, series) in self.series.iter().enumerate() {
             let color = variant_color(v);
-            chart.draw_series(LineSeries::new(
-                series.iter().copied(),
-                color.stroke_width(2),
-            ))?;
+            for run in runs_without_gaps(series, self.window_s) {
+                chart.draw_series(LineSeries::new(run.iter().copied(), color.stroke_width(2)))?;
+            }
             if series.len() <= 40 {
                 let dots = series.iter().map(|p| Circle::new(*p, 3, color.filled()));
                 chart.draw_series(dots)?;

@@ -163,6 +163,22 @@ pub(crate) type Series = Vec<(f64, f64)>;
 
 /// Mean per `(variant, x)` over the seeds that have a value there.
 ///
+/// Splits a series sorted by x into runs of consecutive windows: a window without a
+/// value (no calls, or no successful call) breaks the line instead of being bridged
+/// by a straight segment that suggests data where there is none.
+pub(crate) fn runs_without_gaps(series: &[(f64, f64)], window_s: f64) -> Vec<&[(f64, f64)]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=series.len() {
+        if i == series.len() || series[i].0 - series[i - 1].0 > 1.5 * window_s {
+            runs.push(&series[start..i]);
+            start = i;
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+    runs
+}
+
 /// `points` are `(variant index, x, value)`; the result has one series per variant
 /// index below `variants`, sorted by x. Equal x values (the same window in several
 /// seeds) are averaged; nothing is hashed, so the order is the same every time.

@@ -9,7 +9,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::availability::seeds_note;
-use super::csv_input::{mean_by_x, window_s, Context, FaultSpan, Series, WindowPoint};
+use super::csv_input::{
+    mean_by_x, runs_without_gaps, window_s, Context, FaultSpan, Series, WindowPoint,
+};
 use super::frame::{self, Entry, Mark};
 use super::output::{Chart, DrawResult};
 use super::scale::LogAxis;
@@ -82,13 +84,17 @@ impl Latency {
         frame::shade_faults(chart, &self.faults, self.end_s)?;
         for (v, (p50, p99)) in self.p50.iter().zip(&self.p99).enumerate() {
             let color = variant_color(v);
-            chart.draw_series(DashedLineSeries::new(
-                p50.iter().copied(),
-                7,
-                5,
-                color.stroke_width(2),
-            ))?;
-            chart.draw_series(LineSeries::new(p99.iter().copied(), color.stroke_width(2)))?;
+            for run in runs_without_gaps(p50, self.window_s) {
+                chart.draw_series(DashedLineSeries::new(
+                    run.iter().copied(),
+                    7,
+                    5,
+                    color.stroke_width(2),
+                ))?;
+            }
+            for run in runs_without_gaps(p99, self.window_s) {
+                chart.draw_series(LineSeries::new(run.iter().copied(), color.stroke_width(2)))?;
+            }
         }
         Ok(())
     }

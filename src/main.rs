@@ -26,24 +26,11 @@ enum Command {
     Run {
         /// The scenario file.
         scenario: PathBuf,
-        /// The first seed (default: the scenario's `run.seed`).
-        #[arg(long)]
-        seed: Option<u64>,
         /// Number of seeds: seed, seed+1, ..., seed+N-1.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         seeds: u64,
-        /// Override a key: `--set clients.web.balancer=p2c` (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Output folder (default: results/<scenario name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Do not draw charts.
-        #[arg(long)]
-        no_plots: bool,
-        /// Runs at once (default: every core).
-        #[arg(long, default_value_t = 0)]
-        jobs: usize,
+        #[command(flatten)]
+        common: Common,
     },
     /// Run every variant for every seed and compare them (comparison.csv, paired.csv).
     ///
@@ -57,24 +44,11 @@ enum Command {
         /// split on commas outside braces, brackets and quotes.
         #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
         varies: Vec<String>,
-        /// The first seed (default: the scenario's `run.seed`).
-        #[arg(long)]
-        seed: Option<u64>,
         /// Number of seeds, shared by every variant so that runs can be paired.
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         seeds: u64,
-        /// Override a key in every variant: `--set run.duration=30s` (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Output folder (default: results/<scenario name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Do not draw charts.
-        #[arg(long)]
-        no_plots: bool,
-        /// Runs at once (default: every core).
-        #[arg(long, default_value_t = 0)]
-        jobs: usize,
+        #[command(flatten)]
+        common: Common,
     },
     /// Check scenario files without running them.
     Validate {
@@ -103,6 +77,36 @@ macro_rules! say {
     }};
 }
 
+/// Options `run` and `compare` share.
+#[derive(clap::Args)]
+struct Common {
+    /// The first seed (default: the scenario's `run.seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a key: `--set clients.web.balancer=p2c` (repeatable; for `compare`, in
+    /// every variant).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Output folder (default: results/<scenario name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Do not draw charts.
+    #[arg(long)]
+    no_plots: bool,
+    /// Runs at once (default: every core).
+    #[arg(long, default_value_t = 0)]
+    jobs: usize,
+}
+
+impl Common {
+    /// `--out`, or `results/<scenario name>`.
+    fn out_dir(&self, scenario: &str) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| Path::new("results").join(scenario))
+    }
+}
+
 /// Invalid scenario or arguments: exits with status 2 (any other error exits with 1).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -113,34 +117,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run {
             scenario,
-            seed,
             seeds,
-            sets,
-            out,
-            no_plots,
-            jobs,
-        } => run(&scenario, seed, seeds, &sets, out, no_plots, jobs),
+            common,
+        } => run(&scenario, seeds, &common),
         Command::Compare {
             scenario,
             varies,
-            seed,
             seeds,
-            sets,
-            out,
-            no_plots,
-            jobs,
-        } => compare(
-            &scenario,
-            &Choices {
-                varies,
-                seed,
-                seeds,
-                sets,
-                out,
-                no_plots,
-                jobs,
-            },
-        ),
+            common,
+        } => compare(&scenario, &varies, seeds, &common),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Plot { dir, slo } => plot_dir(&dir, slo),
         Command::Policies => {
@@ -176,18 +161,10 @@ fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<Override>> {
         .collect()
 }
 
-fn run(
-    path: &Path,
-    seed: Option<u64>,
-    seeds: u64,
-    sets: &[String],
-    out: Option<PathBuf>,
-    no_plots: bool,
-    jobs: usize,
-) -> anyhow::Result<()> {
-    let overrides = parse_sets(sets)?;
+fn run(path: &Path, seeds: u64, common: &Common) -> anyhow::Result<()> {
+    let overrides = parse_sets(&common.sets)?;
     let scenario = Scenario::load(path, &overrides).map_err(scenario_error)?;
-    let first = seed.unwrap_or(scenario.config.run.seed);
+    let first = common.seed.unwrap_or(scenario.config.run.seed);
     let plans: Vec<Plan> = experiment::seeds(first, seeds)
         .into_iter()
         .map(|seed| Plan {
@@ -196,8 +173,8 @@ fn run(
             seed,
         })
         .collect();
-    let out = out.unwrap_or_else(|| Path::new("results").join(&scenario.name));
-    let (finished, timing) = execute(&plans, jobs)?;
+    let out = common.out_dir(&scenario.name);
+    let (finished, timing) = execute(&plans, common.jobs)?;
     let records = records(&scenario.name, &finished);
     say!("{}", report::summary_table(&records));
     let files = if seeds > 1 {
@@ -205,7 +182,7 @@ fn run(
     } else {
         Outputs::Run
     };
-    let plots = (!no_plots).then_some(PlotOptions {
+    let plots = (!common.no_plots).then_some(PlotOptions {
         slo: Some(scenario.config.run.slo),
     });
     write_outputs(&out, &records, files, plots)?;
@@ -214,39 +191,24 @@ fn run(
     Ok(())
 }
 
-/// `compare`'s options after the scenario path.
-struct Choices {
-    varies: Vec<String>,
-    seed: Option<u64>,
-    seeds: u64,
-    sets: Vec<String>,
-    out: Option<PathBuf>,
-    no_plots: bool,
-    jobs: usize,
-}
-
-fn compare(path: &Path, choices: &Choices) -> anyhow::Result<()> {
-    let overrides = parse_sets(&choices.sets)?;
-    let axes = choices
-        .varies
+fn compare(path: &Path, varies: &[String], seeds: u64, common: &Common) -> anyhow::Result<()> {
+    let overrides = parse_sets(&common.sets)?;
+    let axes = varies
         .iter()
         .map(|v| experiment::parse_vary(v).map_err(|e| usage(e.to_string())))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let base = Scenario::load(path, &overrides).map_err(scenario_error)?;
     let variants =
         experiment::variants(base.declared_variants(), &axes).map_err(|e| usage(e.to_string()))?;
-    let first = choices.seed.unwrap_or(base.config.run.seed);
-    let seeds = experiment::seeds(first, choices.seeds);
+    let first = common.seed.unwrap_or(base.config.run.seed);
+    let seeds = experiment::seeds(first, seeds);
     let plans = experiment::plan(&base, &variants, &seeds).map_err(|e| usage(e.to_string()))?;
-    let out = choices
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("results").join(&base.name));
-    let (finished, timing) = execute(&plans, choices.jobs)?;
+    let out = common.out_dir(&base.name);
+    let (finished, timing) = execute(&plans, common.jobs)?;
     let records = records(&base.name, &finished);
     say!("{}", report::summary_table(&records));
     say!("{}", report::comparison_table(&records));
-    let plots = (!choices.no_plots).then_some(PlotOptions {
+    let plots = (!common.no_plots).then_some(PlotOptions {
         slo: Some(base.config.run.slo),
     });
     write_outputs(&out, &records, Outputs::Compare, plots)?;

@@ -206,15 +206,8 @@ fn write_comparison(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
         for (i, metric) in metrics.iter().enumerate() {
             let samples: Vec<f64> = columns.iter().filter_map(|c| c[i].1.as_f64()).collect();
             let s = mean_stddev_ci95(&samples);
-            out.write_record([
-                variant.to_string(),
-                metric.to_string(),
-                format::float(Some(s.mean)),
-                format::float(Some(s.stddev)),
-                format::float(Some(s.ci95_low)),
-                format::float(Some(s.ci95_high)),
-                s.runs.to_string(),
-            ])?;
+            let labels = [variant.to_string(), metric.to_string()];
+            out.write_record(labels.into_iter().chain(format::stats(&s)))?;
         }
     }
     Ok(())

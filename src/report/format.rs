@@ -1,5 +1,6 @@
 //! Cell formatting shared by the CSV files: one place decides how a number looks.
 
+use crate::metrics::stats::Stats;
 use crate::metrics::Cell;
 
 /// A float in shortest round-trip form; empty for `None`, NaN and infinities.
@@ -37,4 +38,16 @@ mod tests {
         assert_eq!(cell(&Cell::Int(42)), "42");
         assert_eq!(cell(&Cell::Text("api[3]")), "api[3]");
     }
+}
+
+/// The `mean,stddev,ci95_low,ci95_high,runs` cells of `comparison.csv` and
+/// `paired.csv`.
+pub(crate) fn stats(s: &Stats) -> [String; 5] {
+    [
+        float(Some(s.mean)),
+        float(Some(s.stddev)),
+        float(Some(s.ci95_low)),
+        float(Some(s.ci95_high)),
+        s.runs.to_string(),
+    ]
 }

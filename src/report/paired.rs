@@ -93,16 +93,12 @@ fn write_paired(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
     for (variant, members) in others {
         for (index, metric) in metrics.iter().enumerate() {
             let s = paired_stats(members, base_runs, index);
-            out.write_record([
+            let labels = [
                 variant.to_string(),
                 baseline.to_string(),
                 metric.to_string(),
-                format::float(Some(s.mean)),
-                format::float(Some(s.stddev)),
-                format::float(Some(s.ci95_low)),
-                format::float(Some(s.ci95_high)),
-                s.runs.to_string(),
-            ])?;
+            ];
+            out.write_record(labels.into_iter().chain(format::stats(&s)))?;
         }
     }
     Ok(())

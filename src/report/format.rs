@@ -21,6 +21,18 @@ pub(crate) fn cell(cell: &Cell<'_>) -> String {
     }
 }
 
+/// The `mean,stddev,ci95_low,ci95_high,runs` cells of `comparison.csv` and
+/// `paired.csv`.
+pub(crate) fn stats(s: &Stats) -> [String; 5] {
+    [
+        float(Some(s.mean)),
+        float(Some(s.stddev)),
+        float(Some(s.ci95_low)),
+        float(Some(s.ci95_high)),
+        s.runs.to_string(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,16 +50,4 @@ mod tests {
         assert_eq!(cell(&Cell::Int(42)), "42");
         assert_eq!(cell(&Cell::Text("api[3]")), "api[3]");
     }
-}
-
-/// The `mean,stddev,ci95_low,ci95_high,runs` cells of `comparison.csv` and
-/// `paired.csv`.
-pub(crate) fn stats(s: &Stats) -> [String; 5] {
-    [
-        float(Some(s.mean)),
-        float(Some(s.stddev)),
-        float(Some(s.ci95_low)),
-        float(Some(s.ci95_high)),
-        s.runs.to_string(),
-    ]
 }

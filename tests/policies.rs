@@ -110,3 +110,93 @@ fn retry_budget_bounds_attempts() {
         assert!(attempts > 1.15, "the budget is used: {attempts}");
     }
 }
+
+/// A breaker around a crashed server lets through exactly the calls its rules
+/// predict. One closed-loop caller thinks 10 ms between calls, so every call time is
+/// known; each admitted call is refused 0.2 ms later (two 0.1 ms network legs). The
+/// expected counts come from replaying the resilience4j rules (count window of 10,
+/// failure rate 0.5, 1 s open, 2 half-open permits) in this test, independently of
+/// the implementation.
+#[test]
+fn breaker_around_a_crashed_server_admits_what_its_rules_predict() {
+    let text = r#"
+[run]
+duration = "20s"
+[network]
+latency = "100us"
+[[servers]]
+group = "api"
+count = 1
+service = "1ms"
+[[clients]]
+name = "c"
+target = "api"
+arrival = { process = "closed", concurrency = 1, think = "10ms" }
+breaker = { window_size = 10, minimum_calls = 10, failure_rate = 0.5, wait_in_open = "1s", half_open_calls = 2 }
+[[faults]]
+kind = "crash"
+target = "api"
+mode = "refuse"
+"#;
+    let m = hasim::sim::run(&scenario(text, &[]), 1).unwrap().metrics;
+
+    // The rules, replayed. Times in microseconds.
+    let (think, round_trip, wait, end) = (10_000u64, 200u64, 1_000_000u64, 20_000_000u64);
+    enum State {
+        Closed { failures: u32 },
+        Open { since: u64 },
+        HalfOpen { admitted: u32, failed: u32 },
+    }
+    let (mut state, mut t) = (State::Closed { failures: 0 }, think);
+    let (mut admitted, mut rejected) = (0u64, 0u64);
+    while t < end {
+        if let State::Open { since } = state {
+            if t > since + wait {
+                state = State::HalfOpen {
+                    admitted: 0,
+                    failed: 0,
+                };
+            }
+        }
+        let admit = match &mut state {
+            State::Closed { .. } => true,
+            State::HalfOpen { admitted, .. } if *admitted < 2 => {
+                *admitted += 1;
+                true
+            }
+            _ => false,
+        };
+        if !admit {
+            rejected += 1;
+            t += think; // rejected at once, then think
+            continue;
+        }
+        admitted += 1;
+        let done = t + round_trip;
+        state = match state {
+            State::Closed { failures } if failures + 1 >= 10 => State::Open { since: done },
+            State::Closed { failures } => State::Closed {
+                failures: failures + 1,
+            },
+            State::HalfOpen { admitted, failed } if failed + 1 >= 2 => {
+                let _ = admitted;
+                State::Open { since: done }
+            }
+            State::HalfOpen { admitted, failed } => State::HalfOpen {
+                admitted,
+                failed: failed + 1,
+            },
+            open => open,
+        };
+        t = done + think;
+    }
+    eprintln!("breaker: predicted {admitted} admitted, {rejected} rejected; simulated {} attempts, {} breaker_open", m.summary.attempts, m.summary.failed_breaker_open);
+    assert_eq!(m.summary.attempts, admitted, "calls let through");
+    assert_eq!(m.summary.failed_refused, admitted, "each of them refused");
+    assert_eq!(m.summary.failed_breaker_open, rejected, "calls failed fast");
+    assert_eq!(m.summary.calls, admitted + rejected);
+    assert!(
+        admitted > 10 + 2 * 15,
+        "about two probes per second after the first ten"
+    );
+}

@@ -66,7 +66,9 @@ fn fault(m: &RunMetrics) -> &FaultRow {
 
 /// Windows whose start lies in `[from, to)` seconds of the measured interval.
 fn windows(m: &RunMetrics, from: f64, to: f64) -> impl Iterator<Item = &WindowRow> {
-    m.windows.iter().filter(move |w| w.t_s >= from && w.t_s < to)
+    m.windows
+        .iter()
+        .filter(move |w| w.t_s >= from && w.t_s < to)
 }
 
 /// Fraction of calls that failed in windows `[from, to)`.
@@ -147,7 +149,12 @@ fn gray_failure_p2c_and_peak_ewma_keep_the_p99_round_robin_pays_the_timeout() {
         assert!(share(&rr, "api[3]") > 0.9 / 8.0);
         assert!(server(&rr, "api[3]").rejected > 0);
         // Both load-aware balancers cut the p99 by more than half.
-        assert!(p99(&p2c) < p99(&rr) / 2.0, "p2c {} rr {}", p99(&p2c), p99(&rr));
+        assert!(
+            p99(&p2c) < p99(&rr) / 2.0,
+            "p2c {} rr {}",
+            p99(&p2c),
+            p99(&rr)
+        );
         assert!(p99(&ewma) < p99(&rr) / 2.0);
         assert!(p99(&ewma) < p99(&p2c));
         // ... by sending the slow server less.
@@ -181,8 +188,14 @@ fn fail_fast_server_is_a_black_hole_without_the_failure_penalty() {
         // Without the penalty the fast failures attract traffic: more than 1/8 fails.
         let lrt_failed = failed_fraction(&lrt, 5.0, 20.0);
         let ewma_failed = failed_fraction(&ewma, 5.0, 20.0);
-        assert!(lrt_failed > 1.5 * fair, "lrt without penalty failed {lrt_failed}");
-        assert!(ewma_failed > 1.3 * fair, "peak_ewma without penalty {ewma_failed}");
+        assert!(
+            lrt_failed > 1.5 * fair,
+            "lrt without penalty failed {lrt_failed}"
+        );
+        assert!(
+            ewma_failed > 1.3 * fair,
+            "peak_ewma without penalty {ewma_failed}"
+        );
         assert!(share(&lrt, "api[2]") > fair);
         assert!(share(&ewma, "api[2]") > fair);
         // With it the failing server is avoided: far fewer failures than round robin.
@@ -228,9 +241,17 @@ fn zone_partition_needs_ejection_headroom_or_health_checks() {
         assert!(fault(&retries).time_to_recover_s.unwrap() >= 15.0);
         // Default outlier detection ejects one host of nine (10%, one always
         // allowed): the two others keep costing a timeout, p99 past it.
-        assert!(p99(&capped) > timeout_ms, "outlier_default p99 {}", p99(&capped));
+        assert!(
+            p99(&capped) > timeout_ms,
+            "outlier_default p99 {}",
+            p99(&capped)
+        );
         // With room to eject all three, the cut is invisible within a window.
-        assert!(p99(&ejected) < timeout_ms, "outlier_50pct p99 {}", p99(&ejected));
+        assert!(
+            p99(&ejected) < timeout_ms,
+            "outlier_50pct p99 {}",
+            p99(&ejected)
+        );
         assert!(availability(&ejected) > 0.9999);
         assert!(fault(&ejected).time_to_recover_s.unwrap() <= 1.0);
         // Probes cross the same cut: unhealthy after ~2 intervals.

@@ -93,6 +93,37 @@ fn every_bundled_scenario_validates() {
     );
 }
 
+/// Every bundled scenario runs, shortened to a few simulated seconds (the stories
+/// themselves are checked at more length in tests/stories.rs).
+#[test]
+fn every_bundled_scenario_runs() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let out = tempfile::tempdir().unwrap();
+        let args = [
+            "run",
+            file.to_str().unwrap(),
+            "--set",
+            "run.duration=3s",
+            "--set",
+            "run.warmup=1s",
+            "--no-plots",
+            "--out",
+            out.path().to_str().unwrap(),
+        ];
+        let result = hasim(&args);
+        assert!(result.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&result.stderr));
+        for csv in CSVS {
+            assert!(out.path().join(csv).exists(), "{}: no {csv}", file.display());
+        }
+    }
+}
+
 /// Each file in tests/bad/ starts with `# expect: <text>`: running it must exit with
 /// status 2, print that text (which names the key) and write nothing.
 #[test]

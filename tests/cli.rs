@@ -97,11 +97,12 @@ fn every_bundled_scenario_validates() {
 /// themselves are checked at more length in tests/stories.rs).
 #[test]
 fn every_bundled_scenario_runs() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
     files.sort();
     for file in files {
         let out = tempfile::tempdir().unwrap();
@@ -117,9 +118,18 @@ fn every_bundled_scenario_runs() {
             out.path().to_str().unwrap(),
         ];
         let result = hasim(&args);
-        assert!(result.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&result.stderr));
+        assert!(
+            result.status.success(),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&result.stderr)
+        );
         for csv in CSVS {
-            assert!(out.path().join(csv).exists(), "{}: no {csv}", file.display());
+            assert!(
+                out.path().join(csv).exists(),
+                "{}: no {csv}",
+                file.display()
+            );
         }
     }
 }

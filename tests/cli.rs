@@ -73,15 +73,21 @@ fn same_seed_gives_byte_identical_files_whatever_the_jobs() {
     assert_ne!(ra[0], rc[1], "different seeds give different numbers");
 }
 
+/// The `.ext` files in `dir` (relative to the crate), sorted.
+fn files_in(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
 fn every_bundled_scenario_validates() {
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect();
-    files.sort();
+    let files = files_in("scenarios", "toml");
     assert!(!files.is_empty());
     let mut args = vec!["validate"];
     args.extend(files.iter().map(|p| p.to_str().unwrap()));
@@ -97,13 +103,7 @@ fn every_bundled_scenario_validates() {
 /// themselves are checked at more length in tests/stories.rs).
 #[test]
 fn every_bundled_scenario_runs() {
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect();
-    files.sort();
+    let files = files_in("scenarios", "toml");
     for file in files {
         let out = tempfile::tempdir().unwrap();
         let args = [
@@ -138,12 +138,7 @@ fn every_bundled_scenario_runs() {
 /// status 2, print that text (which names the key) and write nothing.
 #[test]
 fn invalid_scenarios_exit_2_naming_the_key() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = files_in("tests/bad", "toml");
     assert!(files.len() >= 10, "a set of invalid scenarios");
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();

@@ -367,14 +367,9 @@ pub enum ArrivalConfig {
     Closed {
         /// Callers per instance.
         concurrency: u32,
-        /// Think time between a call's end and the next call.
-        #[serde(default = "no_think")]
+        /// Think time between a call's end and the next call (required, mean > 0).
         think: Dist,
     },
-}
-
-fn no_think() -> Dist {
-    Dist::Constant { ns: 0 }
 }
 
 /// `[[variants]]`: a named set of overrides.

@@ -172,8 +172,13 @@ pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
                 }
                 check(!duration.is_zero(), at("arrival.duration"), "must be > 0")?;
             }
-            ArrivalConfig::Closed { concurrency, .. } => {
+            ArrivalConfig::Closed { concurrency, think } => {
                 check(*concurrency >= 1, at("arrival.concurrency"), "must be >= 1")?;
+                check(
+                    think.mean_ns() > 0.0,
+                    at("arrival.think"),
+                    "must have a mean > 0: a call that fails at once would restart at the same instant forever",
+                )?;
             }
         }
         for (key, value) in [("timeout", c.timeout), ("deadline", c.deadline)] {
@@ -232,6 +237,14 @@ pub fn faults(s: &ScenarioFile) -> Result<Vec<Fault>, Problem> {
         let fault = f
             .check()
             .map_err(|(key, message)| problem(format!("faults[{i}].{key}"), message))?;
+        check(
+            fault.at < s.run.duration,
+            format!("faults[{i}].at"),
+            format!(
+                "starts after the measured interval ends (run.duration = {})",
+                crate::time::format_duration(s.run.duration)
+            ),
+        )?;
         let sides: Vec<(&Selector, &str)> = match &fault.kind {
             FaultKind::Partition { a, b, .. } => vec![(a, "between"), (b, "between")],
             _ => fault.target.iter().map(|t| (t, "target")).collect(),
@@ -345,9 +358,9 @@ pub fn control_plane(s: &ScenarioFile) -> Result<(), Problem> {
         )?;
     }
     check(
-        d.heartbeat() <= d.ttl(),
+        d.heartbeat() < d.ttl(),
         "discovery.ttl",
-        "must be at least `heartbeat`, or every server expires between heartbeats",
+        "must be longer than `heartbeat`, or servers expire between heartbeats",
     )?;
     if let Some(a) = &s.autoscale {
         a.validate().map_err(|e| policy_problem("autoscale", e))?;

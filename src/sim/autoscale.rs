@@ -106,10 +106,9 @@ impl World {
         );
     }
 
-    /// A retired server stops for good (connections refused).
+    /// Retiring adds a reason to be down that never ends, so a crash fault that ends
+    /// later (or a provisioning still under way) cannot bring the server back.
     pub(crate) fn on_server_retire(&mut self, s: u32) {
-        if self.servers[s as usize].up {
-            self.crash_server(s, crate::scenario::CrashMode::Refuse);
-        }
+        self.crash_server(s, crate::scenario::CrashMode::Refuse);
     }
 }

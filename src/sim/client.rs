@@ -83,7 +83,7 @@ impl World {
             self.engine
                 .schedule_at(at, Event::CallDeadline { call, gen });
         }
-        if self.send_attempt(call, false) {
+        if self.send_primary(call) {
             let c = &self.clients[client as usize];
             if let Some(delay) = c.policies.hedger.as_ref().and_then(|h| h.hedge_delay()) {
                 self.engine
@@ -92,17 +92,29 @@ impl World {
         }
     }
 
-    /// Picks an endpoint and sends one attempt of `call` (a hedged copy if `hedge`).
-    /// Returns false if the call ended instead (no endpoint, breaker, limiter).
-    fn send_attempt(&mut self, call: u32, hedge: bool) -> bool {
+    /// Sends the first attempt or a retry of `call`; if none can go out (no endpoint,
+    /// an endpoint breaker, the limiter), the call ends with that reason.
+    fn send_primary(&mut self, call: u32) -> bool {
+        match self.send_attempt(call, false) {
+            Ok(()) => true,
+            Err(reason) => {
+                self.finish_call(call, CallResult::Failed(reason));
+                false
+            }
+        }
+    }
+
+    /// Picks an endpoint and sends one attempt of `call` (a hedged copy if `hedge`),
+    /// or says why none could go out. It never ends the call: a hedge that cannot be
+    /// sent leaves the attempts already out to finish.
+    fn send_attempt(&mut self, call: u32, hedge: bool) -> Result<(), FailReason> {
         let now = self.engine.now();
         let call_gen = self.calls.generation(call);
         let c = self.calls.get_mut(call);
         let client = c.client;
         let ci = &mut self.clients[client as usize];
         if ci.view.is_empty() {
-            self.finish_call(call, CallResult::Failed(FailReason::NoServer));
-            return false;
+            return Err(FailReason::NoServer);
         }
         ci.policies.eligible(
             now,
@@ -112,6 +124,9 @@ impl World {
             &mut ci.eligible,
             &mut ci.policy_rng,
         );
+        if ci.eligible.is_empty() {
+            return Err(FailReason::NoServer); // possible with panic_threshold = 0
+        }
         let request = PickRequest {
             now,
             eligible: &ci.eligible,
@@ -121,16 +136,14 @@ impl World {
         let ep = ci.balancer.pick(&request, &mut ci.policy_rng);
         if let Some(b) = ci.policies.endpoint_breakers.get_mut(ep.index()) {
             if let Admit::Reject { .. } = b.admit(now) {
-                self.finish_call(call, CallResult::Failed(FailReason::BreakerOpen));
-                return false;
+                return Err(FailReason::BreakerOpen);
             }
         }
         if let Some(LimitDecision::Reject) = ci.policies.limiter.as_mut().map(|l| l.admit(now)) {
             if let Some(b) = ci.policies.endpoint_breakers.get_mut(ep.index()) {
                 b.on_cancel(now);
             }
-            self.finish_call(call, CallResult::Failed(FailReason::Rejected));
-            return false;
+            return Err(FailReason::Rejected);
         }
         ci.balancer.on_send(now, ep);
         if hedge {
@@ -171,7 +184,7 @@ impl World {
             self.engine
                 .schedule_in(timeout, Event::AttemptTimeout { attempt, gen });
         }
-        true
+        Ok(())
     }
 
     /// A server's answer reaches the client.
@@ -266,7 +279,7 @@ impl World {
         let ci = &mut self.clients[c.client as usize];
         match ci.policies.retrier.decide(now, &info, &mut ci.policy_rng) {
             RetryDecision::Retry { after } if after.is_zero() => {
-                self.send_attempt(call, false);
+                self.send_primary(call);
             }
             RetryDecision::Retry { after } => {
                 c.previous_delay = Some(after);
@@ -283,7 +296,7 @@ impl World {
     /// A backoff has elapsed.
     pub(crate) fn on_retry_start(&mut self, call: u32, gen: u32) {
         if self.calls.get_live(call, gen).is_some() {
-            self.send_attempt(call, false);
+            self.send_primary(call);
         }
     }
 
@@ -308,7 +321,7 @@ impl World {
         if ci.policies.retrier.try_spend_hedge(now) != HedgeDecision::Send {
             return;
         }
-        if self.send_attempt(call, true) {
+        if self.send_attempt(call, true).is_ok() {
             let c = self.calls.get(call);
             let max_extra = self.clients[c.client as usize]
                 .policies

@@ -80,6 +80,12 @@ impl World {
             return; // a heartbeat chain of an earlier life
         }
         let now = self.engine.now();
+        // The next heartbeat is scheduled before this one's expiry check, so with
+        // equal times the renewal wins.
+        self.engine.schedule_in(
+            self.registry.config.heartbeat(),
+            Event::Heartbeat { server: s, epoch },
+        );
         if !self.registry.down {
             self.registry.last_heartbeat[s as usize] = now;
             if !self.registry.registered[s as usize] {
@@ -90,10 +96,6 @@ impl World {
                 Event::RegistryExpire { server: s },
             );
         }
-        self.engine.schedule_in(
-            self.registry.config.heartbeat(),
-            Event::Heartbeat { server: s, epoch },
-        );
     }
 
     /// The registry checks whether server `s` has outlived its TTL.

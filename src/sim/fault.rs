@@ -405,16 +405,23 @@ impl World {
     /// `blackhole` nothing answers.
     pub(crate) fn crash_server(&mut self, s: u32, mode: CrashMode) {
         let now = self.engine.now();
+        let (measure_start, measure_end) = (self.measure_start, self.measure_end);
         let server = &mut self.servers[s as usize];
         server.down_reasons += 1;
-        server.crash_mode = mode;
         if server.down_reasons > 1 {
-            return;
+            return; // already down: the first crash's mode stays in force
         }
+        server.crash_mode = mode;
         server.up = false;
         server.epoch += 1;
-        server.stats.up_ns +=
-            overlap_ns(server.up_since, now, self.measure_start, self.measure_end);
+        server.stats.up_ns += overlap_ns(server.up_since, now, measure_start, measure_end);
+        // Work in service until now was done, even if its answer is lost.
+        server.settle_busy(now);
+        for &attempt in &server.in_service {
+            let started = self.attempts.get(attempt).service_start;
+            server.stats.busy_ns +=
+                u128::from(overlap_ns(started, now, measure_start, measure_end));
+        }
         server.busy = 0;
         let mut lost: Vec<u32> = server.in_service.drain(..).collect();
         lost.extend(server.queue.drain(..));
@@ -480,7 +487,7 @@ fn recovery(
     let last = if next == Instant::MAX {
         windows.len()
     } else {
-        (rel(next) / window_ns) as usize
+        rel(next).div_ceil(window_ns) as usize // windows that start before it
     }
     .min(windows.len());
     if first >= last {

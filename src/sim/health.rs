@@ -17,6 +17,7 @@ impl World {
             if self.clients[c].policies.health.is_some() {
                 for i in 0..self.clients[c].view.len() {
                     let endpoint = self.clients[c].view[i].id.0;
+                    self.clients[c].probing[endpoint as usize] = true;
                     self.engine.schedule_in_ns(
                         0,
                         Event::ProbeTick {
@@ -86,7 +87,11 @@ impl World {
         if !a.in_world {
             self.attempts.remove(attempt);
         }
-        if let Some(health) = &mut self.clients[client as usize].policies.health {
+        let ci = &mut self.clients[client as usize];
+        if ci.view_ids.binary_search(&ep).is_err() {
+            return; // the endpoint left the view while the probe was out
+        }
+        if let Some(health) = &mut ci.policies.health {
             let _change = health.on_probe_result(now, ep, passed);
         }
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use hasim::experiment::{self, Finished, Plan};
+use hasim::experiment::{self, Finished, Plan, Progress};
 use hasim::report::plot::{self, PlotOptions};
 use hasim::report::{self, RunRecord};
 use hasim::scenario::{Override, Scenario, ScenarioError};
@@ -222,9 +222,8 @@ fn compare(path: &Path, varies: &[String], seeds: u64, common: &Common) -> anyho
 fn execute(plans: &[Plan], jobs: usize) -> anyhow::Result<(Vec<Finished>, String)> {
     #[allow(clippy::disallowed_methods)] // wall time for the terminal only, never in a CSV
     let started = std::time::Instant::now();
-    let finished = with_progress(plans.len() as u64, |on_done| {
-        experiment::run_plans(plans, jobs, on_done)
-    })?;
+    let progress = Progress::new(plans.len());
+    let finished = with_progress(&progress, || experiment::run_plans(plans, jobs, &progress))?;
     let wall = started.elapsed().as_secs_f64();
     let calls: u64 = finished
         .iter()
@@ -244,37 +243,42 @@ fn execute(plans: &[Plan], jobs: usize) -> anyhow::Result<(Vec<Finished>, String
 /// How long the runs may take before the progress bar appears.
 const PROGRESS_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Calls `work` with a callback for "n runs done". When stderr is a terminal and there
-/// is more than one run, a progress bar appears on stderr once the work has taken
-/// longer than [`PROGRESS_DELAY`], and is cleared at the end; otherwise nothing is
-/// drawn.
-fn with_progress<T>(total: u64, work: impl FnOnce(&(dyn Fn(u64) + Sync)) -> T) -> T {
-    if total < 2 || !std::io::stderr().is_terminal() {
-        return work(&|_| {});
+/// Calls `work`. When stderr is a terminal, a progress bar (simulated time done, over
+/// every run) appears on stderr once the work has taken longer than
+/// [`PROGRESS_DELAY`], and is cleared at the end; otherwise nothing is drawn.
+fn with_progress<T>(progress: &Progress, work: impl FnOnce() -> T) -> T {
+    if !std::io::stderr().is_terminal() {
+        return work();
     }
     let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total),
+        Some(1000),
         indicatif::ProgressDrawTarget::hidden(),
     );
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} runs, eta {eta}",
+            "{elapsed_precise} [{bar:40}] {percent}% {msg}, eta {eta}",
         )
         .expect("a valid template")
         .progress_chars("=> "),
     );
+    let runs = progress.len();
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let result = std::thread::scope(|scope| {
         let bar = &bar;
         scope.spawn(move || {
-            if done_rx.recv_timeout(PROGRESS_DELAY)
-                == Err(std::sync::mpsc::RecvTimeoutError::Timeout)
-            {
-                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-                bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            let mut shown = false;
+            let mut wait = PROGRESS_DELAY;
+            while done_rx.recv_timeout(wait) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                bar.set_position(progress.permille());
+                bar.set_message(format!("{}/{runs} runs", progress.finished()));
+                if !shown {
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                    shown = true;
+                    wait = std::time::Duration::from_millis(200);
+                }
             }
         });
-        let result = work(&|n| bar.set_position(n));
+        let result = work();
         drop(done_tx);
         result
     });

@@ -200,3 +200,50 @@ mode = "refuse"
         "about two probes per second after the first ten"
     );
 }
+
+/// `fallback = "degrade"`: calls that cannot succeed are degraded, not failed; a
+/// client token bucket at half the offered rate rejects about half of the calls.
+#[test]
+fn fallback_degrades_and_token_bucket_limits() {
+    let base = r#"
+[run]
+duration = "20s"
+[[servers]]
+group = "api"
+count = 2
+service = "1ms"
+[[clients]]
+name = "web"
+target = "api"
+arrival = { process = "poisson", rate = 400 }
+"#;
+    let down = format!("{base}fallback = \"degrade\"\n[[faults]]\nkind = \"crash\"\ntarget = \"api\"\nat = \"10s\"\n");
+    let m = hasim::sim::run(&scenario(&down, &[]), 1)
+        .unwrap()
+        .metrics
+        .summary;
+    assert_eq!(m.failed, 0, "nothing fails outright");
+    assert_eq!(m.ok + m.degraded, m.calls);
+    let half = m.degraded as f64 / m.calls as f64;
+    assert!(
+        (half - 0.5).abs() < 0.03,
+        "the second half is degraded: {half}"
+    );
+
+    let limited =
+        format!("{base}limiter = {{ kind = \"token_bucket\", rate = 200, burst = 10 }}\n");
+    let m = hasim::sim::run(&scenario(&limited, &[]), 1)
+        .unwrap()
+        .metrics
+        .summary;
+    let passed = m.attempts as f64 / (20.0 * 200.0);
+    assert!(
+        (passed - 1.0).abs() < 0.02,
+        "the bucket lets through its rate: {passed}"
+    );
+    assert_eq!(
+        m.failed_rejected + m.ok,
+        m.calls,
+        "the rest is rejected at the client"
+    );
+}

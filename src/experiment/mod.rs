@@ -82,24 +82,24 @@ pub struct PlanError {
 pub fn run_plans(
     plans: &[Plan],
     jobs: usize,
-    on_done: &(dyn Fn(u64) + Sync),
+    progress: &Progress,
 ) -> Result<Vec<Finished>, RunFailure> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
         .map_err(|e| RunFailure::Pool(e.to_string()))?;
-    let done = AtomicU64::new(0);
     pool.install(|| {
         plans
             .par_iter()
-            .map(|plan| {
-                let output =
-                    sim::run(&plan.scenario, plan.seed).map_err(|error| RunFailure::Run {
+            .zip(&progress.per_plan)
+            .map(|(plan, permille)| {
+                let output = sim::run_with_progress(&plan.scenario, plan.seed, permille).map_err(
+                    |error| RunFailure::Run {
                         variant: plan.variant.clone(),
                         seed: plan.seed,
                         error,
-                    })?;
-                on_done(done.fetch_add(1, Ordering::Relaxed) + 1);
+                    },
+                )?;
                 Ok(Finished {
                     variant: plan.variant.clone(),
                     seed: plan.seed,
@@ -108,6 +108,51 @@ pub fn run_plans(
             })
             .collect()
     })
+}
+
+/// How far each planned run has got, for a progress bar: written by the runs,
+/// read by whoever draws it.
+#[derive(Debug)]
+pub struct Progress {
+    /// Per plan, thousandths of its simulated time (1000 when done).
+    per_plan: Vec<AtomicU64>,
+}
+
+impl Progress {
+    /// Nothing done yet for `plans` runs.
+    pub fn new(plans: usize) -> Progress {
+        Progress {
+            per_plan: (0..plans).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Thousandths of all the work done.
+    pub fn permille(&self) -> u64 {
+        let sum: u64 = self
+            .per_plan
+            .iter()
+            .map(|p| p.load(Ordering::Relaxed))
+            .sum();
+        sum / self.per_plan.len().max(1) as u64
+    }
+
+    /// Runs followed.
+    pub fn len(&self) -> usize {
+        self.per_plan.len()
+    }
+
+    /// True when no run is followed.
+    pub fn is_empty(&self) -> bool {
+        self.per_plan.is_empty()
+    }
+
+    /// Runs finished.
+    pub fn finished(&self) -> usize {
+        self.per_plan
+            .iter()
+            .filter(|p| p.load(Ordering::Relaxed) >= 1000)
+            .count()
+    }
 }
 
 /// Why a set of runs failed.

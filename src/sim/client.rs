@@ -14,7 +14,7 @@ use crate::policy::balancer::PickRequest;
 use crate::policy::breaker::Admit;
 use crate::policy::limiter::LimitDecision;
 use crate::policy::retry::{AttemptInfo, HedgeDecision, RetryDecision};
-use crate::policy::{EndpointId, FailureKind, Outcome};
+use crate::policy::{Endpoint, EndpointId, FailureKind, Outcome};
 use crate::scenario::Fallback;
 use crate::time::Instant;
 
@@ -116,20 +116,25 @@ impl World {
         if ci.view.is_empty() {
             return Err(FailReason::NoServer);
         }
-        ci.policies.eligible(
-            now,
-            &ci.view,
-            &self.tier_of,
-            &c.tried,
-            &mut ci.eligible,
-            &mut ci.policy_rng,
-        );
-        if ci.eligible.is_empty() {
+        let eligible: &[Endpoint] = if ci.policies.whole_view_is_eligible(&c.tried) {
+            &ci.view // the common case: no copy
+        } else {
+            ci.policies.eligible(
+                now,
+                &ci.view,
+                &self.tier_of,
+                &c.tried,
+                &mut ci.eligible,
+                &mut ci.policy_rng,
+            );
+            &ci.eligible
+        };
+        if eligible.is_empty() {
             return Err(FailReason::NoServer); // possible with panic_threshold = 0
         }
         let request = PickRequest {
             now,
-            eligible: &ci.eligible,
+            eligible,
             known: &ci.view,
             hash_key: c.hash_key,
         };

@@ -20,6 +20,8 @@ mod world;
 pub use engine::Engine;
 pub use event::{Event, Reply};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::metrics::RunMetrics;
 use crate::scenario::Scenario;
 use crate::time::Instant;
@@ -52,5 +54,19 @@ pub enum RunError {
 
 /// Runs `scenario` once with `seed`.
 pub fn run(scenario: &Scenario, seed: u64) -> Result<RunOutput, RunError> {
-    world::World::build(scenario, seed).run()
+    run_with_progress(scenario, seed, &AtomicU64::new(0))
+}
+
+/// Runs `scenario` once with `seed`, storing into `progress` now and then how far the
+/// run has got, in thousandths of the simulated time to the end of the measured
+/// interval (1000 when done). The run only writes it, so nothing it computes can
+/// depend on who reads it or when.
+pub fn run_with_progress(
+    scenario: &Scenario,
+    seed: u64,
+    progress: &AtomicU64,
+) -> Result<RunOutput, RunError> {
+    let output = world::World::build(scenario, seed).run(progress);
+    progress.store(1000, Ordering::Relaxed);
+    output
 }

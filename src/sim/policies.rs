@@ -36,6 +36,8 @@ pub struct ClientPolicies {
     /// Client-side limiter.
     pub limiter: Option<Limiter>,
     failover: FailoverMode,
+    /// The target groups span several tiers (failover decides among them).
+    multi_tier: bool,
     overprovisioning: f64,
     panic_threshold: f64,
     /// Scratch: tier numbers present in the view, and their health and loads.
@@ -47,7 +49,12 @@ pub struct ClientPolicies {
 impl ClientPolicies {
     /// The policies of `config` for one instance; `endpoints` is the number of
     /// endpoint ids in the world (per-endpoint state is indexed by id).
-    pub fn new(config: &ClientConfig, endpoints: usize, now: Instant) -> ClientPolicies {
+    pub fn new(
+        config: &ClientConfig,
+        endpoints: usize,
+        multi_tier: bool,
+        now: Instant,
+    ) -> ClientPolicies {
         let (call_breaker, endpoint_breakers) = match &config.breaker {
             Some(b) if b.scope == Scope::Endpoint => (None, vec![Breaker::new(b); endpoints]),
             Some(b) => (Some(Breaker::new(b)), Vec::new()),
@@ -65,12 +72,20 @@ impl ClientPolicies {
                 .map(|o| OutlierDetector::new(o, now)),
             limiter: config.limiter.as_ref().map(|l| Limiter::new(l, now)),
             failover: config.failover,
+            multi_tier,
             overprovisioning: config.overprovisioning,
             panic_threshold: config.panic_threshold,
             tiers: Vec::new(),
             tier_health: Vec::new(),
             tier_loads: Vec::new(),
         }
+    }
+
+    /// True if a pick for a call that has `tried` nothing yet may choose from the whole
+    /// view as it is (no health, ejection, endpoint breakers or tiers to consider), so
+    /// the caller can skip building the eligible set.
+    pub fn whole_view_is_eligible(&self, tried: &[EndpointId]) -> bool {
+        tried.is_empty() && !self.multi_tier && !self.filters_endpoints()
     }
 
     /// True if some policy can make an endpoint unavailable (health checks, outlier
@@ -142,8 +157,7 @@ impl ClientPolicies {
         out: &mut Vec<Endpoint>,
         rng: &mut R,
     ) {
-        let first = view.first().map(|ep| tier_of[ep.id.index()]);
-        if view.iter().all(|ep| Some(tier_of[ep.id.index()]) == first) {
+        if !self.multi_tier {
             return;
         }
         self.tiers.clear();

@@ -5,6 +5,7 @@
 //! `impl World` blocks; this file builds the world and runs the loop.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::autoscale::AutoscaleRun;
@@ -231,6 +232,9 @@ pub struct World {
     pub(crate) seed: u64,
 }
 
+/// Events between two progress reports (cheap: one relaxed store).
+const PROGRESS_EVERY: u64 = 1 << 16;
+
 /// Entity numbers of client streams start here, apart from servers' in the same role.
 const CLIENT_ENTITY_BASE: u64 = 1 << 40;
 
@@ -266,6 +270,13 @@ impl World {
                     weight: cfg.servers[s.group].weight,
                 })
                 .collect();
+            let tiers: std::collections::BTreeSet<u32> = cfg
+                .servers
+                .iter()
+                .filter(|g| c.target.0.contains(&g.group))
+                .map(|g| g.tier)
+                .collect();
+            let multi_tier = tiers.len() > 1;
             let setup = Setup {
                 attempt_timeout: c.timeout,
             };
@@ -273,7 +284,7 @@ impl World {
                 let entity = CLIENT_ENTITY_BASE + clients.len() as u64;
                 let mut policy_rng = stream(seed, Role::Policy, entity);
                 clients.push(ClientInstance {
-                    policies: ClientPolicies::new(c, servers.len(), Instant::ZERO),
+                    policies: ClientPolicies::new(c, servers.len(), multi_tier, Instant::ZERO),
                     population: pi,
                     arrivals: Arrivals::per_instance(&c.arrival, c.instances, nanos(run.warmup)),
                     last_arrival_ns: 0.0,
@@ -341,9 +352,14 @@ impl World {
     }
 
     /// Runs to the end of the drain (or until every measured call has finished).
-    pub fn run(mut self) -> Result<RunOutput, RunError> {
+    pub fn run(mut self, progress: &AtomicU64) -> Result<RunOutput, RunError> {
         self.start_workload();
+        let end_ns = self.measure_end.as_nanos().max(1);
         while let Some(t) = self.engine.peek_time() {
+            if self.engine.processed() % PROGRESS_EVERY == 0 {
+                let permille = u128::from(t.as_nanos().min(end_ns)) * 1000 / u128::from(end_ns);
+                progress.store(permille as u64, Ordering::Relaxed);
+            }
             if (t >= self.measure_end && self.open_measured == 0) || t > self.drain_end {
                 break;
             }

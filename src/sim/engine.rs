@@ -13,17 +13,24 @@ use std::time::Duration;
 use super::event::Event;
 use crate::time::Instant;
 
-/// One scheduled event.
+/// One scheduled event. `key` packs `(time, seq)` as `time << 64 | seq`, so the heap
+/// orders entries with one integer comparison.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
-    time: u64,
-    seq: u64,
+    key: u128,
     event: Event,
+}
+
+impl Entry {
+    #[inline]
+    fn time(&self) -> u64 {
+        (self.key >> 64) as u64
+    }
 }
 
 impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
+        self.key == other.key
     }
 }
 impl Eq for Entry {}
@@ -34,8 +41,9 @@ impl PartialOrd for Entry {
 }
 impl Ord for Entry {
     /// Reversed, so the max-heap pops the earliest `(time, seq)` first.
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -96,8 +104,7 @@ impl Engine {
         );
         let at = at.max(self.now);
         self.heap.push(Entry {
-            time: at.as_nanos(),
-            seq: self.next_seq,
+            key: (u128::from(at.as_nanos()) << 64) | u128::from(self.next_seq),
             event,
         });
         self.next_seq += 1;
@@ -117,17 +124,18 @@ impl Engine {
 
     /// The time of the next event, if any.
     pub fn peek_time(&self) -> Option<Instant> {
-        self.heap.peek().map(|e| Instant(e.time))
+        self.heap.peek().map(|e| Instant(e.time()))
     }
 
     /// Pops the next event, advancing the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
         let entry = self.heap.pop()?;
-        assert!(entry.time >= self.now.as_nanos(), "time went backwards");
-        self.now = Instant(entry.time);
+        let time = entry.time();
+        assert!(time >= self.now.as_nanos(), "time went backwards");
+        self.now = Instant(time);
         self.processed += 1;
-        self.fingerprint = (self.fingerprint ^ entry.time).wrapping_mul(FNV_PRIME);
+        self.fingerprint = (self.fingerprint ^ time).wrapping_mul(FNV_PRIME);
         self.fingerprint = (self.fingerprint ^ entry.event.kind() as u64).wrapping_mul(FNV_PRIME);
         Some(entry.event)
     }

@@ -1,6 +1,42 @@
 //! hasim: a deterministic discrete-event simulator of RPC high availability.
 //!
-//! See the README's architecture section for the code map and the invariants.
+//! Simulated clients call simulated servers through the same load-balancing, retry,
+//! breaker, hedging, health-check, outlier-detection and failover code a production
+//! client would run, while servers crash, turn slow or get cut off.
+//!
+//! # Data flow
+//!
+//! scenario file -> [`scenario`] (typed, validated config) -> [`experiment`] (one job
+//! per variant and seed, in parallel) -> [`sim`] (the world, calling [`policy`]) ->
+//! [`metrics`] -> [`report`] (CSV files, charts, terminal tables). The binary only wires
+//! these together.
+//!
+//! # Modules
+//!
+//! - [`time`]: `Instant` as integer nanoseconds; duration strings.
+//! - [`rng`]: one ChaCha8 stream per entity and role.
+//! - [`dist`]: latency and service-time distributions.
+//! - [`policy`]: production policies as sans-IO state machines (no simulator inside).
+//! - [`sim`]: the event loop, servers, network, clients, faults, discovery, autoscaling.
+//! - [`scenario`]: TOML -> typed config, `--set` overrides, errors with file, line, key.
+//! - [`metrics`]: the recorder, load spread, confidence intervals.
+//! - [`report`]: CSV writers, paired differences, tables, charts.
+//! - [`experiment`]: variants x seeds on a thread pool, results in plan order.
+//!
+//! # Invariants
+//!
+//! 1. A run is a pure function of (scenario text, overrides, seed, version): the same
+//!    inputs give byte-identical outputs for any number of threads.
+//! 2. Simulated time is an integer; no `f64` time.
+//! 3. [`policy`] never imports the simulator, reads a clock or uses OS entropy.
+//! 4. No hash-order iteration in [`policy`] and [`sim`].
+//! 5. Random streams are split by entity and role (common random numbers).
+//! 6. Events are a closed enum ordered by `(time, sequence)`; timers are cancelled
+//!    lazily by generation.
+//! 7. Everything is bounded: run length, event count, queues, attempts.
+//! 8. Bad input never panics; outputs are written to a temporary name and renamed.
+//!
+//! The README's architecture section has the full code map.
 
 pub mod dist;
 pub mod experiment;

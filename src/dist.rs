@@ -49,13 +49,6 @@ impl Dist {
         Dist::Constant { ns: nanos(d) }
     }
 
-    /// An exponential distribution with mean `d`.
-    pub fn exponential(d: Duration) -> Dist {
-        Dist::Exponential {
-            mean_ns: nanos(d) as f64,
-        }
-    }
-
     /// Draws one value in nanoseconds.
     #[inline]
     pub fn sample_ns<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
@@ -85,11 +78,6 @@ impl Dist {
             }
             Dist::Empirical { samples_ns, .. } => samples_ns[rng.random_range(0..samples_ns.len())],
         }
-    }
-
-    /// Draws one value as a `Duration`.
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Duration {
-        Duration::from_nanos(self.sample_ns(rng))
     }
 
     /// The mean in nanoseconds (infinite for a Pareto with shape <= 1).

@@ -161,7 +161,6 @@ impl World {
                         weight: self.groups[group].weight,
                     },
                 );
-                ci.view_ids.insert(i, id);
                 if let Some(config) = &self.populations[ci.population].config.breaker {
                     let needed = s as usize + 1;
                     if !ci.policies.endpoint_breakers.is_empty()
@@ -185,16 +184,11 @@ impl World {
             }
             (false, Ok(i)) => {
                 ci.view.remove(i);
-                ci.view_ids.remove(i);
                 ci.policies.forget(id);
             }
             _ => {}
         }
     }
-
-    /// Static discovery needs nothing when a server goes down; the registry notices by
-    /// the missing heartbeats.
-    pub(crate) fn on_server_down_for_discovery(&mut self, _s: u32) {}
 
     /// A restarted server registers at once and heartbeats again.
     pub(crate) fn on_server_up_for_discovery(&mut self, s: u32) {

@@ -89,11 +89,6 @@ impl Engine {
         self.fingerprint
     }
 
-    /// Events waiting.
-    pub fn pending(&self) -> usize {
-        self.heap.len()
-    }
-
     /// Schedules `event` at `at` (never in the past).
     #[inline]
     pub fn schedule_at(&mut self, at: Instant, event: Event) {

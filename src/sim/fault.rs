@@ -433,7 +433,6 @@ impl World {
         }
         self.servers_up -= 1;
         self.recorder.on_servers_up(now, self.servers_up);
-        self.on_server_down_for_discovery(s);
     }
 
     /// Server `s` loses one reason to be down; with none left it restarts, empty and

@@ -36,7 +36,7 @@ impl World {
         let Some(health) = &ci.policies.health else {
             return;
         };
-        if ci.view_ids.binary_search(&EndpointId(endpoint)).is_err() {
+        if !ci.knows(EndpointId(endpoint)) {
             ci.probing[endpoint as usize] = false; // left the view: stop probing it
             return;
         }
@@ -88,7 +88,7 @@ impl World {
             self.attempts.remove(attempt);
         }
         let ci = &mut self.clients[client as usize];
-        if ci.view_ids.binary_search(&ep).is_err() {
+        if !ci.knows(ep) {
             return; // the endpoint left the view while the probe was out
         }
         if let Some(health) = &mut ci.policies.health {
@@ -104,7 +104,8 @@ impl World {
         let Some(outlier) = &mut ci.policies.outlier else {
             return;
         };
-        let _report = outlier.handle_timeout(now, &ci.view_ids, |_| {});
+        let known: Vec<EndpointId> = ci.view.iter().map(|ep| ep.id).collect(); // once per interval
+        let _report = outlier.handle_timeout(now, &known, |_| {});
         if let Some(at) = outlier.next_deadline() {
             self.engine
                 .schedule_at(at.max(now), Event::OutlierTick { client });

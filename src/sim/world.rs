@@ -18,7 +18,6 @@ use super::policies::ClientPolicies;
 use super::slab::Slab;
 use super::workload::Arrivals;
 use super::{RunError, RunOutput};
-use crate::dist::Dist;
 use crate::metrics::{Recorder, RecorderConfig, ServerStats};
 use crate::policy::autoscale::Autoscaler;
 use crate::policy::balancer::{Balancer, Setup};
@@ -34,8 +33,6 @@ use crate::time::{nanos, Instant};
 pub struct Server {
     /// Index into `World::groups`.
     pub group: usize,
-    /// Failover tier of its group.
-    pub tier: u32,
     /// Workers.
     pub concurrency: u32,
     /// Workers busy now.
@@ -76,6 +73,14 @@ pub struct Server {
     pub busy_changed_at: Instant,
 }
 
+impl ClientInstance {
+    /// True if `ep` is in this client's view.
+    #[inline]
+    pub fn knows(&self, ep: EndpointId) -> bool {
+        self.view.binary_search_by_key(&ep, |e| e.id).is_ok()
+    }
+}
+
 impl Server {
     /// Brings `busy_integral` up to `now` (call before `busy` changes).
     #[inline]
@@ -84,19 +89,6 @@ impl Server {
             u128::from(self.busy) * u128::from(now.as_nanos() - self.busy_changed_at.as_nanos());
         self.busy_changed_at = now;
     }
-}
-
-/// What every server of a group shares.
-#[derive(Debug)]
-pub struct Group {
-    /// Service time of one request on one worker.
-    pub service: Dist,
-    /// Probability that a served request answers with an error.
-    pub error_rate: f64,
-    /// Balancer weight of its servers.
-    pub weight: u32,
-    /// The scenario's group config (to add servers when autoscaling).
-    pub config: ServerGroupConfig,
 }
 
 /// One client instance: its own policies, random streams and view of the servers.
@@ -122,8 +114,6 @@ pub struct ClientInstance {
     pub net_rng: SimRng,
     /// Every endpoint this client knows, sorted by id.
     pub view: Vec<Endpoint>,
-    /// The ids of `view`, for policies that take ids.
-    pub view_ids: Vec<EndpointId>,
     /// Scratch list of eligible endpoints for one pick (kept to avoid allocation).
     pub eligible: Vec<Endpoint>,
     /// Endpoints with a health-probe chain running, by id.
@@ -199,7 +189,7 @@ pub struct Population {
 pub struct World {
     pub(crate) engine: Engine,
     pub(crate) servers: Vec<Server>,
-    pub(crate) groups: Vec<Group>,
+    pub(crate) groups: Vec<ServerGroupConfig>,
     pub(crate) clients: Vec<ClientInstance>,
     pub(crate) populations: Vec<Population>,
     pub(crate) calls: Slab<Call>,
@@ -248,12 +238,7 @@ impl World {
         let mut servers = Vec::new();
         let mut groups = Vec::new();
         for (gi, g) in cfg.servers.iter().enumerate() {
-            groups.push(Group {
-                service: g.service.clone(),
-                error_rate: g.error_rate,
-                weight: g.weight,
-                config: g.clone(),
-            });
+            groups.push(g.clone());
             for i in 0..g.count {
                 servers.push(new_server(cfg, gi, i, servers.len() as u64, seed));
             }
@@ -294,7 +279,6 @@ impl World {
                     calls_rng: stream(seed, Role::Calls, entity),
                     net_rng: stream(seed, Role::Network, entity),
                     eligible: Vec::with_capacity(view.len()),
-                    view_ids: view.iter().map(|ep| ep.id).collect(),
                     probing: vec![false; servers.len()],
                     view: view.clone(),
                 });
@@ -331,7 +315,7 @@ impl World {
             }),
             control_rng: stream(seed, Role::Control, 0),
             seed,
-            tier_of: servers.iter().map(|s| s.tier).collect(),
+            tier_of: servers.iter().map(|s| s.stats.tier).collect(),
             engine: Engine::new(),
             servers,
             groups,
@@ -501,7 +485,7 @@ impl World {
         let id = self.servers.len() as u32;
         let index = self.servers.iter().filter(|s| s.group == group).count() as u32;
         let mut server = new_server_from(
-            &self.groups[group].config,
+            &self.groups[group],
             group,
             index,
             u64::from(id),
@@ -511,7 +495,7 @@ impl World {
         server.up = false;
         server.down_reasons = 1;
         self.servers.push(server);
-        self.tier_of.push(self.groups[group].config.tier);
+        self.tier_of.push(self.groups[group].tier);
         self.registry.registered.push(false);
         self.registry.last_heartbeat.push(Instant::ZERO);
         for c in &mut self.clients {
@@ -554,7 +538,6 @@ fn new_server_from(
 ) -> Server {
     Server {
         group: gi,
-        tier: g.tier,
         concurrency: g.concurrency,
         busy: 0,
         queue: VecDeque::new(),

@@ -11,7 +11,7 @@
 #
 # Memory must not grow with the number of calls: the RSS ratio 10M/1M should be
 # close to 1. The recorder keeps one latency histogram (about 20 KiB) per 10 s window
-# of simulated time, so 10M calls (70 windows) hold about 1.3 MiB more than 1M calls
+# of simulated time, so 10M calls (70 windows) hold about 1 MiB more than 1M calls
 # (7 windows). To tell that apart from growth per call, a third run does 10M calls
 # with `run.window=100s`, i.e. the 1M run's 7 windows: its RSS should match the 1M
 # run's.

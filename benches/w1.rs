@@ -57,7 +57,7 @@ fn w1(c: &mut Criterion) {
     println!(
         "w1: {calls} calls per iteration; hasim {} events, latency mean {:.3} ms, p99 {:.3} ms; \
          hand_loop {} events, latency mean {:.3} ms, p99 {:.3} ms",
-        reference.events,
+        reference.metrics.summary.events,
         reference
             .metrics
             .summary

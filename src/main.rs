@@ -173,22 +173,12 @@ fn run(path: &Path, seeds: u64, common: &Common) -> anyhow::Result<()> {
             seed,
         })
         .collect();
-    let out = common.out_dir(&scenario.name);
-    let (finished, timing) = execute(&plans, common.jobs)?;
-    let records = records(&scenario.name, &finished);
-    say!("{}", report::summary_table(&records));
     let files = if seeds > 1 {
         Outputs::RunSeeds
     } else {
         Outputs::Run
     };
-    let plots = (!common.no_plots).then_some(PlotOptions {
-        slo: Some(scenario.config.run.slo),
-    });
-    write_outputs(&out, &records, files, plots)?;
-    say!("{timing}");
-    say!("results in {}", out.display());
-    Ok(())
+    run_and_report(&scenario, &plans, common, files)
 }
 
 fn compare(path: &Path, varies: &[String], seeds: u64, common: &Common) -> anyhow::Result<()> {
@@ -203,15 +193,28 @@ fn compare(path: &Path, varies: &[String], seeds: u64, common: &Common) -> anyho
     let first = common.seed.unwrap_or(base.config.run.seed);
     let seeds = experiment::seeds(first, seeds);
     let plans = experiment::plan(&base, &variants, &seeds).map_err(|e| usage(e.to_string()))?;
-    let out = common.out_dir(&base.name);
-    let (finished, timing) = execute(&plans, common.jobs)?;
-    let records = records(&base.name, &finished);
+    run_and_report(&base, &plans, common, Outputs::Compare)
+}
+
+/// Runs the plans of `scenario`, prints the tables, writes the files and charts into
+/// the output folder, then prints the timing line: the tail `run` and `compare` share.
+fn run_and_report(
+    scenario: &Scenario,
+    plans: &[Plan],
+    common: &Common,
+    files: Outputs,
+) -> anyhow::Result<()> {
+    let out = common.out_dir(&scenario.name);
+    let (finished, timing) = execute(plans, common.jobs)?;
+    let records = records(&scenario.name, &finished);
     say!("{}", report::summary_table(&records));
-    say!("{}", report::comparison_table(&records));
+    if files == Outputs::Compare {
+        say!("{}", report::comparison_table(&records));
+    }
     let plots = (!common.no_plots).then_some(PlotOptions {
-        slo: Some(base.config.run.slo),
+        slo: Some(scenario.config.run.slo),
     });
-    write_outputs(&out, &records, Outputs::Compare, plots)?;
+    write_outputs(&out, &records, files, plots)?;
     say!("{timing}");
     say!("results in {}", out.display());
     Ok(())
@@ -229,7 +232,10 @@ fn execute(plans: &[Plan], jobs: usize) -> anyhow::Result<(Vec<Finished>, String
         .iter()
         .map(|f| f.output.metrics.summary.calls)
         .sum();
-    let events: u64 = finished.iter().map(|f| f.output.events).sum();
+    let events: u64 = finished
+        .iter()
+        .map(|f| f.output.metrics.summary.events)
+        .sum();
     let timing = format!(
         "{} run(s) in {wall:.2} s wall time: {} calls, {} events, {:.2} M events/s",
         finished.len(),
@@ -301,7 +307,7 @@ fn records<'a>(scenario: &'a str, finished: &'a [Finished]) -> Vec<RunRecord<'a>
 /// Which files a command writes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Outputs {
-    /// `run` with one seed: summary, timeseries, servers.
+    /// `run` with one seed: summary, timeseries, servers, faults.
     Run,
     /// `run --seeds N`, N > 1: also comparison.csv.
     RunSeeds,

@@ -77,8 +77,9 @@ pub struct PlanError {
     pub error: Box<ScenarioError>,
 }
 
-/// Runs every plan on `jobs` threads (0 = every core). `on_done` is called after each
-/// run with the number finished so far (for a progress bar).
+/// Runs every plan on `jobs` threads (0 = every core). Each run reports how far it
+/// has got into its slot of `progress` (for a progress bar); results come back in plan
+/// order.
 pub fn run_plans(
     plans: &[Plan],
     jobs: usize,

@@ -3,7 +3,8 @@
 //! The simulator feeds a [`Recorder`] as calls and attempts happen, then hands it the
 //! per-server counters at the end ([`Recorder::finish`]); the result, [`RunMetrics`],
 //! holds exactly the numbers that `report` writes to `summary.csv`, `timeseries.csv`
-//! and `servers.csv` (see SCENARIO.md, "Output files" and "Definitions").
+//! and `servers.csv`; the simulator adds the `faults.csv` rows (see SCENARIO.md,
+//! "Output files" and "Definitions").
 //!
 //! # Call order
 //!

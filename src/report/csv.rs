@@ -4,28 +4,32 @@
 //! header can never disagree with its rows.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::BufWriter;
+use std::path::Path;
 
 use super::format;
 use super::{ReportError, RunRecord};
 use crate::metrics::stats::mean_stddev_ci95;
-use crate::metrics::{Cell, FaultRow, ServerRow, Summary, WindowRow};
+use crate::metrics::{Cell, FaultRow, RunMetrics, ServerRow, Summary, WindowRow};
 
 /// A CSV writer to a temporary file.
-pub(super) type Sink = ::csv::Writer<BufWriter<File>>;
+pub(super) type Sink<'a> = ::csv::Writer<&'a mut BufWriter<File>>;
 
-/// Writes `summary.csv`, `timeseries.csv` and `servers.csv` into `dir` (created if
-/// missing): a header row, then one row per record (and window, or server), in the
-/// order given.
+/// Writes `summary.csv`, `timeseries.csv`, `servers.csv` and `faults.csv` into `dir`
+/// (created if missing): a header row, then one row per record (and window, server
+/// or fault), in the order given.
 pub fn write_run_csvs(dir: &Path, runs: &[RunRecord]) -> Result<(), ReportError> {
     create_dir(dir)?;
     write_atomic(&dir.join("summary.csv"), |out| write_summary(out, runs))?;
     write_atomic(&dir.join("timeseries.csv"), |out| {
-        write_timeseries(out, runs)
+        write_per_run::<WindowRow>(out, runs)
     })?;
-    write_atomic(&dir.join("servers.csv"), |out| write_servers(out, runs))?;
-    write_atomic(&dir.join("faults.csv"), |out| write_faults(out, runs))
+    write_atomic(&dir.join("servers.csv"), |out| {
+        write_per_run::<ServerRow>(out, runs)
+    })?;
+    write_atomic(&dir.join("faults.csv"), |out| {
+        write_per_run::<FaultRow>(out, runs)
+    })
 }
 
 /// Writes `comparison.csv` into `dir` (created if missing): for every variant, in
@@ -50,53 +54,28 @@ pub(super) fn create_dir(dir: &Path) -> Result<(), ReportError> {
     })
 }
 
-/// Writes `path` through a temporary file in the same folder, synced and then renamed
-/// over `path`: a crash leaves the old file or the new one, never half of one. The
-/// temporary file is removed if anything fails.
+/// Writes `path` whole or not at all (see [`atomic`](super::atomic)), with `body`
+/// filling a CSV writer.
 pub(super) fn write_atomic(
     path: &Path,
-    body: impl FnOnce(&mut Sink) -> ::csv::Result<()>,
-) -> Result<(), ReportError> {
-    let tmp = temporary_name(path);
-    let result = write_file(path, &tmp, body);
-    if result.is_err() {
-        // Best effort: the error that matters is the one being returned.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// The temporary name for `path`: hidden, and with the process id so two processes
-/// writing the same folder do not write into each other's file.
-fn temporary_name(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let name = name.unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-/// Creates `tmp`, fills it, syncs it and renames it to `path`.
-fn write_file(
-    path: &Path,
-    tmp: &Path,
     body: impl FnOnce(&mut Sink) -> ::csv::Result<()>,
 ) -> Result<(), ReportError> {
     let io_err = |source| ReportError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let csv_err = |source| ReportError::Csv {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::create(tmp).map_err(io_err)?;
-    let mut out = ::csv::Writer::from_writer(BufWriter::new(file));
-    body(&mut out).map_err(csv_err)?;
-    let mut buffered = out.into_inner().map_err(|e| io_err(e.into_error()))?;
-    buffered.flush().map_err(io_err)?;
-    let file = buffered.into_inner().map_err(|e| io_err(e.into_error()))?;
-    file.sync_all().map_err(io_err)?;
-    drop(file);
-    fs::rename(tmp, path).map_err(io_err)
+    super::atomic::write(
+        path,
+        |file| {
+            let mut out = ::csv::Writer::from_writer(file);
+            body(&mut out).map_err(|source| ReportError::Csv {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            out.flush().map_err(io_err)
+        },
+        io_err,
+    )
 }
 
 /// Writes one record: the label cells, then the row's cells.
@@ -132,37 +111,49 @@ fn write_summary(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
     Ok(())
 }
 
-/// `timeseries.csv`: `variant,seed` then one row per window.
-fn write_timeseries(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
-    write_header(out, &["variant", "seed"], &WindowRow::default().columns())?;
-    for run in runs {
-        let labels = [run.variant.to_string(), run.seed.to_string()];
-        for window in &run.metrics.windows {
-            write_row(out, &labels, &window.columns())?;
-        }
-    }
-    Ok(())
+/// The rows a run has many of: windows (`timeseries.csv`), servers (`servers.csv`),
+/// faults (`faults.csv`). Each file is `variant,seed` then the row's columns.
+trait PerRunRow: Default + Sized {
+    /// This run's rows of this kind.
+    fn of(metrics: &RunMetrics) -> &[Self];
+    /// The row's columns, named.
+    fn cells(&self) -> Vec<(&'static str, Cell<'_>)>;
 }
 
-/// `servers.csv`: `variant,seed` then one row per server.
-fn write_servers(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
-    write_header(out, &["variant", "seed"], &ServerRow::default().columns())?;
-    for run in runs {
-        let labels = [run.variant.to_string(), run.seed.to_string()];
-        for server in &run.metrics.servers {
-            write_row(out, &labels, &server.columns())?;
-        }
+impl PerRunRow for WindowRow {
+    fn of(metrics: &RunMetrics) -> &[Self] {
+        &metrics.windows
     }
-    Ok(())
+    fn cells(&self) -> Vec<(&'static str, Cell<'_>)> {
+        self.columns()
+    }
 }
 
-/// `faults.csv`: one row per run and declared fault.
-fn write_faults(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
-    write_header(out, &["variant", "seed"], &FaultRow::default().columns())?;
+impl PerRunRow for ServerRow {
+    fn of(metrics: &RunMetrics) -> &[Self] {
+        &metrics.servers
+    }
+    fn cells(&self) -> Vec<(&'static str, Cell<'_>)> {
+        self.columns()
+    }
+}
+
+impl PerRunRow for FaultRow {
+    fn of(metrics: &RunMetrics) -> &[Self] {
+        &metrics.faults
+    }
+    fn cells(&self) -> Vec<(&'static str, Cell<'_>)> {
+        self.columns()
+    }
+}
+
+/// One file of `R` rows: a header, then every run's rows in the given order.
+fn write_per_run<R: PerRunRow>(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
+    write_header(out, &["variant", "seed"], &R::default().cells())?;
     for run in runs {
         let labels = [run.variant.to_string(), run.seed.to_string()];
-        for fault in &run.metrics.faults {
-            write_row(out, &labels, &fault.columns())?;
+        for row in R::of(run.metrics) {
+            write_row(out, &labels, &row.cells())?;
         }
     }
     Ok(())

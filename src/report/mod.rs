@@ -18,6 +18,7 @@
 //! Every file is written to a temporary name in the output folder and renamed, so an
 //! interrupted run leaves either the old file or the new one, never half of one.
 
+mod atomic;
 mod compare_table;
 mod csv;
 #[cfg(test)]
@@ -43,7 +44,7 @@ pub use self::table::summary_table;
 pub struct RunRecord<'a> {
     /// Scenario name (`summary.csv` only).
     pub scenario: &'a str,
-    /// Variant name (empty or `"base"` for `run`, the caller decides).
+    /// Variant name (`"baseline"` for `run`).
     pub variant: &'a str,
     /// The seed of the run.
     pub seed: u64,

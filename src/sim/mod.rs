@@ -31,9 +31,7 @@ use crate::time::Instant;
 pub struct RunOutput {
     /// Running hash of every event's (time, kind): equal for equal runs.
     pub fingerprint: u64,
-    /// Events processed.
-    pub events: u64,
-    /// Everything measured.
+    /// Everything measured (`metrics.summary.events` counts the events processed).
     pub metrics: RunMetrics,
 }
 

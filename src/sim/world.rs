@@ -474,7 +474,6 @@ impl World {
         );
         RunOutput {
             fingerprint,
-            events,
             metrics,
         }
     }

@@ -161,8 +161,6 @@ impl Context {
 /// One variant's series: `(x, mean over the seeds that have a value)` in x order.
 pub(crate) type Series = Vec<(f64, f64)>;
 
-/// Mean per `(variant, x)` over the seeds that have a value there.
-///
 /// Splits a series sorted by x into runs of consecutive windows: a window without a
 /// value (no calls, or no successful call) breaks the line instead of being bridged
 /// by a straight segment that suggests data where there is none.
@@ -179,6 +177,8 @@ pub(crate) fn runs_without_gaps(series: &[(f64, f64)], window_s: f64) -> Vec<&[(
     runs
 }
 
+/// Mean per `(variant, x)` over the seeds that have a value there.
+///
 /// `points` are `(variant index, x, value)`; the result has one series per variant
 /// index below `variants`, sorted by x. Equal x values (the same window in several
 /// seeds) are averaged; nothing is hashed, so the order is the same every time.

@@ -137,16 +137,6 @@ pub fn draw_availability(dir: &Path, options: &PlotOptions) -> Result<Vec<PathBu
     write_chart(dir, &chart)
 }
 
-/// Draws `latency.svg`/`.png` from `timeseries.csv` (and `faults.csv` if present);
-/// returns the files written, none if `timeseries.csv` is absent.
-pub fn draw_latency(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    let mut ctx = Context::read(dir)?;
-    let Some(windows) = read_windows(dir, &mut ctx)? else {
-        return Ok(Vec::new());
-    };
-    write_chart(dir, &Latency::new(ctx, &windows, read_faults(dir)?))
-}
-
 /// Draws `load.svg`/`.png` from `servers.csv`; returns the files written, none if
 /// `servers.csv` is absent.
 pub fn draw_load(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {

@@ -5,8 +5,7 @@
 //! buffer encoded with fixed settings. Each file is written to a temporary name in
 //! the same folder and renamed, like the CSV files.
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
@@ -85,30 +84,11 @@ pub(crate) fn render_png(chart: &impl Chart) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// Writes `bytes` to a hidden temporary file beside `path`, syncs it and renames it
-/// over `path`; the temporary file is removed if anything fails.
+/// Writes `bytes` to `path` whole or not at all (see [`crate::report::atomic`]).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.unwrap_or_default(),
-        std::process::id()
-    ));
     let io_err = |source| PlotError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let result = (|| {
-        let mut out = BufWriter::new(File::create(&tmp)?);
-        out.write_all(bytes)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        // Best effort: the error that matters is the one being returned.
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(io_err)
+    crate::report::atomic::write(path, |out| out.write_all(bytes).map_err(io_err), io_err)
 }

@@ -1,6 +1,9 @@
 //! Every policy kind with its parameters, defaults and a one-line description: what
-//! `hasim policies` prints. A test parses each parameter list into its config type
-//! and checks it equals the default, so this list cannot drift from the code.
+//! `hasim policies` prints. Tests parse the parameter lists of the balancers, breaker
+//! flavors, retry (with backoff, budget, throttle), hedge, health check, outlier
+//! detection and AIMD limiter into their config types and check they equal the code's
+//! defaults. The failover, fallback and panic-threshold entries describe scenario keys
+//! and are checked by hand.
 
 use super::balancer;
 
@@ -97,7 +100,7 @@ const OTHERS: &[PolicyKind] = &[
         "limiter",
         "token_bucket",
         "rate = (required), burst = (required)",
-        "at most `rate` attempts per second, `burst` at once; the rest are rejected at the client",
+        "at most `rate` calls per second, `burst` at once; the rest are rejected at the client",
     ),
     kind("limiter", "concurrency", "max = (required)", "at most `max` attempts in flight"),
     kind(

@@ -17,8 +17,10 @@
 //! 4. When it ends: report the outcome (`on_complete` / `on_outcome`) with the latency
 //!    the client observed. An attempt abandoned without an answer (a hedge that lost)
 //!    is reported with `on_cancel`.
-//! 5. Policies with timers expose `next_deadline() -> Option<Instant>`; the caller
-//!    calls back at or after it. No policy sleeps.
+//! 5. Policies with timers expose `next_deadline()` (an `Option<Instant>`, or an
+//!    `Instant` for the autoscaler, which always has a next tick); the caller calls
+//!    back at or after it. Health checks give the delay to the next probe instead
+//!    (`next_probe_delay`). No policy sleeps.
 //!
 //! `now` must never go backwards between calls on the same instance.
 

@@ -140,3 +140,34 @@ duration = "50s"
         "scaled down to one server, and the crashed one did not come back"
     );
 }
+
+/// A token bucket limits calls, not attempts (POLICIES.md): retries of an admitted
+/// call do not spend tokens, so 200 calls/s get through and each may retry.
+#[test]
+fn token_bucket_counts_calls_not_retries() {
+    let m = run(r#"
+[run]
+duration = "20s"
+[[servers]]
+group = "api"
+count = 2
+service = "1ms"
+error_rate = 0.5
+[[clients]]
+name = "web"
+target = "api"
+arrival = { process = "poisson", rate = 400 }
+limiter = { kind = "token_bucket", rate = 200, burst = 10 }
+retry = { attempts = 3, backoff = { base = "0s", max = "0s", jitter = "none" } }
+"#);
+    let admitted = (m.summary.calls - m.summary.failed_rejected) as f64;
+    assert!(
+        (admitted / 4000.0 - 1.0).abs() < 0.02,
+        "200 calls/s admitted: {admitted}"
+    );
+    let per_call = m.summary.attempts as f64 / admitted;
+    assert!(
+        (per_call - 1.75).abs() < 0.05,
+        "admitted calls retry freely: {per_call} attempts each"
+    );
+}

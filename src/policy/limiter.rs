@@ -223,6 +223,13 @@ impl Limiter {
         }
     }
 
+    /// True for a rate limit on calls (`token_bucket`: POLICIES.md "rejects calls over
+    /// the rate"); false for the limits on attempts in flight (`concurrency`, `aimd`).
+    /// The caller asks [`Limiter::admit`] once per call or once per attempt accordingly.
+    pub fn limits_calls(&self) -> bool {
+        matches!(self, Limiter::TokenBucket(_))
+    }
+
     /// Decides about one call or attempt now.
     #[must_use = "a rejected call or attempt must fail as `rejected`, an allowed one be reported"]
     pub fn admit(&mut self, now: Instant) -> LimitDecision {

@@ -52,10 +52,15 @@ impl World {
         let deadline = config.deadline.map(|d| now.after(d));
         let hash_key = c.calls_rng.random::<u64>();
         c.policies.retrier.on_call_start(now);
-        let admitted = match c.policies.call_breaker.as_mut().map(|b| b.admit(now)) {
+        // A rate limit on calls turns the call away before anything else sees it.
+        let rate_limited = match c.policies.limiter.as_mut() {
+            Some(l) if l.limits_calls() => l.admit(now) == LimitDecision::Reject,
+            _ => false,
+        };
+        let admitted = match c.policies.call_breaker.as_mut() {
+            Some(_) if rate_limited => None,
             None => None,
-            Some(Admit::Allow | Admit::Probe) => Some(true),
-            Some(Admit::Reject { .. }) => Some(false),
+            Some(b) => Some(matches!(b.admit(now), Admit::Allow | Admit::Probe)),
         };
         let (call, gen) = self.calls.insert_with(|call| {
             call.client = client;
@@ -74,6 +79,10 @@ impl World {
         });
         if measured {
             self.open_measured += 1;
+        }
+        if rate_limited {
+            self.finish_call(call, CallResult::Failed(FailReason::Rejected));
+            return;
         }
         if admitted == Some(false) {
             self.finish_call(call, CallResult::Failed(FailReason::BreakerOpen));
@@ -144,7 +153,8 @@ impl World {
                 return Err(FailReason::BreakerOpen);
             }
         }
-        if let Some(LimitDecision::Reject) = ci.policies.limiter.as_mut().map(|l| l.admit(now)) {
+        let attempt_limit = ci.policies.limiter.as_mut().filter(|l| !l.limits_calls());
+        if let Some(LimitDecision::Reject) = attempt_limit.map(|l| l.admit(now)) {
             if let Some(b) = ci.policies.endpoint_breakers.get_mut(ep.index()) {
                 b.on_cancel(now);
             }

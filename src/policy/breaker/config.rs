@@ -232,8 +232,10 @@ impl BreakerConfig {
                 ));
             }
         }
+        // The user's value, not the resolved one: Hystrix turns it into a percent
+        // threshold and resolves `failure_rate` itself to 1.0 (single trial).
+        positive_fraction("failure_rate", self.failure_rate.unwrap_or(0.5))?;
         let r = self.resolved();
-        positive_fraction("failure_rate", r.failure_rate)?;
         positive_fraction("slow_call_rate", r.slow_call_rate)?;
         if r.wait_in_open.is_zero() {
             return Err(ConfigError::new("wait_in_open", "must be longer than 0s"));

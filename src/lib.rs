@@ -41,9 +41,13 @@
 pub mod dist;
 pub mod experiment;
 pub mod metrics;
-pub mod policy;
 pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
-pub mod time;
+
+/// Every policy and the client stack: the production crate `hasim_policy`, under the
+/// path the simulator has always used.
+pub use hasim_policy as policy;
+/// Integer simulated time and duration strings (from `hasim_policy`).
+pub use hasim_policy::time;

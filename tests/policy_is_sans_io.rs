@@ -1,5 +1,6 @@
-//! `src/policy/` is production code: it must not import the simulator or read a clock
-//! (DESIGN.md invariant 3). This test reads every file under it.
+//! `crates/hasim-policy` is production code: it must not import the simulator, read a
+//! clock, use OS entropy, iterate in hash order or depend on an async runtime
+//! (DESIGN.md invariant 3). This test reads every file under it and its manifest.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-const FORBIDDEN: [(&str, &str); 12] = [
+const FORBIDDEN: [(&str, &str); 17] = [
     ("crate::sim", "imports the simulator"),
     ("crate::scenario", "imports the scenario loader"),
     ("crate::report", "imports the reports"),
@@ -27,13 +28,18 @@ const FORBIDDEN: [(&str, &str); 12] = [
     ("from_os_rng", "uses OS entropy"),
     ("HashMap", "iterates in hash order"),
     ("HashSet", "iterates in hash order"),
+    ("hasim::", "imports the simulator crate"),
+    ("tokio::", "depends on an async runtime"),
+    ("tower::", "depends on tower"),
+    ("std::thread::sleep", "sleeps"),
+    ("std::fs", "does I/O"),
 ];
 
 #[test]
 fn policy_imports_nothing_from_the_simulator() {
     let mut files = Vec::new();
     rust_files(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/policy"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/hasim-policy/src"),
         &mut files,
     );
     assert!(files.len() > 5, "found the policy files");
@@ -63,7 +69,33 @@ fn policy_imports_nothing_from_the_simulator() {
     }
     assert!(
         problems.is_empty(),
-        "src/policy must stay sans-IO:\n{}",
+        "crates/hasim-policy must stay sans-IO:\n{}",
         problems.join("\n")
     );
+}
+
+#[test]
+fn policy_crate_depends_on_no_runtime_or_simulator() {
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/hasim-policy/Cargo.toml"),
+    )
+    .unwrap();
+    let deps = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .and_then(|rest| rest.split("\n[").next())
+        .unwrap();
+    for forbidden in [
+        "tokio",
+        "tower",
+        "hasim ",
+        "hasim=",
+        "rand_chacha",
+        "thiserror",
+    ] {
+        assert!(
+            !deps.contains(forbidden),
+            "hasim-policy's normal dependencies must stay minimal; found {forbidden}:\n{deps}"
+        );
+    }
 }

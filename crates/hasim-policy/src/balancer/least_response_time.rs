@@ -1,0 +1,220 @@
+//! Lowest EWMA response time, full scan (nginx-plus `least_time` style).
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::common::min_with_random_ties;
+use super::ewma::{Ewma, FailureCharge, Flavor};
+use super::peak_ewma::positive;
+use super::{PickRequest, Setup};
+use crate::time::Instant;
+use crate::{ConfigError, EndpointId, Outcome};
+
+/// Parameters of `least_response_time`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+pub struct LeastResponseTimeConfig {
+    /// Time constant of the moving average: an old estimate keeps weight
+    /// `exp(-elapsed/decay)` against a new sample.
+    #[cfg_attr(feature = "serde", serde(with = "crate::time::duration_str"))]
+    pub decay: Duration,
+    /// Count a failed attempt as (at least) an attempt timeout, so failing fast never
+    /// looks attractive.
+    pub penalize_failures: bool,
+}
+
+impl Default for LeastResponseTimeConfig {
+    fn default() -> Self {
+        LeastResponseTimeConfig {
+            decay: Duration::from_secs(10),
+            penalize_failures: true,
+        }
+    }
+}
+
+impl LeastResponseTimeConfig {
+    /// Checks `decay > 0`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        positive("decay", self.decay)
+    }
+}
+
+/// Picks the eligible endpoint with the lowest moving-average latency, ties at random.
+///
+/// An endpoint never heard from counts as 0 latency, so every new endpoint is tried
+/// (and, while several are new, they share the traffic at random) before the
+/// estimates take over. The average holds between samples: an endpoint that looked
+/// slow is not tried again until the others look slower. That herding is the point of
+/// simulating this policy. In-flight attempts are not counted; cancelled attempts
+/// teach nothing.
+#[derive(Clone, Debug)]
+pub struct LeastResponseTime {
+    charge: FailureCharge,
+    estimates: Ewma,
+}
+
+impl LeastResponseTime {
+    /// A balancer for a validated config; `setup.attempt_timeout` prices failures.
+    pub fn new(config: &LeastResponseTimeConfig, setup: &Setup) -> LeastResponseTime {
+        LeastResponseTime {
+            charge: FailureCharge::new(config.penalize_failures, setup.attempt_timeout),
+            estimates: Ewma::new(Flavor::Plain, config.decay),
+        }
+    }
+
+    /// The fastest-looking eligible endpoint.
+    #[must_use]
+    pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
+        let estimate = |id| self.estimates.estimate(req.now, id).unwrap_or(0.0);
+        min_with_random_ties(req.eligible, estimate, rng)
+    }
+
+    /// An attempt to `ep` ended after `latency`: learn from it.
+    pub fn on_complete(
+        &mut self,
+        now: Instant,
+        ep: EndpointId,
+        outcome: Outcome,
+        latency: Duration,
+    ) {
+        let sample = self
+            .charge
+            .sample_ns(&self.estimates, now, ep, outcome, latency, 0.0);
+        self.estimates.observe(now, ep, sample);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testing::{eps, rng};
+    use super::*;
+    use crate::FailureKind;
+
+    const OK: Outcome = Outcome::Success;
+
+    /// Inputs of a scripted run: completions, or a pick over endpoints {0, 1, 2}
+    /// whose expected answer is one of the listed ids.
+    enum In {
+        Done(u32, Outcome, u64),
+        Pick(&'static [u32]),
+    }
+    use In::*;
+
+    fn check(config: LeastResponseTimeConfig, timeout: Option<Duration>, script: &[(u64, In)]) {
+        let setup = Setup {
+            attempt_timeout: timeout,
+        };
+        let mut b = LeastResponseTime::new(&config, &setup);
+        let e = eps(&[0, 1, 2]);
+        let mut r = rng(4);
+        for (step, (ms, input)) in script.iter().enumerate() {
+            let now = Instant(ms * 1_000_000);
+            match *input {
+                Done(i, o, lat) => b.on_complete(now, EndpointId(i), o, Duration::from_millis(lat)),
+                Pick(allowed) => {
+                    let req = PickRequest {
+                        now,
+                        eligible: &e,
+                        known: &e,
+                        hash_key: 0,
+                    };
+                    // Several picks so a random tie-break shows every allowed id.
+                    let mut seen = [false; 3];
+                    for _ in 0..64 {
+                        seen[b.pick(&req, &mut r).index()] = true;
+                    }
+                    let got: Vec<u32> = (0..3).filter(|&i| seen[i as usize]).collect();
+                    assert_eq!(got, allowed, "step {step}");
+                }
+            }
+        }
+    }
+
+    fn cfg() -> LeastResponseTimeConfig {
+        LeastResponseTimeConfig::default()
+    }
+
+    #[test]
+    fn unobserved_endpoints_are_tried_first_then_the_fastest_wins() {
+        check(
+            cfg(),
+            None,
+            &[
+                (0, Pick(&[0, 1, 2])),
+                (5, Done(0, OK, 5)),
+                (5, Pick(&[1, 2])),
+                (9, Done(2, OK, 9)),
+                (9, Pick(&[1])),
+                (20, Done(1, OK, 20)),
+                (20, Pick(&[0])),
+            ],
+        );
+    }
+
+    #[test]
+    fn the_average_moves_with_time_not_with_sample_count() {
+        check(
+            cfg(),
+            None,
+            &[
+                (0, Done(0, OK, 10)),
+                (0, Done(1, OK, 20)),
+                (0, Done(2, OK, 20)),
+                // Same instant: weight exp(0) = 1 on the old value, nothing moves.
+                (0, Done(0, OK, 1_000)),
+                (0, Pick(&[0])),
+                // 10 s later, one time constant: 10 x e^-1 + 100 x (1 - e^-1) = 66.9 ms.
+                (10_000, Done(0, OK, 100)),
+                // 1 and 2 tie at 20 ms and share at random.
+                (10_000, Pick(&[1, 2])),
+                // The average holds while no sample arrives.
+                (900_000, Pick(&[1, 2])),
+            ],
+        );
+    }
+
+    /// Endpoint 0 fails fast after 1 and 2 answered in 20 and 30 ms.
+    fn after_fast_failure(want: &'static [u32]) -> [(u64, In); 4] {
+        let refused = Outcome::Failure(FailureKind::Refused);
+        [
+            (0, Done(1, OK, 20)),
+            (0, Done(2, OK, 30)),
+            (0, Done(0, refused, 1)),
+            (0, Pick(want)),
+        ]
+    }
+
+    #[test]
+    fn failures_are_penalized() {
+        check(
+            cfg(),
+            Some(Duration::from_secs(1)),
+            &after_fast_failure(&[1]),
+        );
+        // No timeout: at least the worst estimate (30 ms); 1 is still faster.
+        check(cfg(), None, &after_fast_failure(&[1]));
+        let lenient = LeastResponseTimeConfig {
+            penalize_failures: false,
+            ..cfg()
+        };
+        check(
+            lenient,
+            Some(Duration::from_secs(1)),
+            &after_fast_failure(&[0]),
+        );
+    }
+
+    #[test]
+    fn validation_rejects_zero_decay() {
+        assert!(cfg().validate().is_ok());
+        let err = LeastResponseTimeConfig {
+            decay: Duration::ZERO,
+            ..cfg()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(err.key, "decay");
+    }
+}

@@ -1,0 +1,256 @@
+//! Power of `choices` random choices, least in-flight (Envoy LEAST_REQUEST; Finagle
+//! and tower P2C with two distinct picks).
+
+use rand::Rng;
+
+use super::common::InFlight;
+use super::PickRequest;
+use crate::{ConfigError, EndpointId};
+
+/// The most picks per request: keeps a pick's cost bounded whatever the scenario says.
+pub const MAX_CHOICES: u32 = 1024;
+
+/// Parameters of `p2c`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+pub struct P2cConfig {
+    /// Random picks per request (Envoy `choice_count`).
+    pub choices: u32,
+    /// Picks are distinct endpoints (Finagle, tower) rather than drawn with
+    /// replacement (Envoy).
+    pub distinct: bool,
+}
+
+impl Default for P2cConfig {
+    fn default() -> Self {
+        P2cConfig {
+            choices: 2,
+            distinct: true,
+        }
+    }
+}
+
+impl P2cConfig {
+    /// Checks `2 <= choices <= MAX_CHOICES`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if (2..=MAX_CHOICES).contains(&self.choices) {
+            Ok(())
+        } else {
+            Err(ConfigError::new(
+                "choices",
+                format!(
+                    "= {} must be between 2 and {MAX_CHOICES} (1 would be plain random)",
+                    self.choices
+                ),
+            ))
+        }
+    }
+}
+
+/// Samples `choices` eligible endpoints and keeps the one with the fewest attempts in
+/// flight from this client; on a tie the earliest pick wins (Envoy's strict `<`).
+/// With `distinct`, the k-th pick is uniform over the endpoints not picked yet, so
+/// pick order is a uniform random order and ties stay fair.
+#[derive(Clone, Debug)]
+pub struct P2c {
+    choices: usize,
+    distinct: bool,
+    in_flight: InFlight,
+    /// Indices already picked in this request, ascending. Reused: its capacity grows
+    /// to `choices` once, so a pick never allocates after warm-up.
+    taken: Vec<usize>,
+}
+
+impl P2c {
+    /// A balancer for a validated config.
+    pub fn new(config: &P2cConfig) -> P2c {
+        P2c {
+            choices: config.choices as usize,
+            distinct: config.distinct,
+            in_flight: InFlight::default(),
+            taken: Vec::with_capacity(config.choices as usize),
+        }
+    }
+
+    /// The least-loaded of `choices` random eligible endpoints.
+    #[must_use]
+    pub fn pick<R: Rng + ?Sized>(&mut self, req: &PickRequest, rng: &mut R) -> EndpointId {
+        let n = req.eligible.len();
+        if n == 1 {
+            return req.eligible[0].id;
+        }
+        let draws = if self.distinct {
+            self.choices.min(n)
+        } else {
+            self.choices
+        };
+        self.taken.clear();
+        let mut best: Option<(EndpointId, u32)> = None;
+        for _ in 0..draws {
+            let i = if self.distinct {
+                self.draw_distinct(n, rng)
+            } else {
+                rng.random_range(0..n)
+            };
+            let id = req.eligible[i].id;
+            let load = self.in_flight.get(id);
+            match best {
+                Some((_, l)) if l <= load => {}
+                _ => best = Some((id, load)),
+            }
+        }
+        best.expect("at least two draws").0
+    }
+
+    /// A uniform index in `0..n` not in `taken`: draw among the `n - k` left and step
+    /// over the taken ones in ascending order (tower's trick for two, generalized).
+    fn draw_distinct<R: Rng + ?Sized>(&mut self, n: usize, rng: &mut R) -> usize {
+        let mut i = rng.random_range(0..n - self.taken.len());
+        for &t in &self.taken {
+            if t <= i {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let at = self.taken.partition_point(|&t| t < i);
+        self.taken.insert(at, i);
+        i
+    }
+
+    /// An attempt to `ep` left.
+    pub fn on_send(&mut self, ep: EndpointId) {
+        self.in_flight.add(ep);
+    }
+
+    /// An attempt to `ep` ended (answered, timed out or cancelled).
+    pub fn on_done(&mut self, ep: EndpointId) {
+        self.in_flight.remove(ep);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testing::{eps, rng};
+    use super::*;
+    use crate::time::Instant;
+
+    fn pick_counts(b: &mut P2c, ids: &[u32], picks: u32) -> Vec<u32> {
+        let e = eps(ids);
+        let req = PickRequest {
+            now: Instant::ZERO,
+            eligible: &e,
+            known: &e,
+            hash_key: 0,
+        };
+        let mut r = rng(11);
+        let mut counts = vec![0u32; 16];
+        for _ in 0..picks {
+            counts[b.pick(&req, &mut r).index()] += 1;
+        }
+        counts
+    }
+
+    fn loaded(config: P2cConfig, loads: &[(u32, u32)]) -> P2c {
+        let mut b = P2c::new(&config);
+        for &(ep, n) in loads {
+            (0..n).for_each(|_| b.on_send(EndpointId(ep)));
+        }
+        b
+    }
+
+    #[test]
+    fn the_most_loaded_of_three_is_never_picked_with_distinct_pairs() {
+        let mut b = loaded(P2cConfig::default(), &[(0, 1), (1, 2), (2, 5)]);
+        let c = pick_counts(&mut b, &[0, 1, 2], 30_000);
+        assert_eq!(c[2], 0, "{c:?}");
+        // 0 wins both pairs it is in (2/3), 1 wins only {1,2} (1/3).
+        assert!((19_300..20_700).contains(&c[0]), "{c:?}");
+    }
+
+    #[test]
+    fn with_replacement_the_worst_is_picked_when_drawn_twice() {
+        let config = P2cConfig {
+            choices: 2,
+            distinct: false,
+        };
+        let mut b = loaded(config, &[(0, 1), (1, 5)]);
+        let c = pick_counts(&mut b, &[0, 1], 40_000);
+        assert!((9_400..10_600).contains(&c[1]), "1/4 of picks: {c:?}");
+    }
+
+    #[test]
+    fn ties_go_to_the_first_pick_so_stay_uniform() {
+        let mut b = P2c::new(&P2cConfig::default());
+        let c = pick_counts(&mut b, &[0, 1, 2, 3], 40_000);
+        assert!(
+            c[..4].iter().all(|&x| (9_400..10_600).contains(&x)),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn on_a_tie_the_first_pick_wins() {
+        let e = eps(&[0, 1, 2, 3, 4]);
+        let req = PickRequest {
+            now: Instant::ZERO,
+            eligible: &e,
+            known: &e,
+            hash_key: 0,
+        };
+        // Endpoint 4 is busier; the others tie.
+        let mut b = loaded(P2cConfig::default(), &[(4, 1)]);
+        let mut r = rng(12);
+        for _ in 0..200 {
+            // Replay the draws: first uniform over 5, second over the 4 others.
+            let mut replay = r.clone();
+            let first = replay.random_range(0..5usize);
+            let mut second = replay.random_range(0..4usize);
+            if second >= first {
+                second += 1;
+            }
+            let want = if first == 4 { second } else { first };
+            assert_eq!(b.pick(&req, &mut r), EndpointId(want as u32));
+        }
+    }
+
+    #[test]
+    fn choices_over_the_eligible_count_scan_everything() {
+        let config = P2cConfig {
+            choices: 10,
+            distinct: true,
+        };
+        let mut b = loaded(config, &[(0, 3), (1, 1), (2, 2)]);
+        let c = pick_counts(&mut b, &[0, 1, 2], 1_000);
+        assert_eq!(c[1], 1_000, "{c:?}");
+    }
+
+    #[test]
+    fn one_endpoint_is_returned_without_drawing() {
+        let mut b = loaded(P2cConfig::default(), &[(4, 9)]);
+        assert_eq!(pick_counts(&mut b, &[4], 10)[4], 10);
+    }
+
+    #[test]
+    fn completions_lower_the_load() {
+        let mut b = loaded(P2cConfig::default(), &[(0, 2), (1, 1)]);
+        assert_eq!(pick_counts(&mut b, &[0, 1], 100)[1], 100);
+        b.on_done(EndpointId(0));
+        b.on_done(EndpointId(0));
+        assert_eq!(pick_counts(&mut b, &[0, 1], 100)[0], 100);
+    }
+
+    #[test]
+    fn validation_names_the_range() {
+        assert!(P2cConfig::default().validate().is_ok());
+        let err = P2cConfig {
+            choices: 1,
+            distinct: true,
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(err.key, "choices");
+        assert!(err.problem.contains("between 2 and"), "{err}");
+    }
+}

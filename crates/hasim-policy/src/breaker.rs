@@ -1,0 +1,425 @@
+//! Circuit breaker: fail fast while a target is failing, probe it after a wait.
+//!
+//! Three flavors follow three production breakers (POLICIES.md, "Circuit breaker"):
+//! resilience4j (default), Hystrix and Finagle-style consecutive failures. They share
+//! one state machine, CLOSED -> OPEN -> HALF_OPEN -> CLOSED or OPEN; they differ in
+//! what trips CLOSED (a [`TripRule`]) and in how many probes HALF_OPEN lets
+//! through (Hystrix and consecutive: one trial call, any counted failure reopens).
+//!
+//! Decisions the production systems leave open, and what this breaker does:
+//! - Outcomes reported while OPEN change nothing (resilience4j records them in metrics
+//!   that HALF_OPEN throws away; Hystrix and Finagle ignore them). The window is
+//!   emptied when the breaker closes.
+//! - Timers fire exactly at their deadline whatever the caller's timing: every input
+//!   first applies the deadlines that have passed (a HALF_OPEN timeout opens the
+//!   breaker at the deadline, a Hystrix check trips at its bucket boundary), so
+//!   `handle_timeout` only matters when nothing else happens.
+//! - In Hystrix and consecutive HALF_OPEN, the first outcome reported decides, whether
+//!   it is the trial's or that of a call admitted earlier (Hystrix's `markSuccess` /
+//!   `markNonSuccess` and Finagle's probe state behave so; resilience4j records such
+//!   late outcomes in HALF_OPEN too).
+//! - A cancelled call gives back a HALF_OPEN permit only when that cannot put more
+//!   than `half_open_calls` probes in flight (see [`Breaker::on_cancel`]).
+
+mod config;
+mod consecutive;
+mod hystrix;
+mod window;
+
+#[cfg(test)]
+mod model_single_trial_tests;
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod tests;
+
+pub use config::{
+    BreakerConfig, Flavor, Rules, Scope, TripRule, WindowKind, HYSTRIX_BUCKET, MAX_COUNT_WINDOW,
+    MAX_TIME_WINDOW_S,
+};
+
+use std::time::Duration;
+
+use consecutive::ConsecutiveFailures;
+use hystrix::HystrixWindow;
+use window::{BucketWindow, CountWindow, Sample, Tally};
+
+use crate::time::{nanos, Instant};
+use crate::Outcome;
+
+/// The breaker's answer to "may this call go out?".
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// CLOSED: send the call; report its outcome.
+    Allow,
+    /// HALF_OPEN: send the call as a probe (it holds one of the `half_open_calls`
+    /// permits); report its outcome. Callers may label it in reports.
+    Probe,
+    /// Fail fast without sending. `retry_at` is the earliest instant at which `admit`
+    /// can answer otherwise as far as time alone decides: just after the OPEN wait, or
+    /// `now` in a HALF_OPEN whose permits are all out (it then waits for outcomes).
+    Reject {
+        /// When asking again may help.
+        retry_at: Instant,
+    },
+}
+
+/// The breaker's state, for reports and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BreakerState {
+    /// Calls flow; outcomes are recorded in the window.
+    Closed,
+    /// Calls are rejected until the wait ends.
+    Open,
+    /// A limited number of probes decide between CLOSED and OPEN.
+    HalfOpen,
+}
+
+impl BreakerState {
+    /// The name used in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// Each state carries only the data valid in it. CLOSED's window lives in
+/// [`Breaker::detector`], outside this enum, so that transitions never allocate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum State {
+    Closed,
+    Open {
+        /// Rejects while `now <= until`.
+        until: Instant,
+    },
+    HalfOpen {
+        /// Probes `admit` may still hand out.
+        permits_left: u32,
+        /// An upper bound on probes in flight: `permits_left + probes_out` never
+        /// exceeds `half_open_calls`.
+        probes_out: u32,
+        /// The fresh count window of this HALF_OPEN (it never wraps: it decides as
+        /// soon as it holds `half_open_minimum <= half_open_calls` outcomes).
+        tally: Tally,
+        /// `max_wait_in_half_open` expiry.
+        expires_at: Option<Instant>,
+    },
+}
+
+/// What trips a CLOSED breaker: a closed enum, dispatched without `dyn`.
+#[derive(Clone, Debug)]
+enum Detector {
+    Count(CountWindow),
+    Time(BucketWindow),
+    Hystrix(HystrixWindow),
+    Consecutive(ConsecutiveFailures),
+}
+
+const SECOND_NS: u64 = 1_000_000_000;
+
+/// A circuit breaker: a sans-IO state machine (quinn-proto's `Connection` is the
+/// model). It reads no clock and sets no timer: time comes in as `now`, decisions go
+/// out as [`Admit`], and the caller asks [`Breaker::next_deadline`] when to call back.
+///
+/// # Call order
+///
+/// ```text
+/// let mut b = Breaker::new(&config);           // config.validate() passed
+/// match b.admit(now) {                          // before each call (or attempt)
+///     Admit::Allow | Admit::Probe => send(),
+///     Admit::Reject { retry_at } => fail_fast(retry_at),
+/// }
+/// b.on_outcome(later, outcome, latency);        // exactly once per admitted call,
+/// // or b.on_cancel(later)                      // or this if it was abandoned
+/// if let Some(t) = b.next_deadline() {          // after any call above
+///     schedule(t);                              // then b.handle_timeout(t_or_later)
+/// }
+/// ```
+///
+/// `now` must never go backwards between calls. A rejected call reports nothing.
+/// Every admitted call, whatever the state it was admitted in, reports exactly once:
+/// the breaker counts calls in flight to know how many probes can still be out.
+#[derive(Clone, Debug)]
+pub struct Breaker {
+    rules: Rules,
+    state: State,
+    detector: Detector,
+    /// Openings since the breaker last closed: the n-th waits
+    /// `wait_in_open x wait_multiplier^(n-1)`.
+    openings: u32,
+    /// Admitted calls that have not reported yet.
+    in_flight: u64,
+    /// The latest `now` seen, to assert that time never goes backwards.
+    last_now: Instant,
+}
+
+impl Breaker {
+    /// A CLOSED breaker with an empty window. Every window is allocated here, once.
+    pub fn new(config: &BreakerConfig) -> Breaker {
+        debug_assert_eq!(config.validate(), Ok(()), "validate the config first");
+        let rules = config.resolved();
+        let detector = match rules.trip {
+            TripRule::CountWindow { size, .. } => Detector::Count(CountWindow::new(size)),
+            TripRule::TimeWindow { size_s, .. } => Detector::Time(BucketWindow::new(size_s)),
+            TripRule::Hystrix {
+                size_s,
+                request_volume,
+                error_percent,
+            } => Detector::Hystrix(HystrixWindow::new(size_s, request_volume, error_percent)),
+            TripRule::Consecutive { failures } => {
+                Detector::Consecutive(ConsecutiveFailures::new(failures))
+            }
+        };
+        Breaker {
+            rules,
+            state: State::Closed,
+            detector,
+            openings: 0,
+            in_flight: 0,
+            last_now: Instant::ZERO,
+        }
+    }
+
+    /// The rules this breaker runs, flavor defaults resolved (for reports).
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// May a call go out now? CLOSED allows; OPEN rejects while `now` is not strictly
+    /// after the end of its wait, and otherwise moves to HALF_OPEN (no timer needed:
+    /// the first call after the wait does it); HALF_OPEN hands out its permits.
+    #[must_use = "a rejected call must fail fast, an admitted one must report back"]
+    pub fn admit(&mut self, now: Instant) -> Admit {
+        self.advance(now);
+        if let State::Open { until } = self.state {
+            if now <= until {
+                return Admit::Reject {
+                    retry_at: Instant(until.0.saturating_add(1)),
+                };
+            }
+            self.enter_half_open(now);
+        }
+        match &mut self.state {
+            State::Closed => {
+                self.in_flight += 1;
+                Admit::Allow
+            }
+            State::HalfOpen {
+                permits_left,
+                probes_out,
+                ..
+            } if *permits_left > 0 => {
+                *permits_left -= 1;
+                *probes_out += 1;
+                self.in_flight += 1;
+                Admit::Probe
+            }
+            State::HalfOpen { .. } => Admit::Reject { retry_at: now },
+            State::Open { .. } => unreachable!("left OPEN above"),
+        }
+    }
+
+    /// An admitted call ended with `outcome` after `latency` (as the caller saw it).
+    ///
+    /// Outcomes whose kind is not in `on` count as successes; a call is slow when
+    /// `latency > slow_call_duration`, and a slow failure counts as both. CLOSED
+    /// records it and may trip; HALF_OPEN records it in its own window and decides
+    /// once that window holds its minimum; OPEN ignores it (see the module docs).
+    pub fn on_outcome(&mut self, now: Instant, outcome: Outcome, latency: Duration) {
+        self.advance(now);
+        self.settle_one();
+        let sample = Sample {
+            failed: outcome.counts_as_failure(self.rules.on),
+            slow: latency > self.rules.slow_call_duration,
+        };
+        match &mut self.state {
+            State::Closed => {
+                if self.record_closed(now, sample) {
+                    self.open(now);
+                }
+            }
+            State::Open { .. } => {}
+            State::HalfOpen { tally, .. } => {
+                tally.add(sample);
+                let r = &self.rules;
+                if tally.calls >= u64::from(r.half_open_minimum) {
+                    if tally.exceeds(r.half_open_minimum, r.failure_rate, r.slow_call_rate) {
+                        self.open(now);
+                    } else {
+                        self.close(now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// An admitted call was abandoned without an outcome (a hedge that lost, a call
+    /// whose caller gave up). It records nothing.
+    ///
+    /// In HALF_OPEN it gives back one permit, so a cancelled probe does not leave the
+    /// breaker waiting for an outcome that never comes, but only if afterwards
+    /// `permits_left + (calls that may still be probes) <= half_open_calls`. The
+    /// breaker cannot tell a cancelled probe from a cancelled call admitted before
+    /// HALF_OPEN (the API carries no token), so it counts every call in flight as a
+    /// possible probe. The permit comes back at once when no older call is in flight;
+    /// otherwise it may be held back until they report (their outcomes count in
+    /// HALF_OPEN). So no more than `half_open_calls` probes are ever in flight, as
+    /// resilience4j's `releasePermission` intends, and once nothing is in flight a
+    /// HALF_OPEN breaker can always send a probe (both checked by the model test).
+    pub fn on_cancel(&mut self, now: Instant) {
+        self.advance(now);
+        self.settle_one();
+        let limit = self.rules.half_open_calls;
+        if let State::HalfOpen {
+            permits_left,
+            probes_out,
+            ..
+        } = &mut self.state
+        {
+            *permits_left = (*permits_left + 1).min(limit - *probes_out);
+        }
+    }
+
+    /// Would [`Breaker::admit`] let a call out at `now`? A read-only look for callers
+    /// that choose among endpoints before asking one of them (endpoint scope: an
+    /// endpoint whose breaker would reject is not eligible). Call
+    /// [`Breaker::handle_timeout`] first so time-driven transitions are applied.
+    pub fn would_admit(&self, now: Instant) -> bool {
+        match self.state {
+            State::Closed => true,
+            State::Open { until } => now > until,
+            State::HalfOpen { permits_left, .. } => permits_left > 0,
+        }
+    }
+
+    /// The state now, for reports. Between inputs it does not change by itself: OPEN
+    /// stays OPEN after its wait until the next `admit`.
+    pub fn state(&self) -> BreakerState {
+        match self.state {
+            State::Closed => BreakerState::Closed,
+            State::Open { .. } => BreakerState::Open,
+            State::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
+
+    /// When to call [`Breaker::handle_timeout`]: the `max_wait_in_half_open` expiry,
+    /// or the next Hystrix bucket boundary whose check could trip. `None` when no
+    /// timer is needed (OPEN needs none: the next `admit` ends it).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match (&self.state, &self.detector) {
+            (State::HalfOpen { expires_at, .. }, _) => *expires_at,
+            (State::Closed, Detector::Hystrix(h)) => h.next_deadline(),
+            _ => None,
+        }
+    }
+
+    /// Applies every deadline at or before `now`. Call at or after
+    /// [`Breaker::next_deadline`]; calling it at other times is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.advance(now);
+    }
+
+    /// Moves to `now`: fires the deadlines that have passed, each at its own instant.
+    fn advance(&mut self, now: Instant) {
+        debug_assert!(
+            now >= self.last_now,
+            "time went backwards: {now} < {}",
+            self.last_now
+        );
+        self.last_now = self.last_now.max(now);
+        if let State::HalfOpen {
+            expires_at: Some(t),
+            ..
+        } = self.state
+        {
+            if t <= now {
+                self.open(t);
+            }
+            return;
+        }
+        let tripped = match (&self.state, &mut self.detector) {
+            (State::Closed, Detector::Hystrix(h)) => h.catch_up(now),
+            _ => None,
+        };
+        if let Some(at) = tripped {
+            self.open(at);
+        }
+    }
+
+    /// One admitted call has reported (an outcome or a cancel).
+    fn settle_one(&mut self) {
+        debug_assert!(self.in_flight > 0, "a report without an admitted call");
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let State::HalfOpen { probes_out, .. } = &mut self.state {
+            *probes_out = (*probes_out).min(u32::try_from(self.in_flight).unwrap_or(u32::MAX));
+        }
+    }
+
+    /// Records an outcome in CLOSED; true if the breaker must trip now.
+    fn record_closed(&mut self, now: Instant, s: Sample) -> bool {
+        let r = &self.rules;
+        match (&mut self.detector, r.trip) {
+            (Detector::Count(w), TripRule::CountWindow { minimum, .. }) => {
+                w.record(s);
+                w.tally().exceeds(minimum, r.failure_rate, r.slow_call_rate)
+            }
+            (Detector::Time(w), TripRule::TimeWindow { minimum, .. }) => {
+                w.record(now.as_nanos() / SECOND_NS, s);
+                w.tally().exceeds(minimum, r.failure_rate, r.slow_call_rate)
+            }
+            (Detector::Hystrix(h), _) => {
+                h.record(now, s);
+                false
+            }
+            (Detector::Consecutive(c), _) => c.record(s),
+            _ => unreachable!("the detector is built from the trip rule"),
+        }
+    }
+
+    /// CLOSED or HALF_OPEN -> OPEN at `at`, for the wait of this opening.
+    fn open(&mut self, at: Instant) {
+        self.openings = self.openings.saturating_add(1);
+        let wait = wait_for_opening(&self.rules, self.openings);
+        self.state = State::Open {
+            until: at.after(wait),
+        };
+    }
+
+    /// OPEN -> HALF_OPEN, with a fresh window and every permit.
+    fn enter_half_open(&mut self, now: Instant) {
+        self.state = State::HalfOpen {
+            permits_left: self.rules.half_open_calls,
+            probes_out: 0,
+            tally: Tally::default(),
+            expires_at: self.rules.max_wait_in_half_open.map(|d| now.after(d)),
+        };
+    }
+
+    /// HALF_OPEN -> CLOSED with an empty window; the wait starts over.
+    fn close(&mut self, now: Instant) {
+        self.openings = 0;
+        match &mut self.detector {
+            Detector::Count(w) => w.clear(),
+            Detector::Time(w) => w.clear(),
+            Detector::Hystrix(h) => h.reset(now),
+            Detector::Consecutive(c) => c.reset(),
+        }
+        self.state = State::Closed;
+    }
+}
+
+/// `wait_in_open x wait_multiplier^(n-1)` for the n-th consecutive opening,
+/// saturating at "forever" instead of overflowing.
+fn wait_for_opening(rules: &Rules, n: u32) -> Duration {
+    let exponent = i32::try_from(n.saturating_sub(1)).unwrap_or(i32::MAX);
+    if rules.wait_multiplier == 1.0 || exponent == 0 {
+        return rules.wait_in_open;
+    }
+    let ns = nanos(rules.wait_in_open) as f64 * rules.wait_multiplier.powi(exponent);
+    // `as` saturates: infinity becomes u64::MAX.
+    Duration::from_nanos(ns as u64)
+}

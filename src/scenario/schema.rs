@@ -13,6 +13,8 @@ use crate::dist::Dist;
 use crate::policy::autoscale::AutoscaleConfig;
 use crate::policy::balancer::{self, BalancerConfig};
 use crate::policy::breaker::BreakerConfig;
+use crate::policy::client::ClientConfig as PolicyConfig;
+pub use crate::policy::client::Fallback;
 use crate::policy::failover::{FailoverMode, DEFAULT_OVERPROVISIONING};
 use crate::policy::health::HealthCheckConfig;
 use crate::policy::hedge::HedgeConfig;
@@ -295,22 +297,33 @@ pub struct ClientConfig {
     pub panic_threshold: f64,
 }
 
+impl ClientConfig {
+    /// The policy keys of this population, as the client stack takes them (the same
+    /// keys a production client deserializes; see `hasim_policy::client`).
+    pub fn policy(&self) -> PolicyConfig {
+        let mut p = PolicyConfig::default();
+        p.timeout = self.timeout;
+        p.deadline = self.deadline;
+        p.balancer = self.balancer.clone();
+        p.retry = self.retry.clone();
+        p.breaker = self.breaker.clone();
+        p.hedge = self.hedge.clone();
+        p.health_check = self.health_check.clone();
+        p.outlier = self.outlier.clone();
+        p.limiter = self.limiter.clone();
+        p.fallback = self.fallback;
+        p.failover = self.failover;
+        p.overprovisioning = self.overprovisioning;
+        p.panic_threshold = self.panic_threshold;
+        p
+    }
+}
+
 fn default_overprovisioning() -> f64 {
     DEFAULT_OVERPROVISIONING
 }
 fn default_panic_threshold() -> f64 {
     0.5
-}
-
-/// What a caller gets when its call cannot succeed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fallback {
-    /// An error (the call counts as failed).
-    #[default]
-    Fail,
-    /// A degraded answer (the call counts as degraded, apart from ok and failed).
-    Degrade,
 }
 
 /// A client's target: one group name or a list of them.

@@ -1,5 +1,11 @@
-//! Clients: calls arrive, each call sends attempts through the client's policies,
-//! reads the answers (or times out), retries or hedges, and ends with one result.
+//! Clients: the simulator's driver of `hasim_policy::client::Client`.
+//!
+//! Each client instance runs the production client stack unchanged; this file only
+//! carries its decisions out in the simulated world: it starts calls when the arrival
+//! process says so, sends attempts and probes across the network, arms the stack's
+//! timers as events, hands answers back, and records finished calls. It decides
+//! nothing itself (which endpoint, whether to retry, hedge or fail fast are the
+//! stack's calls).
 //!
 //! Availability is about calls; load is about attempts (DESIGN.md).
 
@@ -8,15 +14,11 @@ use rand::Rng;
 use super::event::{Event, Reply};
 use super::fault::{transit, Node};
 use super::workload::Arrivals;
-use super::world::World;
-use crate::metrics::{CallResult, FailReason};
-use crate::policy::balancer::PickRequest;
-use crate::policy::breaker::Admit;
-use crate::policy::limiter::LimitDecision;
-use crate::policy::retry::{AttemptInfo, HedgeDecision, RetryDecision};
-use crate::policy::{Endpoint, EndpointId, FailureKind, Outcome};
-use crate::scenario::Fallback;
-use crate::time::Instant;
+use super::world::{Attempt, Owner, World};
+use crate::metrics::CallResult;
+use crate::policy::client::{Action, Timer};
+use crate::policy::{EndpointId, FailureKind, Outcome};
+use crate::time::{nanos, Instant};
 
 impl World {
     /// An open-loop arrival: start a call and schedule the next arrival.
@@ -42,399 +44,135 @@ impl World {
         }
     }
 
-    /// The application asks for a call: the client-scope breaker decides whether it
-    /// goes out at all.
+    /// The application asks for a call; the stack decides what happens to it.
     fn start_call(&mut self, client: u32) {
         let now = self.engine.now();
-        let measured = self.in_measure(now);
-        let c = &mut self.clients[client as usize];
-        let config = &self.populations[c.population].config;
-        let deadline = config.deadline.map(|d| now.after(d));
-        let hash_key = c.calls_rng.random::<u64>();
-        c.policies.retrier.on_call_start(now);
-        // A rate limit on calls turns the call away before anything else sees it.
-        let rate_limited = match c.policies.limiter.as_mut() {
-            Some(l) if l.limits_calls() => l.admit(now) == LimitDecision::Reject,
-            _ => false,
-        };
-        let admitted = match c.policies.call_breaker.as_mut() {
-            Some(_) if rate_limited => None,
-            None => None,
-            Some(b) => Some(matches!(b.admit(now), Admit::Allow | Admit::Probe)),
-        };
-        let (call, gen) = self.calls.insert_with(|call| {
-            call.client = client;
-            call.start = now;
-            call.measured = measured;
-            call.attempts_made = 0;
-            call.hedges = 0;
-            call.breaker_admitted = admitted == Some(true);
-            call.outstanding = 0;
-            call.tried.clear();
-            call.pending.clear();
-            call.hash_key = hash_key;
-            call.last_failure = None;
-            call.previous_delay = None;
-            call.deadline = deadline;
-        });
-        if measured {
+        if self.in_measure(now) {
             self.open_measured += 1;
         }
-        if rate_limited {
-            self.finish_call(call, CallResult::Failed(FailReason::Rejected));
-            return;
-        }
-        if admitted == Some(false) {
-            self.finish_call(call, CallResult::Failed(FailReason::BreakerOpen));
-            return;
-        }
-        if let Some(at) = deadline {
-            self.engine
-                .schedule_at(at, Event::CallDeadline { call, gen });
-        }
-        if self.send_primary(call) {
-            let c = &self.clients[client as usize];
-            if let Some(delay) = c.policies.hedger.as_ref().and_then(|h| h.hedge_delay()) {
-                self.engine
-                    .schedule_in(delay, Event::HedgeTimer { call, gen });
-            }
-        }
+        let c = &mut self.clients[client as usize];
+        let hash_key = c.calls_rng.random::<u64>();
+        let _call = c.stack.start_call(now, hash_key);
+        self.apply_actions(client);
     }
 
-    /// Sends the first attempt or a retry of `call`; if none can go out (no endpoint,
-    /// an endpoint breaker, the limiter), the call ends with that reason.
-    fn send_primary(&mut self, call: u32) -> bool {
-        match self.send_attempt(call, false) {
-            Ok(()) => true,
-            Err(reason) => {
-                self.finish_call(call, CallResult::Failed(reason));
-                false
-            }
-        }
-    }
-
-    /// Picks an endpoint and sends one attempt of `call` (a hedged copy if `hedge`),
-    /// or says why none could go out. It never ends the call: a hedge that cannot be
-    /// sent leaves the attempts already out to finish.
-    fn send_attempt(&mut self, call: u32, hedge: bool) -> Result<(), FailReason> {
+    /// A timer the stack armed fires.
+    pub(crate) fn on_client_timer(&mut self, client: u32, timer: Timer) {
         let now = self.engine.now();
-        let call_gen = self.calls.generation(call);
-        let c = self.calls.get_mut(call);
-        let client = c.client;
-        let ci = &mut self.clients[client as usize];
-        if ci.view.is_empty() {
-            return Err(FailReason::NoServer);
-        }
-        let eligible: &[Endpoint] = if ci.policies.whole_view_is_eligible(&c.tried) {
-            &ci.view // the common case: no copy
-        } else {
-            ci.policies.eligible(
-                now,
-                &ci.view,
-                &self.tier_of,
-                &c.tried,
-                &mut ci.eligible,
-                &mut ci.policy_rng,
-            );
-            &ci.eligible
-        };
-        if eligible.is_empty() {
-            return Err(FailReason::NoServer); // possible with panic_threshold = 0
-        }
-        let request = PickRequest {
-            now,
-            eligible,
-            known: &ci.view,
-            hash_key: c.hash_key,
-        };
-        let ep = ci.balancer.pick(&request, &mut ci.policy_rng);
-        if let Some(b) = ci.policies.endpoint_breakers.get_mut(ep.index()) {
-            if let Admit::Reject { .. } = b.admit(now) {
-                return Err(FailReason::BreakerOpen);
+        self.clients[client as usize].stack.on_timer(now, timer);
+        self.apply_actions(client);
+    }
+
+    /// Carries out every decision the stack of `client` has queued, in order.
+    pub(crate) fn apply_actions(&mut self, client: u32) {
+        while let Some(action) = self.clients[client as usize].stack.poll_action() {
+            match action {
+                Action::SendAttempt {
+                    attempt,
+                    endpoint,
+                    call_started,
+                    ..
+                } => {
+                    if self.in_measure(call_started) {
+                        self.recorder.on_attempt(call_started);
+                    }
+                    self.launch(client, Owner::Attempt(attempt), endpoint, 0);
+                }
+                Action::SendProbe { probe, endpoint } => {
+                    let cost_ns = self.clients[client as usize].probe_cost.map_or(0, nanos);
+                    self.launch(client, Owner::Probe(probe), endpoint, cost_ns);
+                }
+                Action::ArmTimer { at, timer } => {
+                    let at = at.max(self.engine.now());
+                    self.engine
+                        .schedule_at(at, Event::ClientTimer { client, timer });
+                }
+                Action::FinishCall {
+                    started, result, ..
+                } => self.on_call_finished(client, started, result),
+                // The simulated server still serves an abandoned attempt (work is not
+                // cancelled); its late answer is ignored by the stack.
+                Action::CancelAttempt { .. } => {}
+                other => debug_assert!(false, "an action the simulator does not know: {other:?}"),
             }
         }
-        let attempt_limit = ci.policies.limiter.as_mut().filter(|l| !l.limits_calls());
-        if let Some(LimitDecision::Reject) = attempt_limit.map(|l| l.admit(now)) {
-            if let Some(b) = ci.policies.endpoint_breakers.get_mut(ep.index()) {
-                b.on_cancel(now);
-            }
-            return Err(FailReason::Rejected);
-        }
-        ci.balancer.on_send(now, ep);
-        if hedge {
-            c.hedges += 1;
-        } else {
-            c.attempts_made += 1;
-        }
-        c.outstanding += 1;
-        c.tried.push(ep);
-        if c.measured {
-            self.recorder.on_attempt(c.start);
-        }
-        let (attempt, gen) = self.attempts.insert_with(|a| {
-            a.call = call;
-            a.call_gen = call_gen;
-            a.client = client;
-            a.server = ep.0;
-            a.sent_at = now;
-            a.client_waiting = true;
-            a.in_world = true;
-            a.probe = false;
-            a.probe_cost_ns = 0;
+    }
+
+    /// Sends a request (an attempt or a probe) from `client` to server `ep` across
+    /// the network.
+    fn launch(&mut self, client: u32, owner: Owner, ep: EndpointId, probe_cost_ns: u64) {
+        let (attempt, gen) = self.attempts.insert(Attempt {
+            owner,
+            client,
+            server: ep.0,
+            service_start: Instant::ZERO,
+            probe_cost_ns,
         });
-        self.calls.get_mut(call).pending.push(attempt);
+        let net_rng = &mut self.clients[client as usize].net_rng;
         match transit(
             &self.network,
             &self.faults,
             Node::Client(client),
             Node::Server(ep.0),
-            &mut ci.net_rng,
+            net_rng,
         ) {
             Some(delay) => self
                 .engine
                 .schedule_in_ns(delay, Event::RequestArrive { attempt, gen }),
-            None => self.attempts.get_mut(attempt).in_world = false,
+            None => self.attempts.remove(attempt), // lost: the stack's timeout sees to it
         }
-        if let Some(timeout) = self.populations[ci.population].config.timeout {
-            self.engine
-                .schedule_in(timeout, Event::AttemptTimeout { attempt, gen });
-        }
-        Ok(())
     }
 
-    /// A server's answer reaches the client.
+    /// A server's answer reaches its client: the request leaves the world and the
+    /// stack learns the outcome (it ignores answers it no longer waits for).
     pub(crate) fn on_response(&mut self, attempt: u32, gen: u32, reply: Reply) {
+        let now = self.engine.now();
         let Some(a) = self.attempts.get_live(attempt, gen) else {
             return;
         };
-        a.in_world = false;
-        if !a.client_waiting {
-            self.attempts.remove(attempt); // a late answer to an abandoned attempt
-            return;
-        }
-        if a.probe {
-            self.on_probe_result(attempt, reply == Reply::Ok);
-            return;
-        }
-        let outcome = match reply {
-            Reply::Ok => Outcome::Success,
-            Reply::Error => Outcome::Failure(FailureKind::Error),
-            Reply::Rejected => Outcome::Failure(FailureKind::Rejected),
-            Reply::Refused => Outcome::Failure(FailureKind::Refused),
+        let (owner, client) = (a.owner, a.client);
+        self.attempts.remove(attempt);
+        let stack = &mut self.clients[client as usize].stack;
+        let _report = match owner {
+            Owner::Attempt(id) => stack.on_attempt_outcome(now, id, outcome_of(reply)),
+            Owner::Probe(id) => stack.on_probe_result(now, id, reply == Reply::Ok),
         };
-        self.complete_attempt(attempt, outcome);
+        self.apply_actions(client);
     }
 
-    /// The attempt timeout fires before an answer arrived.
-    pub(crate) fn on_attempt_timeout(&mut self, attempt: u32, gen: u32) {
-        match self.attempts.get_live(attempt, gen) {
-            Some(a) if a.client_waiting && a.probe => self.on_probe_result(attempt, false),
-            Some(a) if a.client_waiting => {
-                self.complete_attempt(attempt, Outcome::Failure(FailureKind::Timeout))
-            }
-            _ => {}
-        }
-    }
-
-    /// The request or its answer left the world (lost, or the server's life ended).
+    /// The request or its answer left the world (lost, or the server's life ended):
+    /// nothing will come back; the stack's timeout, if any, ends the wait.
     pub(crate) fn leave_world(&mut self, attempt: u32) {
-        let a = self.attempts.get_mut(attempt);
-        a.in_world = false;
-        if !a.client_waiting {
-            self.attempts.remove(attempt);
-        }
+        self.attempts.remove(attempt);
     }
 
-    /// The client has the outcome of an attempt: tell the policies, then the call.
-    fn complete_attempt(&mut self, attempt: u32, outcome: Outcome) {
+    /// A call ended: record it if measured, and let a closed-loop caller think.
+    fn on_call_finished(&mut self, client: u32, started: Instant, result: CallResult) {
         let now = self.engine.now();
-        let a = self.attempts.get_mut(attempt);
-        a.client_waiting = false;
-        let (client, ep, sent_at, call, call_gen) = (
-            a.client,
-            EndpointId(a.server),
-            a.sent_at,
-            a.call,
-            a.call_gen,
-        );
-        if !a.in_world {
-            self.attempts.remove(attempt);
-        }
-        let latency = now.since(sent_at);
-        let ci = &mut self.clients[client as usize];
-        ci.balancer.on_complete(now, ep, outcome, latency);
-        ci.policies
-            .on_attempt_outcome(now, ep, outcome, latency, ci.view.len());
-        let Some(c) = self.calls.get_live(call, call_gen) else {
-            return;
-        };
-        c.outstanding -= 1;
-        c.pending.retain(|&p| p != attempt);
-        match outcome {
-            Outcome::Success => self.finish_call(call, CallResult::Ok),
-            Outcome::Failure(kind) => {
-                c.last_failure = Some(kind);
-                if c.outstanding == 0 {
-                    self.after_failure(call, kind);
-                }
-            }
-        }
-    }
-
-    /// The last outstanding attempt failed: retry after a backoff, or give up.
-    fn after_failure(&mut self, call: u32, kind: FailureKind) {
-        let now = self.engine.now();
-        let c = self.calls.get_mut(call);
-        let info = AttemptInfo {
-            attempts_made: c.attempts_made,
-            last_failure: kind,
-            previous_delay: c.previous_delay,
-            deadline: c.deadline,
-        };
-        let ci = &mut self.clients[c.client as usize];
-        match ci.policies.retrier.decide(now, &info, &mut ci.policy_rng) {
-            RetryDecision::Retry { after } if after.is_zero() => {
-                self.send_primary(call);
-            }
-            RetryDecision::Retry { after } => {
-                c.previous_delay = Some(after);
-                let gen = self.calls.generation(call);
-                self.engine
-                    .schedule_in(after, Event::RetryStart { call, gen });
-            }
-            RetryDecision::GiveUp(_) => {
-                self.finish_call(call, CallResult::Failed(fail_reason(kind)))
-            }
-        }
-    }
-
-    /// A backoff has elapsed.
-    pub(crate) fn on_retry_start(&mut self, call: u32, gen: u32) {
-        if self.calls.get_live(call, gen).is_some() {
-            self.send_primary(call);
-        }
-    }
-
-    /// The hedge delay has passed with the call still open: send another copy if the
-    /// hedge allowance and the budget allow, and arm the next hedge.
-    pub(crate) fn on_hedge_timer(&mut self, call: u32, gen: u32) {
-        let now = self.engine.now();
-        let Some(c) = self.calls.get_live(call, gen) else {
-            return;
-        };
-        let ci = &mut self.clients[c.client as usize];
-        let Some(hedger) = &ci.policies.hedger else {
-            return;
-        };
-        if c.outstanding == 0
-            || c.hedges >= hedger.max_extra()
-            || c.deadline.is_some_and(|d| now >= d)
-        {
-            return;
-        }
-        let delay = hedger.hedge_delay();
-        if ci.policies.retrier.try_spend_hedge(now) != HedgeDecision::Send {
-            return;
-        }
-        if self.send_attempt(call, true).is_ok() {
-            let c = self.calls.get(call);
-            let max_extra = self.clients[c.client as usize]
-                .policies
-                .hedger
-                .as_ref()
-                .map_or(0, |h| h.max_extra());
-            if let (Some(delay), true) = (delay, c.hedges < max_extra) {
-                self.engine
-                    .schedule_in(delay, Event::HedgeTimer { call, gen });
-            }
-        }
-    }
-
-    /// The call's deadline passed before it ended.
-    pub(crate) fn on_call_deadline(&mut self, call: u32, gen: u32) {
-        if self.calls.get_live(call, gen).is_some() {
-            self.finish_call(call, CallResult::Failed(FailReason::Timeout));
-        }
-    }
-
-    /// The call ends with `result`: tell the client-scope breaker, apply the fallback,
-    /// record it, abandon its outstanding attempts and free its slot.
-    fn finish_call(&mut self, call: u32, result: CallResult) {
-        let now = self.engine.now();
-        let c = self.calls.get_mut(call);
-        let client = c.client as usize;
-        let ci = &mut self.clients[client];
-        if c.breaker_admitted {
-            if let Some(b) = &mut ci.policies.call_breaker {
-                match result {
-                    CallResult::Ok => b.on_outcome(now, Outcome::Success, now.since(c.start)),
-                    CallResult::Failed(reason) => match failure_kind(reason) {
-                        Some(kind) => b.on_outcome(now, Outcome::Failure(kind), now.since(c.start)),
-                        None => b.on_cancel(now),
-                    },
-                    CallResult::Degraded => b.on_cancel(now),
-                }
-            }
-        }
-        let fallback = self.populations[ci.population].config.fallback;
-        let result = match result {
-            CallResult::Failed(reason)
-                if fallback == Fallback::Degrade && reason != FailReason::Unfinished =>
-            {
-                CallResult::Degraded
-            }
-            other => other,
-        };
-        if c.measured {
-            self.recorder.on_call_end(c.start, now, result);
+        if self.in_measure(started) {
+            self.recorder.on_call_end(started, now, result);
             self.open_measured -= 1;
             if let CallResult::Failed(_) = result {
-                self.faults.on_call_failed(c.start);
+                self.faults.on_call_failed(started);
             }
         }
-        for &attempt in &c.pending {
-            let a = self.attempts.get_mut(attempt);
-            a.client_waiting = false;
-            let ep = EndpointId(a.server);
-            ci.balancer.on_cancel(now, ep);
-            ci.policies.on_attempt_cancel(now, ep);
-            if !a.in_world {
-                self.attempts.remove(attempt);
-            }
-        }
-        self.calls.remove(call);
+        let ci = &mut self.clients[client as usize];
         if let Arrivals::Closed { think, .. } = &ci.arrivals {
             if now < self.measure_end {
                 let delay = think.sample_ns(&mut ci.calls_rng);
-                self.engine.schedule_in_ns(
-                    delay,
-                    Event::CallerWake {
-                        client: client as u32,
-                    },
-                );
+                self.engine
+                    .schedule_in_ns(delay, Event::CallerWake { client });
             }
         }
     }
 }
 
-/// The call-level reason for a failed last attempt.
-fn fail_reason(kind: FailureKind) -> FailReason {
-    match kind {
-        FailureKind::Timeout => FailReason::Timeout,
-        FailureKind::Error => FailReason::Error,
-        FailureKind::Refused => FailReason::Refused,
-        FailureKind::Rejected => FailReason::Rejected,
-    }
-}
-
-/// The failure kind a client-scope breaker sees for a failed call, if any: a call
-/// that never reached a server (no endpoint, breaker open, unfinished) reports none.
-fn failure_kind(reason: FailReason) -> Option<FailureKind> {
-    match reason {
-        FailReason::Timeout => Some(FailureKind::Timeout),
-        FailReason::Error => Some(FailureKind::Error),
-        FailReason::Refused => Some(FailureKind::Refused),
-        FailReason::Rejected => Some(FailureKind::Rejected),
-        FailReason::BreakerOpen | FailReason::NoServer | FailReason::Unfinished => None,
+/// What the client sees of a server's reply.
+fn outcome_of(reply: Reply) -> Outcome {
+    match reply {
+        Reply::Ok => Outcome::Success,
+        Reply::Error => Outcome::Failure(FailureKind::Error),
+        Reply::Rejected => Outcome::Failure(FailureKind::Rejected),
+        Reply::Refused => Outcome::Failure(FailureKind::Refused),
     }
 }

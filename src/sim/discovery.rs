@@ -13,7 +13,6 @@ use rand::Rng;
 
 use super::event::Event;
 use super::world::World;
-use crate::policy::breaker::Breaker;
 use crate::policy::{Endpoint, EndpointId};
 use crate::scenario::{DiscoveryConfig, DiscoveryKind};
 use crate::time::{nanos, Instant};
@@ -150,44 +149,21 @@ impl World {
         {
             return;
         }
+        let now = self.engine.now();
         let id = EndpointId(s);
-        let at = ci.view.binary_search_by_key(&id, |ep| ep.id);
-        match (add, at) {
-            (true, Err(i)) => {
-                ci.view.insert(
-                    i,
-                    Endpoint {
-                        id,
-                        weight: self.groups[group].weight,
-                    },
-                );
-                if let Some(config) = &self.populations[ci.population].config.breaker {
-                    let needed = s as usize + 1;
-                    if !ci.policies.endpoint_breakers.is_empty()
-                        && ci.policies.endpoint_breakers.len() < needed
-                    {
-                        ci.policies
-                            .endpoint_breakers
-                            .resize(needed, Breaker::new(config));
-                    }
-                }
-                if ci.policies.health.is_some() && !ci.probing[s as usize] {
-                    ci.probing[s as usize] = true;
-                    self.engine.schedule_in_ns(
-                        0,
-                        Event::ProbeTick {
-                            client: c as u32,
-                            endpoint: s,
-                        },
-                    );
-                }
+        match (add, ci.stack.knows(id)) {
+            (true, false) => {
+                let group = &self.groups[group];
+                let ep = Endpoint {
+                    id,
+                    weight: group.weight,
+                };
+                ci.stack.on_endpoint_added(now, ep, group.tier);
             }
-            (false, Ok(i)) => {
-                ci.view.remove(i);
-                ci.policies.forget(id);
-            }
-            _ => {}
+            (false, true) => ci.stack.on_endpoint_removed(now, id),
+            _ => return,
         }
+        self.apply_actions(c as u32);
     }
 
     /// A restarted server registers at once and heartbeats again.

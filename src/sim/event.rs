@@ -3,6 +3,8 @@
 //! Events that may be cancelled carry the generation of the slot they refer to; a stale
 //! generation means "cancelled" and the event is dropped when popped.
 
+use crate::policy::client::Timer;
+
 /// What a server's answer says, as it travels back to the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reply {
@@ -54,45 +56,14 @@ pub enum Event {
         /// What the server said.
         reply: Reply,
     },
-    /// An attempt's timeout fires (stale if the attempt already ended).
-    AttemptTimeout {
-        /// Attempt slot.
-        attempt: u32,
-        /// Attempt generation.
-        gen: u32,
-    },
-    /// A call's backoff has elapsed: send the next attempt.
-    RetryStart {
-        /// Call slot.
-        call: u32,
-        /// Call generation.
-        gen: u32,
-    },
-    /// A call's deadline fires (stale if the call already ended).
-    CallDeadline {
-        /// Call slot.
-        call: u32,
-        /// Call generation.
-        gen: u32,
-    },
-    /// A call has waited its hedge delay: send another copy (stale if it ended).
-    HedgeTimer {
-        /// Call slot.
-        call: u32,
-        /// Call generation.
-        gen: u32,
-    },
-    /// Client instance `client` probes `endpoint` (active health checking).
-    ProbeTick {
+    /// A timer armed by client instance `client`'s policy stack fires (attempt
+    /// timeouts, backoffs, hedges, deadlines, probes, outlier ticks; the stack ignores
+    /// the ones that no longer matter).
+    ClientTimer {
         /// Client instance index.
         client: u32,
-        /// Endpoint id (server index).
-        endpoint: u32,
-    },
-    /// Client instance `client`'s outlier detector evaluates its interval.
-    OutlierTick {
-        /// Client instance index.
-        client: u32,
+        /// The stack's timer token.
+        timer: Timer,
     },
     /// Fault `fault` (declaration index) begins.
     FaultStart {
@@ -165,12 +136,7 @@ impl Event {
             Event::RequestArrive { .. } => 3,
             Event::ServiceDone { .. } => 4,
             Event::ResponseArrive { .. } => 5,
-            Event::AttemptTimeout { .. } => 6,
-            Event::RetryStart { .. } => 7,
-            Event::CallDeadline { .. } => 8,
-            Event::HedgeTimer { .. } => 9,
-            Event::ProbeTick { .. } => 10,
-            Event::OutlierTick { .. } => 11,
+            Event::ClientTimer { .. } => 6,
             Event::FaultStart { .. } => 12,
             Event::FaultEnd { .. } => 13,
             Event::ServerFail { .. } => 14,

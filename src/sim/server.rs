@@ -17,7 +17,7 @@ impl World {
             return;
         };
         let s = a.server as usize;
-        let (probe, probe_cost_ns) = (a.probe, a.probe_cost_ns);
+        let (probe, probe_cost_ns) = (a.is_probe(), a.probe_cost_ns);
         let server = &mut self.servers[s];
         if !probe {
             server.last_arrival = Some(now);
@@ -71,7 +71,7 @@ impl World {
         server.busy += 1;
         server.in_service.push(attempt);
         let a = self.attempts.get_mut(attempt);
-        let service_ns = if a.probe {
+        let service_ns = if a.is_probe() {
             a.probe_cost_ns
         } else {
             self.groups[server.group].service.sample_ns(&mut server.rng)
@@ -102,7 +102,7 @@ impl World {
             return;
         };
         let s = a.server as usize;
-        let (started, probe) = (a.service_start, a.probe);
+        let (started, probe) = (a.service_start, a.is_probe());
         let server = &mut self.servers[s];
         if server.epoch != epoch {
             return; // served by a life that has ended: the work was lost

@@ -1,7 +1,7 @@
 //! A `Vec` with a free list: entities addressed by index, reused without allocation.
 //!
-//! Calls and attempts in flight live here. Each slot has a generation that grows when
-//! the slot is freed, so a timer that names `(index, generation)` can tell that what it
+//! Requests in the world live here. Each slot has a generation that grows when the
+//! slot is freed, so a timer that names `(index, generation)` can tell that what it
 //! refers to is gone (lazy cancellation).
 
 /// Slots of `T` addressed by `u32` index.
@@ -15,11 +15,11 @@ pub struct Slab<T> {
 #[derive(Debug)]
 struct Slot<T> {
     generation: u32,
-    occupied: bool,
-    value: T,
+    /// `Some` while occupied.
+    value: Option<T>,
 }
 
-impl<T: Default> Slab<T> {
+impl<T> Slab<T> {
     /// An empty slab.
     pub fn new() -> Slab<T> {
         Slab {
@@ -29,25 +29,22 @@ impl<T: Default> Slab<T> {
         }
     }
 
-    /// Takes a free slot (a reused one keeps the capacity of its buffers) and returns its
-    /// index and generation. `init` fills it in.
+    /// Stores `value` in a free slot and returns its index and generation.
     #[inline]
-    pub fn insert_with(&mut self, init: impl FnOnce(&mut T)) -> (u32, u32) {
+    pub fn insert(&mut self, value: T) -> (u32, u32) {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
                 self.slots.push(Slot {
                     generation: 0,
-                    occupied: false,
-                    value: T::default(),
+                    value: None,
                 });
                 (self.slots.len() - 1) as u32
             }
         };
         let slot = &mut self.slots[index as usize];
-        debug_assert!(!slot.occupied);
-        slot.occupied = true;
-        init(&mut slot.value);
+        debug_assert!(slot.value.is_none());
+        slot.value = Some(value);
         self.live += 1;
         (index, slot.generation)
     }
@@ -56,8 +53,7 @@ impl<T: Default> Slab<T> {
     #[inline]
     pub fn remove(&mut self, index: u32) {
         let slot = &mut self.slots[index as usize];
-        assert!(slot.occupied, "double free of slot {index}");
-        slot.occupied = false;
+        assert!(slot.value.take().is_some(), "double free of slot {index}");
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(index);
         self.live -= 1;
@@ -67,23 +63,29 @@ impl<T: Default> Slab<T> {
     #[inline]
     pub fn get_live(&mut self, index: u32, generation: u32) -> Option<&mut T> {
         let slot = self.slots.get_mut(index as usize)?;
-        (slot.occupied && slot.generation == generation).then_some(&mut slot.value)
+        if slot.generation == generation {
+            slot.value.as_mut()
+        } else {
+            None
+        }
     }
 
     /// The live value at `index`.
     #[inline]
     pub fn get(&self, index: u32) -> &T {
-        let slot = &self.slots[index as usize];
-        debug_assert!(slot.occupied);
-        &slot.value
+        self.slots[index as usize]
+            .value
+            .as_ref()
+            .expect("a live slot")
     }
 
     /// The live value at `index`, mutably.
     #[inline]
     pub fn get_mut(&mut self, index: u32) -> &mut T {
-        let slot = &mut self.slots[index as usize];
-        debug_assert!(slot.occupied);
-        &mut slot.value
+        self.slots[index as usize]
+            .value
+            .as_mut()
+            .expect("a live slot")
     }
 
     /// The current generation of slot `index`.
@@ -97,18 +99,9 @@ impl<T: Default> Slab<T> {
     pub fn len(&self) -> usize {
         self.live
     }
-
-    /// Indexes of live entries, in index order.
-    pub fn live_indexes(&self) -> impl Iterator<Item = u32> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.occupied)
-            .map(|(i, _)| i as u32)
-    }
 }
 
-impl<T: Default> Default for Slab<T> {
+impl<T> Default for Slab<T> {
     fn default() -> Self {
         Slab::new()
     }
@@ -120,17 +113,17 @@ mod tests {
 
     #[test]
     fn reuses_slots_and_stales_old_generations() {
-        let mut s: Slab<Vec<u32>> = Slab::new();
-        let (a, ga) = s.insert_with(|v| v.push(1));
+        let mut s: Slab<u32> = Slab::new();
+        let (a, ga) = s.insert(1);
         s.remove(a);
         assert!(
             s.get_live(a, ga).is_none(),
             "a stale generation finds nothing"
         );
-        let (b, gb) = s.insert_with(|v| v.clear());
+        let (b, gb) = s.insert(2);
         assert_eq!(a, b, "the slot is reused");
         assert_ne!(ga, gb);
-        assert!(s.get(b).capacity() >= 1, "buffers keep their capacity");
+        assert_eq!(*s.get(b), 2);
         assert_eq!(s.len(), 1);
     }
 }

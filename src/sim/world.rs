@@ -14,18 +14,15 @@ use super::engine::Engine;
 use super::event::Event;
 use super::fault::FaultState;
 use super::network::Network;
-use super::policies::ClientPolicies;
 use super::slab::Slab;
 use super::workload::Arrivals;
 use super::{RunError, RunOutput};
 use crate::metrics::{Recorder, RecorderConfig, ServerStats};
 use crate::policy::autoscale::Autoscaler;
-use crate::policy::balancer::{Balancer, Setup};
-use crate::policy::{Endpoint, EndpointId, FailureKind};
+use crate::policy::client::{AttemptId, Client, ProbeId};
+use crate::policy::{Endpoint, EndpointId};
 use crate::rng::{stream, Role, SimRng};
-use crate::scenario::{
-    ClientConfig, CrashMode, QueueLimit, Scenario, ScenarioFile, ServerGroupConfig,
-};
+use crate::scenario::{CrashMode, QueueLimit, Scenario, ScenarioFile, ServerGroupConfig};
 use crate::time::{nanos, Instant};
 
 /// A server: workers, a FIFO queue, and counters over the measured interval.
@@ -73,14 +70,6 @@ pub struct Server {
     pub busy_changed_at: Instant,
 }
 
-impl ClientInstance {
-    /// True if `ep` is in this client's view.
-    #[inline]
-    pub fn knows(&self, ep: EndpointId) -> bool {
-        self.view.binary_search_by_key(&ep, |e| e.id).is_ok()
-    }
-}
-
 impl Server {
     /// Brings `busy_integral` up to `now` (call before `busy` changes).
     #[inline]
@@ -91,7 +80,7 @@ impl Server {
     }
 }
 
-/// One client instance: its own policies, random streams and view of the servers.
+/// One client instance: its own policy stack, random streams and arrival process.
 #[derive(Debug)]
 pub struct ClientInstance {
     /// Index into `World::populations`.
@@ -100,87 +89,56 @@ pub struct ClientInstance {
     pub arrivals: Arrivals,
     /// Exact time of the last open-loop arrival (ns, fractional).
     pub last_arrival_ns: f64,
-    /// Picks an endpoint per attempt.
-    pub balancer: Balancer,
-    /// Retry, breaker, hedging, health, outlier detection, limiter.
-    pub policies: ClientPolicies,
+    /// The production client stack: every policy decision of this instance. It owns
+    /// the instance's policy stream (balancer, jitter, tier choice).
+    pub stack: Client<SimRng>,
     /// Arrival times.
     pub arrivals_rng: SimRng,
-    /// Policy decisions (balancer, jitter).
-    pub policy_rng: SimRng,
     /// Per-call draws (request keys, think times).
     pub calls_rng: SimRng,
     /// Latency and loss of its requests.
     pub net_rng: SimRng,
-    /// Every endpoint this client knows, sorted by id.
-    pub view: Vec<Endpoint>,
-    /// Scratch list of eligible endpoints for one pick (kept to avoid allocation).
-    pub eligible: Vec<Endpoint>,
-    /// Endpoints with a health-probe chain running, by id.
-    pub probing: Vec<bool>,
+    /// Service time a health probe takes at the server (`probe_cost`), if any.
+    pub probe_cost: Option<Duration>,
 }
 
-/// A call: what the application asked for. It may make several attempts.
-#[derive(Debug, Default)]
-pub struct Call {
-    /// Client instance.
-    pub client: u32,
-    /// When the application asked.
-    pub start: Instant,
-    /// Started inside the measured interval.
-    pub measured: bool,
-    /// Attempts sent so far, hedges not included.
-    pub attempts_made: u32,
-    /// Hedged copies sent so far.
-    pub hedges: u32,
-    /// The client-scope breaker admitted this call and awaits its outcome.
-    pub breaker_admitted: bool,
-    /// Attempts sent and not yet answered.
-    pub outstanding: u32,
-    /// Endpoints already tried (for `other_endpoint`).
-    pub tried: Vec<EndpointId>,
-    /// Attempt slots still awaited, so finishing the call can abandon them.
-    pub pending: Vec<u32>,
-    /// Request key for hashing balancers.
-    pub hash_key: u64,
-    /// The last attempt's failure.
-    pub last_failure: Option<FailureKind>,
-    /// The previous backoff (decorrelated jitter needs it).
-    pub previous_delay: Option<Duration>,
-    /// No attempt starts after this.
-    pub deadline: Option<Instant>,
+/// Who is waiting for a request in the world.
+#[derive(Clone, Copy, Debug)]
+pub enum Owner {
+    /// An attempt of a call.
+    Attempt(AttemptId),
+    /// A health-check probe.
+    Probe(ProbeId),
 }
 
-/// An attempt: one RPC to one server.
-#[derive(Debug, Default)]
+/// A request in the world: sent by a client, crossing the network, queued or served
+/// at its server, or its answer on the way back. It lives exactly as long as it is in
+/// the world; whether its client still waits for it is the client stack's business.
+#[derive(Debug)]
 pub struct Attempt {
-    /// Call slot and its generation.
-    pub call: u32,
-    /// Generation of the call slot when the attempt was sent.
-    pub call_gen: u32,
+    /// Who waits for the answer (the stack's ticket).
+    pub owner: Owner,
     /// Client instance.
     pub client: u32,
     /// Server (= endpoint id).
     pub server: u32,
-    /// When the client sent it.
-    pub sent_at: Instant,
     /// When service started.
     pub service_start: Instant,
-    /// The client still waits for its answer.
-    pub client_waiting: bool,
-    /// The request or its answer is still in the network or at the server.
-    pub in_world: bool,
-    /// A health-check probe, not part of any call.
-    pub probe: bool,
     /// Service time of a probe that takes a worker (`probe_cost`), else 0.
     pub probe_cost_ns: u64,
+}
+
+impl Attempt {
+    /// True for a health-check probe, which is not part of any call.
+    #[inline]
+    pub fn is_probe(&self) -> bool {
+        matches!(self.owner, Owner::Probe(_))
+    }
 }
 
 /// Static parameters of a client population.
 #[derive(Debug)]
 pub struct Population {
-    /// The scenario's client config.
-    pub config: ClientConfig,
     /// Indexes of its target groups.
     pub target_groups: Vec<usize>,
 }
@@ -192,7 +150,6 @@ pub struct World {
     pub(crate) groups: Vec<ServerGroupConfig>,
     pub(crate) clients: Vec<ClientInstance>,
     pub(crate) populations: Vec<Population>,
-    pub(crate) calls: Slab<Call>,
     pub(crate) attempts: Slab<Attempt>,
     pub(crate) network: Network,
     pub(crate) recorder: Recorder,
@@ -246,45 +203,40 @@ impl World {
         let mut clients = Vec::new();
         let mut populations = Vec::new();
         for (pi, c) in cfg.clients.iter().enumerate() {
-            let view: Vec<Endpoint> = servers
+            let view: Vec<(Endpoint, u32)> = servers
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| c.target.0.contains(&cfg.servers[s.group].group))
-                .map(|(i, s)| Endpoint {
-                    id: EndpointId(i as u32),
-                    weight: cfg.servers[s.group].weight,
+                .map(|(i, s)| {
+                    let group = &cfg.servers[s.group];
+                    let ep = Endpoint {
+                        id: EndpointId(i as u32),
+                        weight: group.weight,
+                    };
+                    (ep, group.tier)
                 })
                 .collect();
-            let tiers: std::collections::BTreeSet<u32> = cfg
-                .servers
-                .iter()
-                .filter(|g| c.target.0.contains(&g.group))
-                .map(|g| g.tier)
-                .collect();
-            let multi_tier = tiers.len() > 1;
-            let setup = Setup {
-                attempt_timeout: c.timeout,
-            };
+            let stack_config = c.policy();
             for _ in 0..c.instances {
                 let entity = CLIENT_ENTITY_BASE + clients.len() as u64;
-                let mut policy_rng = stream(seed, Role::Policy, entity);
+                let policy_rng = stream(seed, Role::Policy, entity);
+                let mut stack = Client::try_new(&stack_config, Instant::ZERO, policy_rng)
+                    .expect("the scenario loader validated every client config");
+                for &(ep, tier) in &view {
+                    stack.on_endpoint_added(Instant::ZERO, ep, tier);
+                }
                 clients.push(ClientInstance {
-                    policies: ClientPolicies::new(c, servers.len(), multi_tier, Instant::ZERO),
                     population: pi,
                     arrivals: Arrivals::per_instance(&c.arrival, c.instances, nanos(run.warmup)),
                     last_arrival_ns: 0.0,
-                    balancer: Balancer::new(&c.balancer, &setup, &mut policy_rng),
+                    stack,
                     arrivals_rng: stream(seed, Role::Arrivals, entity),
-                    policy_rng,
                     calls_rng: stream(seed, Role::Calls, entity),
                     net_rng: stream(seed, Role::Network, entity),
-                    eligible: Vec::with_capacity(view.len()),
-                    probing: vec![false; servers.len()],
-                    view: view.clone(),
+                    probe_cost: c.health_check.as_ref().and_then(|h| h.probe_cost),
                 });
             }
             populations.push(Population {
-                config: c.clone(),
                 target_groups: (0..cfg.servers.len())
                     .filter(|&g| c.target.0.contains(&cfg.servers[g].group))
                     .collect(),
@@ -321,7 +273,6 @@ impl World {
             groups,
             clients,
             populations,
-            calls: Slab::new(),
             attempts: Slab::new(),
             network: Network::new(cfg.network.latency.clone(), cfg.network.loss),
             recorder,
@@ -374,12 +325,7 @@ impl World {
                 gen,
                 reply,
             } => self.on_response(attempt, gen, reply),
-            Event::AttemptTimeout { attempt, gen } => self.on_attempt_timeout(attempt, gen),
-            Event::RetryStart { call, gen } => self.on_retry_start(call, gen),
-            Event::CallDeadline { call, gen } => self.on_call_deadline(call, gen),
-            Event::HedgeTimer { call, gen } => self.on_hedge_timer(call, gen),
-            Event::ProbeTick { client, endpoint } => self.on_probe_tick(client, endpoint),
-            Event::OutlierTick { client } => self.on_outlier_tick(client),
+            Event::ClientTimer { client, timer } => self.on_client_timer(client, timer),
             Event::FaultStart { fault } => self.on_fault_start(fault),
             Event::FaultEnd { fault } => self.on_fault_end(fault),
             Event::ServerFail { server, fault } => self.on_server_fail(server, fault),
@@ -394,22 +340,16 @@ impl World {
         }
     }
 
-    /// Schedules every client's first arrivals, health probes and outlier ticks.
+    /// Schedules every client's first arrivals, and the timers its stack armed when it
+    /// learned its endpoints (first health probes, outlier ticks).
     fn start_workload(&mut self) {
         self.schedule_faults();
         self.start_discovery();
         self.start_autoscaler();
-        self.start_health_checks();
+        for c in 0..self.clients.len() as u32 {
+            self.apply_actions(c);
+        }
         for c in 0..self.clients.len() {
-            if let Some(at) = self.clients[c]
-                .policies
-                .outlier
-                .as_ref()
-                .and_then(|o| o.next_deadline())
-            {
-                self.engine
-                    .schedule_at(at, Event::OutlierTick { client: c as u32 });
-            }
             let client = &mut self.clients[c];
             match &client.arrivals {
                 Arrivals::Closed { callers, think } => {
@@ -434,15 +374,15 @@ impl World {
     /// Ends the run: unfinished measured calls fail, server counters close.
     fn finish(mut self) -> RunOutput {
         let end = self.engine.now().max(self.measure_end);
-        let open: Vec<u32> = self.calls.live_indexes().collect();
-        for call in open {
-            let c = self.calls.get(call);
-            if c.measured {
-                self.recorder.on_call_end(
-                    c.start,
-                    end,
-                    crate::metrics::CallResult::Failed(crate::metrics::FailReason::Unfinished),
-                );
+        for client in &self.clients {
+            for (_, start) in client.stack.open_calls() {
+                if start >= self.measure_start && start < self.measure_end {
+                    self.recorder.on_call_end(
+                        start,
+                        end,
+                        crate::metrics::CallResult::Failed(crate::metrics::FailReason::Unfinished),
+                    );
+                }
             }
         }
         for s in &mut self.servers {
@@ -497,9 +437,6 @@ impl World {
         self.tier_of.push(self.groups[group].tier);
         self.registry.registered.push(false);
         self.registry.last_heartbeat.push(Instant::ZERO);
-        for c in &mut self.clients {
-            c.probing.push(false);
-        }
         id
     }
 

@@ -317,6 +317,18 @@ impl Breaker {
         }
     }
 
+    /// The next instant at which time alone can change what [`Breaker::would_admit`]
+    /// answers or the state: just after OPEN's wait, the `max_wait_in_half_open`
+    /// expiry, or the next Hystrix bucket check. A caller that keeps an eligible set
+    /// (the client stack) re-evaluates the endpoint then, instead of polling every
+    /// breaker on every pick. `None`: only inputs can change it.
+    pub fn next_change(&self) -> Option<Instant> {
+        match self.state {
+            State::Open { until } => Some(Instant(until.0.saturating_add(1))),
+            _ => self.next_deadline(),
+        }
+    }
+
     /// Applies every deadline at or before `now`. Call at or after
     /// [`Breaker::next_deadline`]; calling it at other times is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {

@@ -29,6 +29,7 @@ pub mod balancer;
 pub mod breaker;
 pub mod budget;
 pub mod catalog;
+pub mod client;
 pub mod failover;
 pub mod health;
 pub mod hedge;
@@ -156,6 +157,9 @@ impl<'de> Deserialize<'de> for KindSet {
 /// A configuration value outside its valid range, found once at load time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
+    /// The policy the parameter belongs to when the error comes from a whole client
+    /// stack (`retry`, `breaker`, ...); `None` for a single policy's own check.
+    pub section: Option<&'static str>,
     /// The parameter's name as written in the scenario file (`half_open_calls`).
     pub key: &'static str,
     /// What is wrong and what would be valid.
@@ -166,15 +170,27 @@ impl ConfigError {
     /// An error for `key`.
     pub fn new(key: &'static str, problem: impl Into<String>) -> ConfigError {
         ConfigError {
+            section: None,
             key,
             problem: problem.into(),
+        }
+    }
+
+    /// The same error, said of the parameter `key` of policy `section`.
+    pub fn in_section(self, section: &'static str) -> ConfigError {
+        ConfigError {
+            section: Some(section),
+            ..self
         }
     }
 }
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}` {}", self.key, self.problem)
+        match self.section {
+            Some(section) => write!(f, "`{section}.{}` {}", self.key, self.problem),
+            None => write!(f, "`{}` {}", self.key, self.problem),
+        }
     }
 }
 

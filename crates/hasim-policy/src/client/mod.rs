@@ -1,0 +1,887 @@
+//! The whole client policy stack of one client instance, as one sans-IO state machine.
+//!
+//! [`Client`] owns one instance's balancer, retrier (with its budget or throttle),
+//! call or endpoint breakers, hedger, health checker, outlier detector and limiter,
+//! and combines them the way a production client does: which endpoints are eligible,
+//! panic mode, failover over tiers, and the order limiter -> breaker -> pick ->
+//! attempt -> retry or hedge. The simulator drives it, `hasim-tower` drives it behind
+//! a `tower::Service`, and `hasim live` drives it over real sockets: the same code
+//! decides in all three.
+//!
+//! It is shaped like quinn-proto's `Connection`: inputs are method calls that take
+//! `now`; outputs are [`Action`]s the driver drains with [`Client::poll_action`] (send
+//! this attempt, send this probe, arm this timer, finish this call). Calls, attempts
+//! and probes are identified by tickets ([`CallId`], [`AttemptId`], [`ProbeId`]): an
+//! outcome reported twice, late, or after its call ended is recognised and ignored.
+//!
+//! # Call order
+//!
+//! ```text
+//! let mut client = Client::try_new(&config, now, rng)?;    // validates the config
+//! client.on_endpoint_added(now, endpoint, tier);          // the discovery view
+//! let call = client.start_call(now, hash_key);            // the application asks
+//! while let Some(action) = client.poll_action() { ... }   // after EVERY input
+//! client.on_attempt_outcome(later, attempt, outcome);     // an answer (or an error)
+//! client.on_timer(at_or_after, timer);                    // a timer it armed fired
+//! client.on_probe_result(later, probe, passed);           // a health probe's answer
+//! client.on_endpoint_removed(later, id);                  // discovery forgot it
+//! ```
+//!
+//! `now` should never go backwards; if it does (a driver mixing clocks), the stack
+//! uses the latest `now` it has seen instead, so nothing panics and no state moves
+//! back in time.
+//!
+//! # Cost per call
+//!
+//! The eligible set is kept up to date when something changes (a breaker opens or its
+//! open window ends, an ejection starts or ends, a health state flips, an endpoint
+//! joins or leaves), never rebuilt per pick; breakers say when time alone can next
+//! change them, and the stack catches up with those instants on the next input. So a
+//! first attempt costs the same with 10 or 10,000 endpoints for `random`,
+//! `round_robin`, `weighted_random`, `p2c`, `peak_ewma`, `ring_hash` and `maglev`
+//! (O(1) picks over the eligible slice), `weighted_round_robin` (O(log n) per pick,
+//! amortized), while `least_connections` and `least_response_time` scan the eligible
+//! endpoints (O(n)). A retry that must avoid endpoints its call already tried
+//! (`other_endpoint`) copies the eligible slice without them (O(n), retries only); a
+//! change to the eligible set costs O(log n) plus a `memmove` of the tier's list.
+//!
+//! # Example
+//!
+//! ```
+//! use hasim_policy::client::{Action, CallResult, Client, ClientConfig};
+//! use hasim_policy::time::Instant;
+//! use hasim_policy::{Endpoint, EndpointId, Outcome};
+//! use rand::rngs::mock::StepRng;
+//!
+//! let mut client = Client::try_new(&ClientConfig::default(), Instant::ZERO, StepRng::new(0, 1))?;
+//! client.on_endpoint_added(Instant::ZERO, Endpoint { id: EndpointId(0), weight: 1 }, 0);
+//! let call = client.start_call(Instant::ZERO, 0);
+//! let Some(Action::SendAttempt { attempt, endpoint, .. }) = client.poll_action() else {
+//!     unreachable!("one endpoint, no limits: the attempt goes out")
+//! };
+//! assert_eq!(endpoint, EndpointId(0));
+//! client.on_attempt_outcome(Instant::from_nanos(1_000), attempt, Outcome::Success);
+//! assert!(matches!(
+//!     client.poll_action(),
+//!     Some(Action::FinishCall { call: c, result: CallResult::Ok, .. }) if c == call
+//! ));
+//! # Ok::<(), hasim_policy::ConfigError>(())
+//! ```
+
+mod action;
+mod config;
+mod eligible;
+mod ids;
+mod outcome;
+#[cfg(test)]
+mod tests;
+
+pub use action::{Action, AttemptKind, Timer};
+pub use config::{ClientConfig, Fallback, DEFAULT_PANIC_THRESHOLD};
+pub use ids::{AttemptId, CallId, ProbeId};
+pub use outcome::{CallResult, FailReason};
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use rand::Rng;
+
+use action::TimerKind;
+use eligible::EligibleSet;
+use ids::Slab;
+
+use crate::balancer::{Balancer, PickRequest, Setup};
+use crate::breaker::{Admit, Breaker, BreakerConfig, Scope};
+use crate::failover::{pick_tier, tier_loads, TierHealth};
+use crate::health::{HealthChange, HealthChecker};
+use crate::hedge::Hedger;
+use crate::limiter::{LimitDecision, Limiter};
+use crate::outlier::{OutlierDetector, OutlierEvent};
+use crate::retry::{AttemptInfo, HedgeDecision, Retrier, RetryDecision};
+use crate::time::Instant;
+use crate::{ConfigError, Endpoint, EndpointId, FailureKind, Outcome};
+
+/// Whether an outcome was taken or ignored.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// The stack was waiting for it and has acted on it.
+    Taken,
+    /// Its attempt or probe had already ended (answered, timed out, or abandoned when
+    /// its call ended); nothing changed.
+    Stale,
+}
+
+/// What the stack keeps about one endpoint id.
+#[derive(Clone, Debug, Default)]
+struct EndpointState {
+    /// In the discovery view now.
+    known: bool,
+    /// Its tier (valid while known).
+    tier: u32,
+    /// Its weight (valid while known).
+    weight: u32,
+    /// In the eligible set now.
+    eligible: bool,
+    /// Its breaker (`scope = "endpoint"`), while known.
+    breaker: Option<Breaker>,
+    /// The instant of its pending breaker wake-up in `wakes`, if any.
+    wake_at: Option<Instant>,
+    /// A health-probe chain runs for it (one chain per endpoint, even if it leaves and
+    /// comes back between two ticks).
+    probing: bool,
+}
+
+/// One call in progress.
+#[derive(Clone, Debug)]
+struct Call {
+    start: Instant,
+    hash_key: u64,
+    deadline: Option<Instant>,
+    /// Attempts sent so far, hedges not included.
+    attempts_made: u32,
+    /// Hedged copies sent so far.
+    hedges: u32,
+    /// The client-scope breaker admitted it and awaits its outcome.
+    breaker_admitted: bool,
+    /// Endpoints already tried (for `other_endpoint`).
+    tried: Vec<EndpointId>,
+    /// Attempts out and awaited.
+    pending: Vec<AttemptId>,
+    /// The previous backoff (decorrelated jitter grows it).
+    previous_delay: Option<std::time::Duration>,
+}
+
+/// One attempt in flight.
+#[derive(Clone, Copy, Debug)]
+struct Attempt {
+    call: CallId,
+    endpoint: EndpointId,
+    sent_at: Instant,
+}
+
+/// One health probe in flight.
+#[derive(Clone, Copy, Debug)]
+struct Probe {
+    endpoint: EndpointId,
+}
+
+/// One client instance's whole policy stack. See the module docs for the call order.
+///
+/// `R` is the instance's random generator (seed it for reproducible runs): balancer
+/// picks, backoff jitter, tier choice and probe jitter draw from it, in a fixed order.
+#[derive(Clone, Debug)]
+pub struct Client<R> {
+    config: ClientConfig,
+    rng: R,
+    balancer: Balancer,
+    retrier: Retrier,
+    call_breaker: Option<Breaker>,
+    /// The config of per-endpoint breakers, if any (each new endpoint gets one).
+    endpoint_breaker: Option<BreakerConfig>,
+    hedger: Option<Hedger>,
+    health: Option<HealthChecker>,
+    outlier: Option<OutlierDetector>,
+    limiter: Option<Limiter>,
+    endpoints: Vec<EndpointState>,
+    set: EligibleSet,
+    /// Breaker wake-ups: (instant, endpoint id), earliest first.
+    wakes: BinaryHeap<Reverse<(Instant, u32)>>,
+    calls: Slab<Call>,
+    attempts: Slab<Attempt>,
+    probes: Slab<Probe>,
+    actions: VecDeque<Action>,
+    /// Scratch space reused across picks and ticks (no allocation per call).
+    scratch: Vec<Endpoint>,
+    scratch_ids: Vec<EndpointId>,
+    tier_health: Vec<TierHealth>,
+    tier_loads: Vec<f64>,
+    last_now: Instant,
+}
+
+impl<R: Rng> Client<R> {
+    /// A client with no endpoints yet, after checking every parameter of `config`
+    /// (the error names the policy and the key). `rng` is the instance's own stream.
+    pub fn try_new(config: &ClientConfig, now: Instant, mut rng: R) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let setup = Setup {
+            attempt_timeout: config.timeout,
+        };
+        let balancer = Balancer::new(&config.balancer, &setup, &mut rng);
+        let (call_breaker, endpoint_breaker) = match &config.breaker {
+            Some(b) if b.scope == Scope::Endpoint => (None, Some(b.clone())),
+            Some(b) => (Some(Breaker::new(b)), None),
+            None => (None, None),
+        };
+        let outlier = config
+            .outlier
+            .as_ref()
+            .map(|o| OutlierDetector::new(o, now));
+        let mut client = Client {
+            rng,
+            balancer,
+            retrier: Retrier::new(&config.retry),
+            call_breaker,
+            endpoint_breaker,
+            hedger: config.hedge.as_ref().map(Hedger::new),
+            health: config.health_check.as_ref().map(HealthChecker::new),
+            limiter: config.limiter.as_ref().map(|l| Limiter::new(l, now)),
+            outlier,
+            config: config.clone(),
+            endpoints: Vec::new(),
+            set: EligibleSet::default(),
+            wakes: BinaryHeap::new(),
+            calls: Slab::default(),
+            attempts: Slab::default(),
+            probes: Slab::default(),
+            actions: VecDeque::new(),
+            scratch: Vec::new(),
+            scratch_ids: Vec::new(),
+            tier_health: Vec::new(),
+            tier_loads: Vec::new(),
+            last_now: now,
+        };
+        if let Some(at) = client.outlier.as_ref().and_then(|o| o.next_deadline()) {
+            client.arm(at, TimerKind::OutlierTick);
+        }
+        Ok(client)
+    }
+
+    /// The next decision to carry out, in order; `None` when there is nothing to do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    // ----- inputs: the discovery view -------------------------------------------------
+
+    /// `endpoint` joined the view in failover tier `tier` (0 = primary). With health
+    /// checks it is not eligible until its first probe passes (Envoy), and its first
+    /// probe goes out at once.
+    pub fn on_endpoint_added(&mut self, now: Instant, endpoint: Endpoint, tier: u32) {
+        let now = self.advance(now);
+        let i = endpoint.id.index();
+        if self.endpoints.len() <= i {
+            self.endpoints.resize_with(i + 1, EndpointState::default);
+        }
+        if self.endpoints[i].known {
+            return self.on_endpoint_changed(now, endpoint.id, endpoint.weight);
+        }
+        let state = &mut self.endpoints[i];
+        state.known = true;
+        state.tier = tier;
+        state.weight = endpoint.weight;
+        state.breaker = self.endpoint_breaker.as_ref().map(Breaker::new);
+        let eligible = self.health.is_none();
+        state.eligible = eligible;
+        self.set.add(endpoint, tier, eligible);
+        if self.health.is_some() && !state.probing {
+            state.probing = true;
+            self.arm(now, TimerKind::ProbeTick(endpoint.id));
+        }
+    }
+
+    /// `id` left the view: everything the stack knew of it is dropped (its breaker,
+    /// health and ejection state), so if it comes back it is a new endpoint. Attempts
+    /// already sent to it still report their outcomes.
+    pub fn on_endpoint_removed(&mut self, now: Instant, id: EndpointId) {
+        self.advance(now);
+        let Some(state) = self.endpoints.get_mut(id.index()).filter(|s| s.known) else {
+            return;
+        };
+        state.known = false;
+        state.eligible = false;
+        state.breaker = None;
+        state.wake_at = None;
+        self.set.remove(id, state.tier);
+        if let Some(h) = &mut self.health {
+            h.forget(id);
+        }
+        if let Some(o) = &mut self.outlier {
+            o.forget(id);
+        }
+    }
+
+    /// `id`'s balancing weight changed (a no-op for endpoints not in the view).
+    pub fn on_endpoint_changed(&mut self, now: Instant, id: EndpointId, weight: u32) {
+        self.advance(now);
+        if let Some(state) = self.endpoints.get_mut(id.index()).filter(|s| s.known) {
+            state.weight = weight;
+            self.set.set_weight(id, state.tier, weight);
+        }
+    }
+
+    // ----- inputs: calls and attempts -------------------------------------------------
+
+    /// The application asks for a call. `hash_key` is the request's key for hashing
+    /// balancers (ignored by the others). The limiter (a rate limit on calls) and a
+    /// client-scope breaker decide first, then the first attempt goes out, or the call
+    /// fails at once (its `FinishCall` is among the actions).
+    pub fn start_call(&mut self, now: Instant, hash_key: u64) -> CallId {
+        let now = self.advance(now);
+        let deadline = self.config.deadline.map(|d| now.after(d));
+        self.retrier.on_call_start(now);
+        let rate_limited = match self.limiter.as_mut() {
+            Some(l) if l.limits_calls() => l.admit(now) == LimitDecision::Reject,
+            _ => false,
+        };
+        let admitted = match self.call_breaker.as_mut() {
+            Some(_) if rate_limited => None,
+            None => None,
+            Some(b) => Some(matches!(b.admit(now), Admit::Allow | Admit::Probe)),
+        };
+        let call = CallId(self.calls.insert(Call {
+            start: now,
+            hash_key,
+            deadline,
+            attempts_made: 0,
+            hedges: 0,
+            breaker_admitted: admitted == Some(true),
+            tried: Vec::new(),
+            pending: Vec::new(),
+            previous_delay: None,
+        }));
+        if rate_limited {
+            self.finish_call(now, call, CallResult::Failed(FailReason::Rejected));
+        } else if admitted == Some(false) {
+            self.finish_call(now, call, CallResult::Failed(FailReason::BreakerOpen));
+        } else {
+            if let Some(at) = deadline {
+                self.arm(at, TimerKind::Deadline(call));
+            }
+            if self.send_primary(now, call, AttemptKind::First) {
+                if let Some(delay) = self.hedger.as_ref().and_then(|h| h.hedge_delay()) {
+                    self.arm(now.after(delay), TimerKind::Hedge(call));
+                }
+            }
+        }
+        call
+    }
+
+    /// An attempt ended with `outcome` (an answer, an error, a refused connection; the
+    /// stack produces timeouts itself). Every per-attempt policy learns it, then the
+    /// call finishes, waits for its other attempts, or retries.
+    pub fn on_attempt_outcome(
+        &mut self,
+        now: Instant,
+        attempt: AttemptId,
+        outcome: Outcome,
+    ) -> Report {
+        let now = self.advance(now);
+        let Some(a) = self.attempts.remove(attempt.0) else {
+            return Report::Stale;
+        };
+        let ep = a.endpoint;
+        let latency = now.since(a.sent_at);
+        self.balancer.on_complete(now, ep, outcome, latency);
+        self.retrier.on_attempt_outcome(now, outcome);
+        if let (Some(h), Outcome::Success) = (&mut self.hedger, outcome) {
+            h.on_latency(now, latency);
+        }
+        if let Some(o) = &mut self.outlier {
+            if let Some(ejection) = o.on_outcome(now, ep, outcome, self.set.known.len()) {
+                self.refresh(now, ejection.endpoint);
+            }
+        }
+        if let Some(b) = self.breaker_mut(ep) {
+            b.on_outcome(now, outcome, latency);
+            self.refresh(now, ep);
+        }
+        if let Some(l) = &mut self.limiter {
+            l.on_complete(now, outcome, latency);
+        }
+        let Some(call) = self.calls.get_mut(a.call.0) else {
+            return Report::Taken;
+        };
+        call.pending.retain(|&p| p != attempt);
+        match outcome {
+            Outcome::Success => self.finish_call(now, a.call, CallResult::Ok),
+            Outcome::Failure(kind) if call.pending.is_empty() => {
+                self.after_failure(now, a.call, kind)
+            }
+            Outcome::Failure(_) => {} // other attempts of the call are still out
+        }
+        Report::Taken
+    }
+
+    /// A health probe's answer (`passed`: the endpoint answered healthy).
+    pub fn on_probe_result(&mut self, now: Instant, probe: ProbeId, passed: bool) -> Report {
+        let now = self.advance(now);
+        let Some(p) = self.probes.remove(probe.0) else {
+            return Report::Stale;
+        };
+        if !self.knows(p.endpoint) {
+            return Report::Taken; // it left the view while the probe was out
+        }
+        if let Some(h) = &mut self.health {
+            if h.on_probe_result(now, p.endpoint, passed) != HealthChange::Unchanged {
+                self.refresh(now, p.endpoint);
+            }
+        }
+        Report::Taken
+    }
+
+    /// A timer armed by an [`Action::ArmTimer`] fired (at or after its instant).
+    pub fn on_timer(&mut self, now: Instant, timer: Timer) {
+        let now = self.advance(now);
+        match timer.0 {
+            TimerKind::AttemptTimeout(attempt) => {
+                let _ =
+                    self.on_attempt_outcome(now, attempt, Outcome::Failure(FailureKind::Timeout));
+            }
+            TimerKind::Retry(call) => {
+                if self.calls.get(call.0).is_some() {
+                    self.send_primary(now, call, AttemptKind::Retry);
+                }
+            }
+            TimerKind::Deadline(call) => {
+                if self.calls.get(call.0).is_some() {
+                    self.finish_call(now, call, CallResult::Failed(FailReason::Timeout));
+                }
+            }
+            TimerKind::Hedge(call) => self.on_hedge_timer(now, call),
+            TimerKind::ProbeTick(ep) => self.on_probe_tick(now, ep),
+            TimerKind::ProbeTimeout(probe) => {
+                let _ = self.on_probe_result(now, probe, false);
+            }
+            TimerKind::OutlierTick => self.on_outlier_tick(now),
+        }
+    }
+
+    // ----- inspection -----------------------------------------------------------------
+
+    /// Every endpoint in the view, sorted by id.
+    pub fn known(&self) -> &[Endpoint] {
+        &self.set.known
+    }
+
+    /// True if `id` is in the view.
+    pub fn knows(&self, id: EndpointId) -> bool {
+        self.endpoints.get(id.index()).is_some_and(|s| s.known)
+    }
+
+    /// True if `id` may be picked now (known, healthy, not ejected, its breaker
+    /// admits), as of the last input.
+    pub fn is_eligible(&self, id: EndpointId) -> bool {
+        self.endpoints.get(id.index()).is_some_and(|s| s.eligible)
+    }
+
+    /// How many endpoints are eligible now, as of the last input.
+    pub fn eligible_count(&self) -> usize {
+        self.set.eligible_count
+    }
+
+    /// True if so few endpoints are eligible that picks ignore health, ejection and
+    /// breakers (panic mode: fewer than `panic_threshold` of the known ones).
+    pub fn is_panicking(&self) -> bool {
+        self.panics(self.set.eligible_count, self.set.known.len())
+    }
+
+    /// The client-scope breaker, if any.
+    pub fn call_breaker(&self) -> Option<&Breaker> {
+        self.call_breaker.as_ref()
+    }
+
+    /// The breaker of endpoint `id` (`scope = "endpoint"`), while it is known.
+    pub fn endpoint_breaker(&self, id: EndpointId) -> Option<&Breaker> {
+        self.endpoints.get(id.index())?.breaker.as_ref()
+    }
+
+    /// The outlier detector, if any (ejections, for reports).
+    pub fn outlier(&self) -> Option<&OutlierDetector> {
+        self.outlier.as_ref()
+    }
+
+    /// The health checker, if any.
+    pub fn health(&self) -> Option<&HealthChecker> {
+        self.health.as_ref()
+    }
+
+    /// The limiter, if any (its current cap, for reports).
+    pub fn limiter(&self) -> Option<&Limiter> {
+        self.limiter.as_ref()
+    }
+
+    /// Calls in progress (started, not finished).
+    pub fn calls_in_progress(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Attempts sent and still awaited.
+    pub fn attempts_in_flight(&self) -> usize {
+        self.attempts.len()
+    }
+
+    /// The configuration it runs.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Calls in progress, with their start times (in slot order), for drivers that
+    /// stop waiting (the simulator's drain end counts them as unfinished).
+    pub fn open_calls(&self) -> impl Iterator<Item = (CallId, Instant)> + '_ {
+        self.calls.iter().map(|(t, c)| (CallId(t), c.start))
+    }
+
+    // ----- the call lifecycle ---------------------------------------------------------
+
+    /// Sends the first attempt or a retry of `call`; if none can go out, the call ends
+    /// with the reason. True if the attempt went out.
+    fn send_primary(&mut self, now: Instant, call: CallId, kind: AttemptKind) -> bool {
+        match self.send_attempt(now, call, kind) {
+            Ok(()) => true,
+            Err(reason) => {
+                self.finish_call(now, call, CallResult::Failed(reason));
+                false
+            }
+        }
+    }
+
+    /// Picks an endpoint and sends one attempt of `call`, or says why none could go
+    /// out. It never ends the call: a hedge that cannot go out leaves the attempts
+    /// already out to finish.
+    fn send_attempt(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        kind: AttemptKind,
+    ) -> Result<(), FailReason> {
+        self.catch_up(now);
+        let ep = self.pick(now, call)?;
+        if let Some(b) = self.breaker_mut(ep) {
+            let admit = b.admit(now);
+            self.refresh(now, ep);
+            if let Admit::Reject { .. } = admit {
+                return Err(FailReason::BreakerOpen);
+            }
+        }
+        let attempt_limit = self.limiter.as_mut().filter(|l| !l.limits_calls());
+        if let Some(LimitDecision::Reject) = attempt_limit.map(|l| l.admit(now)) {
+            if let Some(b) = self.breaker_mut(ep) {
+                b.on_cancel(now);
+                self.refresh(now, ep);
+            }
+            return Err(FailReason::Rejected);
+        }
+        self.balancer.on_send(now, ep);
+        let attempt = AttemptId(self.attempts.insert(Attempt {
+            call,
+            endpoint: ep,
+            sent_at: now,
+        }));
+        let c = self.calls.get_mut(call.0).expect("a live call sends");
+        match kind {
+            AttemptKind::Hedge => c.hedges += 1,
+            AttemptKind::First | AttemptKind::Retry => c.attempts_made += 1,
+        }
+        c.tried.push(ep);
+        c.pending.push(attempt);
+        self.actions.push_back(Action::SendAttempt {
+            call,
+            attempt,
+            endpoint: ep,
+            kind,
+            call_started: c.start,
+        });
+        if let Some(timeout) = self.config.timeout {
+            self.arm(now.after(timeout), TimerKind::AttemptTimeout(attempt));
+        }
+        Ok(())
+    }
+
+    /// The endpoint for the next attempt of `call`: the balancer's pick among the
+    /// eligible endpoints (all known ones in panic mode) of one tier chosen by the
+    /// failover rule, avoiding endpoints the call already tried when it can.
+    fn pick(&mut self, now: Instant, call: CallId) -> Result<EndpointId, FailReason> {
+        if self.set.known.is_empty() {
+            return Err(FailReason::NoServer);
+        }
+        let panic = self.is_panicking();
+        let tier = if self.set.tiers.len() > 1 {
+            self.choose_tier(panic)
+        } else {
+            0
+        };
+        let tier_set = &self.set.tiers[tier];
+        let candidates: &[Endpoint] = if panic {
+            &tier_set.known
+        } else if !tier_set.eligible.is_empty() {
+            &tier_set.eligible
+        } else if self.set.eligible_count > 0 {
+            &tier_set.known // the chosen tier has none eligible, others do
+        } else {
+            &[] // nothing eligible anywhere (possible with panic_threshold = 0)
+        };
+        if candidates.is_empty() {
+            return Err(FailReason::NoServer);
+        }
+        let c = self.calls.get(call.0).expect("a live call picks");
+        let tried = &c.tried;
+        let avoid = !tried.is_empty()
+            && self.retrier.other_endpoint()
+            && candidates.iter().any(|ep| !tried.contains(&ep.id));
+        let eligible = if avoid {
+            self.scratch.clear();
+            self.scratch
+                .extend(candidates.iter().filter(|ep| !tried.contains(&ep.id)));
+            &self.scratch
+        } else {
+            candidates
+        };
+        let request = PickRequest {
+            now,
+            eligible,
+            known: &self.set.known,
+            hash_key: c.hash_key,
+        };
+        Ok(self.balancer.pick(&request, &mut self.rng))
+    }
+
+    /// The index in `set.tiers` of the tier this pick goes to (the failover rule; one
+    /// draw from the stream whatever the loads).
+    fn choose_tier(&mut self, panic: bool) -> usize {
+        self.tier_health.clear();
+        self.tier_health
+            .extend(self.set.tiers.iter().map(|t| TierHealth {
+                eligible: if panic {
+                    t.known.len()
+                } else {
+                    t.eligible.len()
+                } as u32,
+                total: t.known.len() as u32,
+            }));
+        self.tier_loads.clear();
+        self.tier_loads.resize(self.tier_health.len(), 0.0);
+        tier_loads(
+            self.config.failover,
+            &self.tier_health,
+            self.config.overprovisioning,
+            &mut self.tier_loads,
+        );
+        pick_tier(&self.tier_loads, &mut self.rng)
+    }
+
+    /// The last outstanding attempt of `call` failed with `kind`: retry after a
+    /// backoff, or give up.
+    fn after_failure(&mut self, now: Instant, call: CallId, kind: FailureKind) {
+        let c = self.calls.get_mut(call.0).expect("a live call fails");
+        let info = AttemptInfo {
+            attempts_made: c.attempts_made,
+            last_failure: kind,
+            previous_delay: c.previous_delay,
+            deadline: c.deadline,
+        };
+        match self.retrier.decide(now, &info, &mut self.rng) {
+            RetryDecision::Retry { after } if after.is_zero() => {
+                self.send_primary(now, call, AttemptKind::Retry);
+            }
+            RetryDecision::Retry { after } => {
+                c.previous_delay = Some(after);
+                self.arm(now.after(after), TimerKind::Retry(call));
+            }
+            RetryDecision::GiveUp(_) => {
+                self.finish_call(now, call, CallResult::Failed(FailReason::of_attempt(kind)))
+            }
+        }
+    }
+
+    /// The hedge delay passed with `call` still open: send another copy if the hedge
+    /// allowance, the deadline and the budget allow, and arm the next hedge.
+    fn on_hedge_timer(&mut self, now: Instant, call: CallId) {
+        let (Some(c), Some(hedger)) = (self.calls.get(call.0), &self.hedger) else {
+            return;
+        };
+        if c.pending.is_empty()
+            || c.hedges >= hedger.max_extra()
+            || c.deadline.is_some_and(|d| now >= d)
+        {
+            return;
+        }
+        let delay = hedger.hedge_delay();
+        let max_extra = hedger.max_extra();
+        if self.retrier.try_spend_hedge(now) != HedgeDecision::Send {
+            return;
+        }
+        if self.send_attempt(now, call, AttemptKind::Hedge).is_ok() {
+            let hedges = self.calls.get(call.0).map_or(max_extra, |c| c.hedges);
+            if let (Some(delay), true) = (delay, hedges < max_extra) {
+                self.arm(now.after(delay), TimerKind::Hedge(call));
+            }
+        }
+    }
+
+    /// `call` ends with `result`: the client-scope breaker learns it, the fallback
+    /// applies, its outstanding attempts are abandoned and its slot freed.
+    fn finish_call(&mut self, now: Instant, call: CallId, result: CallResult) {
+        let Some(c) = self.calls.remove(call.0) else {
+            return;
+        };
+        if c.breaker_admitted {
+            if let Some(b) = &mut self.call_breaker {
+                let latency = now.since(c.start);
+                match result {
+                    CallResult::Ok => b.on_outcome(now, Outcome::Success, latency),
+                    CallResult::Failed(reason) => match reason.attempt_kind() {
+                        Some(kind) => b.on_outcome(now, Outcome::Failure(kind), latency),
+                        None => b.on_cancel(now),
+                    },
+                    CallResult::Degraded => b.on_cancel(now),
+                }
+            }
+        }
+        let result = match result {
+            CallResult::Failed(reason)
+                if self.config.fallback == Fallback::Degrade
+                    && reason != FailReason::Unfinished =>
+            {
+                CallResult::Degraded
+            }
+            other => other,
+        };
+        self.actions.push_back(Action::FinishCall {
+            call,
+            started: c.start,
+            result,
+        });
+        for attempt in c.pending {
+            let Some(a) = self.attempts.remove(attempt.0) else {
+                continue;
+            };
+            self.balancer.on_cancel(now, a.endpoint);
+            if let Some(b) = self.breaker_mut(a.endpoint) {
+                b.on_cancel(now);
+                self.refresh(now, a.endpoint);
+            }
+            if let Some(l) = &mut self.limiter {
+                l.on_cancel(now);
+            }
+            self.actions.push_back(Action::CancelAttempt {
+                call,
+                attempt,
+                endpoint: a.endpoint,
+            });
+        }
+    }
+
+    // ----- health checks and outlier ticks ---------------------------------------------
+
+    /// Time to probe `ep`: send the probe and arm the next tick, or end the chain if
+    /// `ep` left the view.
+    fn on_probe_tick(&mut self, now: Instant, ep: EndpointId) {
+        let Some(health) = &self.health else {
+            return;
+        };
+        if !self.knows(ep) {
+            if let Some(state) = self.endpoints.get_mut(ep.index()) {
+                state.probing = false;
+            }
+            return;
+        }
+        let next = health.next_probe_delay(&mut self.rng);
+        let timeout = health.probe_timeout();
+        self.arm(now.after(next), TimerKind::ProbeTick(ep));
+        let probe = ProbeId(self.probes.insert(Probe { endpoint: ep }));
+        self.actions.push_back(Action::SendProbe {
+            probe,
+            endpoint: ep,
+        });
+        self.arm(now.after(timeout), TimerKind::ProbeTimeout(probe));
+    }
+
+    /// Outlier detection's interval tick: un-eject expired endpoints, evaluate success
+    /// rates, arm the next tick.
+    fn on_outlier_tick(&mut self, now: Instant) {
+        let Some(outlier) = &mut self.outlier else {
+            return;
+        };
+        self.scratch_ids.clear();
+        self.scratch_ids
+            .extend(self.set.known.iter().map(|ep| ep.id));
+        let mut changed = std::mem::take(&mut self.scratch);
+        changed.clear();
+        let _report = outlier.handle_timeout(now, &self.scratch_ids, |event| {
+            let id = match event {
+                OutlierEvent::Unejected(id) => id,
+                OutlierEvent::Ejected(e) => e.endpoint,
+            };
+            changed.push(Endpoint { id, weight: 0 });
+        });
+        let next = outlier.next_deadline();
+        for ep in &changed {
+            self.refresh(now, ep.id);
+        }
+        self.scratch = changed;
+        if let Some(at) = next {
+            self.arm(at.max(now), TimerKind::OutlierTick);
+        }
+    }
+
+    // ----- eligibility ------------------------------------------------------------------
+
+    /// Re-evaluates whether `id` is eligible (known, healthy, not ejected, its breaker
+    /// admits at `now`), updates the set if that changed, and schedules the breaker's
+    /// next time-driven change.
+    fn refresh(&mut self, now: Instant, id: EndpointId) {
+        let Some(state) = self.endpoints.get_mut(id.index()).filter(|s| s.known) else {
+            return;
+        };
+        let mut eligible = self.health.as_ref().is_none_or(|h| h.is_healthy(id))
+            && !self.outlier.as_ref().is_some_and(|o| o.is_ejected(id));
+        if let Some(b) = &mut state.breaker {
+            b.handle_timeout(now);
+            eligible &= b.would_admit(now);
+            if let Some(next) = b.next_change().filter(|&t| Some(t) != state.wake_at) {
+                state.wake_at = Some(next);
+                self.wakes.push(Reverse((next, id.0)));
+            }
+        }
+        if eligible != state.eligible {
+            state.eligible = eligible;
+            let ep = Endpoint {
+                id,
+                weight: state.weight,
+            };
+            self.set.set_eligible(ep, state.tier, eligible);
+        }
+    }
+
+    /// Applies every breaker wake-up due at or before `now`.
+    fn catch_up(&mut self, now: Instant) {
+        while let Some(&Reverse((at, id))) = self.wakes.peek() {
+            if at > now {
+                break;
+            }
+            self.wakes.pop();
+            let state = &mut self.endpoints[id as usize];
+            if state.wake_at == Some(at) {
+                state.wake_at = None;
+                self.refresh(now, EndpointId(id));
+            }
+        }
+    }
+
+    // ----- small helpers ------------------------------------------------------------------
+
+    /// True if `eligible` of `known` endpoints is below the panic threshold.
+    fn panics(&self, eligible: usize, known: usize) -> bool {
+        (eligible as f64) < self.config.panic_threshold * known as f64
+    }
+
+    /// The breaker of known endpoint `ep`, if endpoint breakers are on.
+    fn breaker_mut(&mut self, ep: EndpointId) -> Option<&mut Breaker> {
+        self.endpoints.get_mut(ep.index())?.breaker.as_mut()
+    }
+
+    /// Queues a timer.
+    fn arm(&mut self, at: Instant, kind: TimerKind) {
+        self.actions.push_back(Action::ArmTimer {
+            at,
+            timer: Timer(kind),
+        });
+    }
+
+    /// The instant to act at: `now`, or the latest instant seen if `now` is earlier.
+    fn advance(&mut self, now: Instant) -> Instant {
+        self.last_now = self.last_now.max(now);
+        self.last_now
+    }
+}

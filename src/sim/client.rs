@@ -84,8 +84,8 @@ impl World {
                 }
                 Action::ArmTimer { at, timer } => {
                     let at = at.max(self.engine.now());
-                    self.engine
-                        .schedule_at(at, Event::ClientTimer { client, timer });
+                    let event = Event::ClientTimer { client, timer };
+                    self.engine.schedule_at_lane(at, timer.class(), event);
                 }
                 Action::FinishCall {
                     started, result, ..

@@ -1,13 +1,18 @@
 //! The event queue and the clock.
 //!
 //! A binary heap of `(time, sequence, event)`: equal times run first-in first-out, so
-//! the order never depends on the heap's internals. Cancelled timers are not removed:
+//! the order never depends on the heap's internals. Beside it, a few FIFO *lanes* take
+//! timers that arrive in time order (every attempt timeout of a population is armed
+//! `timeout` after its send, so they come sorted): pushing and popping them is O(1)
+//! and they never weigh on the heap, which at fleet scale holds mostly such timers. A
+//! lane entry is still ordered by the same `(time, sequence)` key against everything
+//! else, so which queue holds an event never changes the order events run in. Cancelled timers are not removed:
 //! each carries the generation of what it refers to and is dropped when it reaches the
 //! top and no longer matches (lazy cancellation). Every popped event is folded into a
 //! running hash, the run's determinism fingerprint.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use super::event::Event;
@@ -47,11 +52,18 @@ impl Ord for Entry {
     }
 }
 
+/// How many FIFO lanes the engine keeps (lane numbers are `0..LANES`).
+pub const LANES: usize = 8;
+
 /// The clock and the pending events of one run.
 #[derive(Debug)]
 pub struct Engine {
     now: Instant,
     heap: BinaryHeap<Entry>,
+    /// FIFO lanes of entries in `(time, seq)` order; see the module docs.
+    lanes: [VecDeque<Entry>; LANES],
+    /// Bit `i` set while lane `i` is not empty (W1 uses none: one test per pop).
+    lanes_busy: u8,
     next_seq: u64,
     processed: u64,
     fingerprint: u64,
@@ -67,6 +79,8 @@ impl Engine {
         Engine {
             now: Instant::ZERO,
             heap: BinaryHeap::with_capacity(1024),
+            lanes: Default::default(),
+            lanes_busy: 0,
             next_seq: 0,
             processed: 0,
             fingerprint: FNV_OFFSET,
@@ -97,12 +111,53 @@ impl Engine {
             "scheduled {event:?} at {at} before now {}",
             self.now
         );
+        let entry = self.entry(at, event);
+        self.heap.push(entry);
+    }
+
+    /// Schedules `event` at `at` in FIFO lane `lane` if it comes no earlier than the
+    /// lane's last entry (then it costs O(1)), or in the heap otherwise. Either way it
+    /// runs exactly when [`Engine::schedule_at`] would have run it.
+    #[inline]
+    pub fn schedule_at_lane(&mut self, at: Instant, lane: usize, event: Event) {
+        debug_assert!(at >= self.now, "scheduled {event:?} at {at} before now");
+        let entry = self.entry(at, event);
+        let queue = &mut self.lanes[lane % LANES];
+        match queue.back() {
+            Some(last) if last.time() > entry.time() => self.heap.push(entry),
+            _ => {
+                queue.push_back(entry);
+                self.lanes_busy |= 1 << (lane % LANES);
+            }
+        }
+    }
+
+    /// The entry for `event` at `at` (clamped to now), taking the next sequence number.
+    #[inline]
+    fn entry(&mut self, at: Instant, event: Event) -> Entry {
         let at = at.max(self.now);
-        self.heap.push(Entry {
-            key: (u128::from(at.as_nanos()) << 64) | u128::from(self.next_seq),
-            event,
-        });
+        let key = (u128::from(at.as_nanos()) << 64) | u128::from(self.next_seq);
         self.next_seq += 1;
+        Entry { key, event }
+    }
+
+    /// The lane whose front entry comes first, if any lane has one.
+    #[inline]
+    fn first_lane(&self) -> Option<(usize, u128)> {
+        let mut busy = self.lanes_busy;
+        let mut best: Option<(usize, u128)> = None;
+        while busy != 0 {
+            let lane = busy.trailing_zeros() as usize;
+            busy &= busy - 1;
+            let key = self.lanes[lane]
+                .front()
+                .expect("busy lanes are not empty")
+                .key;
+            if best.is_none_or(|(_, k)| key < k) {
+                best = Some((lane, key));
+            }
+        }
+        best
     }
 
     /// Schedules `event` after `delay`.
@@ -119,13 +174,34 @@ impl Engine {
 
     /// The time of the next event, if any.
     pub fn peek_time(&self) -> Option<Instant> {
-        self.heap.peek().map(|e| Instant(e.time()))
+        let heap = self.heap.peek().map(|e| e.key);
+        let lane = self.first_lane().map(|(_, k)| k);
+        let key = match (heap, lane) {
+            (Some(h), Some(l)) => h.min(l),
+            (h, l) => h.or(l)?,
+        };
+        Some(Instant((key >> 64) as u64))
     }
 
     /// Pops the next event, advancing the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
-        let entry = self.heap.pop()?;
+        let from_lane = match (self.first_lane(), self.heap.peek()) {
+            (Some((lane, key)), Some(top)) if key < top.key => Some(lane),
+            (Some((lane, _)), None) => Some(lane),
+            _ => None,
+        };
+        let entry = match from_lane {
+            Some(lane) => {
+                let queue = &mut self.lanes[lane];
+                let entry = queue.pop_front().expect("a busy lane");
+                if queue.is_empty() {
+                    self.lanes_busy &= !(1 << lane);
+                }
+                entry
+            }
+            None => self.heap.pop()?,
+        };
         let time = entry.time();
         assert!(time >= self.now.as_nanos(), "time went backwards");
         self.now = Instant(time);
@@ -162,6 +238,40 @@ mod tests {
         assert_eq!(order, vec![2, 4, 1, 3]);
         assert_eq!(e.now(), Instant(20));
         assert_eq!(e.processed(), 4);
+    }
+
+    #[test]
+    fn lanes_keep_the_order_of_a_single_heap() {
+        // The same schedule through lanes (some pushes out of order, which fall back to
+        // the heap) and through the heap alone pops in the same order.
+        let plan: [(u64, usize); 9] = [
+            (30, 0),
+            (10, 1),
+            (30, 0),
+            (20, 0), // earlier than lane 0's last: goes to the heap
+            (10, 1),
+            (40, 1),
+            (30, 2),
+            (10, 2), // earlier than lane 2's last
+            (30, 3),
+        ];
+        let mut laned = Engine::new();
+        let mut plain = Engine::new();
+        for (i, &(t, lane)) in plan.iter().enumerate() {
+            let event = Event::ArrivalTick { client: i as u32 };
+            laned.schedule_at_lane(Instant(t), lane, event);
+            plain.schedule_at(Instant(t), event);
+        }
+        let mut order = Vec::new();
+        while let Some(t) = laned.peek_time() {
+            assert_eq!(Some(t), plain.peek_time());
+            let (a, b) = (laned.pop(), plain.pop());
+            assert_eq!(a, b);
+            order.push(a.unwrap());
+        }
+        assert_eq!(order.len(), plan.len());
+        assert_eq!(plain.pop(), None);
+        assert_eq!(laned.fingerprint(), plain.fingerprint());
     }
 
     #[test]

@@ -101,6 +101,26 @@ pub(crate) enum TimerKind {
 }
 
 impl Timer {
+    /// Timers of one class armed by one client stack come with a fixed delay after
+    /// their arming (attempt timeouts, deadlines, fixed hedge delays, probe timeouts),
+    /// so they tend to come in time order: a driver may keep one FIFO queue per class
+    /// and fall back to its general timer queue for the rare one that does not fit.
+    /// Classes are numbered `0..Timer::CLASSES`.
+    pub fn class(self) -> usize {
+        match self.0 {
+            TimerKind::AttemptTimeout(_) => 0,
+            TimerKind::Retry(_) => 1,
+            TimerKind::Hedge(_) => 2,
+            TimerKind::Deadline(_) => 3,
+            TimerKind::ProbeTick(_) => 4,
+            TimerKind::ProbeTimeout(_) => 5,
+            TimerKind::OutlierTick => 6,
+        }
+    }
+
+    /// How many classes [`Timer::class`] returns.
+    pub const CLASSES: usize = 7;
+
     /// A short name of what the timer is for, for traces and fingerprints.
     pub fn name(self) -> &'static str {
         match self.0 {

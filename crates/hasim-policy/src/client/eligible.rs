@@ -22,6 +22,17 @@ pub(crate) struct Tier {
     pub(crate) eligible: Vec<Endpoint>,
 }
 
+impl Tier {
+    /// The known list (`true`) or the eligible one, to pick from.
+    pub(crate) fn list_mut(&mut self, known: bool) -> &mut Vec<Endpoint> {
+        if known {
+            &mut self.known
+        } else {
+            &mut self.eligible
+        }
+    }
+}
+
 /// Known and eligible endpoints, per tier and in all.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct EligibleSet {

@@ -602,38 +602,58 @@ impl<R: Rng> Client<R> {
             0
         };
         let tier_set = &self.set.tiers[tier];
-        let candidates: &[Endpoint] = if panic {
-            &tier_set.known
-        } else if !tier_set.eligible.is_empty() {
-            &tier_set.eligible
-        } else if self.set.eligible_count > 0 {
-            &tier_set.known // the chosen tier has none eligible, others do
+        let from_known = if panic || (tier_set.eligible.is_empty() && self.set.eligible_count > 0) {
+            true // panic, or the chosen tier has none eligible while others do
+        } else if tier_set.eligible.is_empty() {
+            return Err(FailReason::NoServer); // none eligible anywhere (panic_threshold 0)
         } else {
-            &[] // nothing eligible anywhere (possible with panic_threshold = 0)
+            false
         };
-        if candidates.is_empty() {
-            return Err(FailReason::NoServer);
-        }
         let c = self.calls.get(call.0).expect("a live call picks");
-        let tried = &c.tried;
-        let avoid = !tried.is_empty()
-            && self.retrier.other_endpoint()
-            && candidates.iter().any(|ep| !tried.contains(&ep.id));
-        let eligible = if avoid {
-            self.scratch.clear();
-            self.scratch
-                .extend(candidates.iter().filter(|ep| !tried.contains(&ep.id)));
-            &self.scratch
-        } else {
-            candidates
-        };
+        let Self {
+            set,
+            scratch,
+            balancer,
+            rng,
+            retrier,
+            ..
+        } = self;
+        let candidates = set.tiers[tier].list_mut(from_known);
+        // A retry avoids the endpoints its call tried, when any other remains: they
+        // leave the (sorted) list for the pick and come back after it, so the balancer
+        // sees exactly "candidates minus tried" without a copy of the whole list.
+        scratch.clear();
+        if retrier.other_endpoint() {
+            for id in &c.tried {
+                match candidates.binary_search_by_key(id, |e| e.id) {
+                    Ok(i) if !scratch.contains(&candidates[i]) => scratch.push(candidates[i]),
+                    _ => {}
+                }
+            }
+        }
+        let avoid = !scratch.is_empty() && scratch.len() < candidates.len();
+        if avoid {
+            for ep in scratch.iter() {
+                if let Ok(i) = candidates.binary_search_by_key(&ep.id, |e| e.id) {
+                    candidates.remove(i);
+                }
+            }
+        }
         let request = PickRequest {
             now,
-            eligible,
-            known: &self.set.known,
+            eligible: candidates,
+            known: &set.known,
             hash_key: c.hash_key,
         };
-        Ok(self.balancer.pick(&request, &mut self.rng))
+        let picked = balancer.pick(&request, rng);
+        if avoid {
+            for ep in scratch.iter() {
+                if let Err(i) = candidates.binary_search_by_key(&ep.id, |e| e.id) {
+                    candidates.insert(i, *ep);
+                }
+            }
+        }
+        Ok(picked)
     }
 
     /// The index in `set.tiers` of the tier this pick goes to (the failover rule; one

@@ -1,1 +1,280 @@
+//! The client stack driven directly, without the simulator: scripted call lifecycles.
+#![allow(clippy::field_reassign_with_default)] // configs are built the way a user of the non_exhaustive type must
 
+use std::time::Duration;
+
+use super::*;
+use crate::balancer::BalancerConfig;
+use crate::breaker::BreakerConfig;
+use crate::hedge::HedgeConfig;
+use crate::retry::RetryConfig;
+use crate::test_rng::{stream, Role, TestRng};
+
+const MS: u64 = 1_000_000;
+
+fn at_ms(ms: u64) -> Instant {
+    Instant::from_nanos(ms * MS)
+}
+
+fn ep(id: u32) -> Endpoint {
+    Endpoint {
+        id: EndpointId(id),
+        weight: 1,
+    }
+}
+
+/// A client with endpoints `0..n` in tier 0.
+fn client(config: ClientConfig, n: u32) -> Client<TestRng> {
+    let mut c = Client::try_new(&config, Instant::ZERO, stream(1, Role::Policy, 0)).unwrap();
+    for i in 0..n {
+        c.on_endpoint_added(Instant::ZERO, ep(i), 0);
+    }
+    c
+}
+
+/// Every queued action.
+fn drain(c: &mut Client<TestRng>) -> Vec<Action> {
+    std::iter::from_fn(|| c.poll_action()).collect()
+}
+
+/// The attempts sent among `actions`: (ticket, endpoint, kind).
+fn sent(actions: &[Action]) -> Vec<(AttemptId, EndpointId, AttemptKind)> {
+    actions
+        .iter()
+        .filter_map(|a| match *a {
+            Action::SendAttempt {
+                attempt,
+                endpoint,
+                kind,
+                ..
+            } => Some((attempt, endpoint, kind)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The timers armed among `actions`, with their instants.
+fn timers(actions: &[Action]) -> Vec<(Instant, Timer)> {
+    actions
+        .iter()
+        .filter_map(|a| match *a {
+            Action::ArmTimer { at, timer } => Some((at, timer)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The result of the call finished among `actions`, if one was.
+fn finished(actions: &[Action]) -> Option<CallResult> {
+    actions.iter().find_map(|a| match *a {
+        Action::FinishCall { result, .. } => Some(result),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_retry_after_a_timeout_goes_to_another_endpoint() {
+    let mut config = ClientConfig::default();
+    config.timeout = Some(Duration::from_millis(10));
+    config.retry = RetryConfig {
+        attempts: 2,
+        ..RetryConfig::default()
+    };
+    config.retry.backoff.base = Duration::ZERO;
+    let mut c = client(config, 3);
+    let _call = c.start_call(Instant::ZERO, 0);
+    let actions = drain(&mut c);
+    let first = sent(&actions);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].2, AttemptKind::First);
+    let (at, timeout) = timers(&actions)[0];
+    assert_eq!(at, at_ms(10), "the attempt timeout is armed");
+    c.on_timer(at, timeout);
+    let actions = drain(&mut c);
+    let retry = sent(&actions);
+    assert_eq!(retry.len(), 1, "{actions:?}");
+    assert_eq!(retry[0].2, AttemptKind::Retry);
+    assert_ne!(
+        retry[0].1, first[0].1,
+        "the retry avoids the endpoint that timed out"
+    );
+    assert_eq!(
+        c.on_attempt_outcome(at_ms(11), first[0].0, Outcome::Success),
+        Report::Stale,
+        "a late answer to the timed-out attempt is ignored"
+    );
+    assert_eq!(
+        c.on_attempt_outcome(at_ms(12), retry[0].0, Outcome::Success),
+        Report::Taken
+    );
+    assert_eq!(finished(&drain(&mut c)), Some(CallResult::Ok));
+    assert_eq!(
+        c.on_attempt_outcome(at_ms(13), retry[0].0, Outcome::Success),
+        Report::Stale,
+        "an outcome is taken once"
+    );
+}
+
+#[test]
+fn a_hedge_goes_out_and_the_loser_is_cancelled() {
+    let mut config = ClientConfig::default();
+    config.hedge = Some(HedgeConfig {
+        delay: Some(Duration::from_millis(5)),
+        ..HedgeConfig::default()
+    });
+    let mut c = client(config, 2);
+    let call = c.start_call(Instant::ZERO, 0);
+    let actions = drain(&mut c);
+    let first = sent(&actions)[0];
+    let (at, hedge) = timers(&actions)[0];
+    assert_eq!(at, at_ms(5));
+    c.on_timer(at, hedge);
+    let hedged = sent(&drain(&mut c));
+    assert_eq!(hedged.len(), 1);
+    assert_eq!(hedged[0].2, AttemptKind::Hedge);
+    assert_ne!(hedged[0].1, first.1, "the hedge goes to the other endpoint");
+    let _ = c.on_attempt_outcome(at_ms(6), hedged[0].0, Outcome::Success);
+    let actions = drain(&mut c);
+    assert_eq!(finished(&actions), Some(CallResult::Ok));
+    assert!(
+        actions.contains(&Action::CancelAttempt {
+            call,
+            attempt: first.0,
+            endpoint: first.1
+        }),
+        "the first attempt lost and is cancelled: {actions:?}"
+    );
+    assert_eq!(c.attempts_in_flight(), 0);
+    assert_eq!(c.calls_in_progress(), 0);
+}
+
+#[test]
+fn panic_mode_routes_to_every_endpoint_below_the_threshold() {
+    let mut config = ClientConfig::default();
+    config.health_check = Some(crate::health::HealthCheckConfig::default());
+    config.balancer = BalancerConfig::Random {};
+    let mut c = client(config, 4);
+    // No probe has answered: nothing is eligible, 0 < 0.5 x 4, so the client panics
+    // and picks among all four.
+    let probes: Vec<(ProbeId, EndpointId)> = drain(&mut c)
+        .iter()
+        .filter_map(|a| match *a {
+            Action::ArmTimer { at, timer } => Some((at, timer)),
+            _ => None,
+        })
+        .flat_map(|(at, timer)| {
+            c.on_timer(at, timer);
+            drain(&mut c).into_iter().filter_map(|a| match a {
+                Action::SendProbe { probe, endpoint } => Some((probe, endpoint)),
+                _ => None,
+            })
+        })
+        .collect();
+    assert_eq!(probes.len(), 4, "one probe per endpoint at once");
+    assert!(c.is_panicking());
+    let mut seen = [false; 4];
+    for t in 1..200 {
+        let _ = c.start_call(at_ms(t), 0);
+        let (attempt, endpoint, _) = sent(&drain(&mut c))[0];
+        seen[endpoint.index()] = true;
+        let _ = c.on_attempt_outcome(at_ms(t), attempt, Outcome::Success);
+        let _ = drain(&mut c);
+    }
+    assert_eq!(seen, [true; 4], "panic mode picks among all endpoints");
+    // Three of four pass their first probe: 3 >= 0.5 x 4, panic ends and only the
+    // healthy three are picked.
+    for &(probe, endpoint) in &probes {
+        let _ = c.on_probe_result(at_ms(300), probe, endpoint != EndpointId(3));
+    }
+    assert!(!c.is_panicking());
+    assert_eq!(c.eligible_count(), 3);
+    for t in 301..500 {
+        let _ = c.start_call(at_ms(t), 0);
+        let (attempt, endpoint, _) = sent(&drain(&mut c))[0];
+        assert_ne!(endpoint, EndpointId(3));
+        let _ = c.on_attempt_outcome(at_ms(t), attempt, Outcome::Success);
+        let _ = drain(&mut c);
+    }
+}
+
+#[test]
+fn no_endpoint_fails_the_call_as_no_server() {
+    let mut c = client(ClientConfig::default(), 0);
+    let _ = c.start_call(Instant::ZERO, 0);
+    assert_eq!(
+        finished(&drain(&mut c)),
+        Some(CallResult::Failed(FailReason::NoServer))
+    );
+}
+
+#[test]
+fn removed_endpoints_free_their_state_and_return_as_new() {
+    let mut config = ClientConfig::default();
+    config.breaker = Some(BreakerConfig {
+        scope: crate::breaker::Scope::Endpoint,
+        ..BreakerConfig::default()
+    });
+    let mut c = client(config, 2);
+    assert!(c.endpoint_breaker(EndpointId(1)).is_some());
+    c.on_endpoint_removed(at_ms(1), EndpointId(1));
+    assert!(!c.knows(EndpointId(1)));
+    assert!(
+        c.endpoint_breaker(EndpointId(1)).is_none(),
+        "its breaker is freed"
+    );
+    for t in 2..20 {
+        let _ = c.start_call(at_ms(t), 0);
+        let (attempt, endpoint, _) = sent(&drain(&mut c))[0];
+        assert_eq!(endpoint, EndpointId(0));
+        let _ = c.on_attempt_outcome(at_ms(t), attempt, Outcome::Success);
+        let _ = drain(&mut c);
+    }
+    c.on_endpoint_added(at_ms(30), ep(1), 0);
+    assert!(c.is_eligible(EndpointId(1)));
+}
+
+#[test]
+fn time_going_backwards_does_not_panic() {
+    let mut config = ClientConfig::default();
+    config.timeout = Some(Duration::from_millis(10));
+    config.breaker = Some(BreakerConfig::default());
+    let mut c = client(config, 2);
+    let _ = c.start_call(at_ms(100), 0);
+    let (attempt, _, _) = sent(&drain(&mut c))[0];
+    let _ = c.start_call(at_ms(50), 0); // earlier than before: treated as 100 ms
+    let actions = drain(&mut c);
+    assert!(
+        timers(&actions).iter().all(|&(at, _)| at >= at_ms(110)),
+        "timers count from the latest time seen"
+    );
+    let _ = c.on_attempt_outcome(at_ms(10), attempt, Outcome::Success);
+    assert_eq!(finished(&drain(&mut c)), Some(CallResult::Ok));
+}
+
+#[test]
+fn bad_configs_are_refused_with_the_policy_and_key() {
+    let mut config = ClientConfig::default();
+    config.retry = RetryConfig {
+        attempts: 0,
+        ..RetryConfig::default()
+    };
+    let err = Client::try_new(&config, Instant::ZERO, stream(1, Role::Policy, 0)).unwrap_err();
+    assert_eq!((err.section, err.key), (Some("retry"), "attempts"), "{err}");
+    assert!(err.to_string().starts_with("`retry.attempts`"), "{err}");
+    let mut config = ClientConfig::default();
+    config.panic_threshold = 2.0;
+    let err = Client::try_new(&config, Instant::ZERO, stream(1, Role::Policy, 0)).unwrap_err();
+    assert_eq!(err.key, "panic_threshold");
+    let mut config = ClientConfig::default();
+    config.timeout = Some(Duration::ZERO);
+    let err = Client::try_new(&config, Instant::ZERO, stream(1, Role::Policy, 0)).unwrap_err();
+    assert_eq!(err.key, "timeout");
+}
+
+#[test]
+fn the_stack_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Client<TestRng>>();
+    check::<Action>();
+    check::<ClientConfig>();
+}

@@ -148,8 +148,8 @@ impl Common {
 }
 
 /// The default output folder's name: the scenario file's name without `.toml`,
-/// restricted to letters, digits, `-`, `_` and `.` (anything else becomes `_`), so it
-/// always names one folder inside `results/`.
+/// restricted to letters, digits, `-`, `_` and `.` (anything else becomes `_`, leading
+/// dots are dropped), so it always names one visible folder inside `results/`.
 fn default_folder(scenario: &Path) -> String {
     let stem = scenario
         .file_stem()
@@ -163,9 +163,10 @@ fn default_folder(scenario: &Path) -> String {
         })
         .take(100)
         .collect();
-    match clean.trim_matches('.').is_empty() {
-        true => "scenario".to_string(),
-        false => clean,
+    // No leading dot: no hidden folder, and never `.` or `..`.
+    match clean.trim_start_matches('.') {
+        "" => "scenario".to_string(),
+        rest => rest.to_string(),
     }
 }
 

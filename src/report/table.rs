@@ -49,8 +49,12 @@ pub fn key(results: &Results) -> String {
         return String::new();
     }
     let mut out = String::from("variants:\n");
+    let width = format!("#{}", names.len()).len();
     for (k, name) in names.iter().enumerate() {
-        out.push_str(&format!("  #{}  {name}\n", k + 1));
+        out.push_str(&format!(
+            "  {}  {name}\n",
+            pad(&format!("#{}", k + 1), width, true)
+        ));
     }
     out
 }

@@ -340,6 +340,13 @@ fn an_interrupted_sweep_resumes_to_the_same_bytes() {
     assert_eq!(m["status"], "incomplete");
     let written = m["runs"]["written"].as_u64().unwrap();
     assert!((2..10).contains(&written), "{written} runs written");
+    // With one worker the runs written are the first ones; the rest is one range.
+    let missing = m["runs"]["missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{m}");
+    assert_eq!(missing[0]["variant"], "baseline");
+    let span =
+        missing[0]["last_seed"].as_u64().unwrap() - missing[0]["first_seed"].as_u64().unwrap();
+    assert_eq!(span + 1, 10 - written, "{m}");
     assert_manifest_lists_the_folder(&out);
     assert_eq!(files(tmp.path()), ["out"], "no temporary folder is left");
 

@@ -34,8 +34,8 @@ pub(crate) struct Written {
     /// Runs that failed, with their errors.
     pub failed: Vec<FailedRun>,
     /// Runs that should have been written but were not (interrupted, or in no
-    /// earlier folder).
-    pub missing: usize,
+    /// earlier folder), as plan indices in order.
+    pub missing: Vec<usize>,
     /// Measured calls and events of the runs simulated now.
     pub calls: u64,
     /// Events processed.
@@ -59,7 +59,7 @@ pub(crate) fn assemble(
     let mut written = Written {
         results: Results::new(layout.clone()),
         failed: Vec::new(),
-        missing: 0,
+        missing: Vec::new(),
         calls: 0,
         events: 0,
     };
@@ -82,7 +82,7 @@ pub(crate) fn assemble(
             Origin::Run => wait_for(index, &mut early, &mut runs, stop),
         };
         let Some(done) = done else {
-            written.missing += 1;
+            written.missing.push(index);
             continue;
         };
         files.append(layout, index, &done.rows)?;

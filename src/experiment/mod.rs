@@ -175,6 +175,7 @@ impl Sweep {
                 planned: 0,
                 written: 0,
                 failed: Vec::new(),
+                missing: Vec::new(),
             },
             files: Vec::new(),
         }

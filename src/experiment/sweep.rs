@@ -10,7 +10,7 @@ use super::assemble::{assemble, Origin, Written};
 use super::runner::{self, Progress};
 use super::{Kind, Shard, Sweep};
 use crate::report::folder::{check_target, FolderError, OutputFolder};
-use crate::report::manifest::{Manifest, ManifestError, RunsInfo, ShardInfo};
+use crate::report::manifest::{Manifest, ManifestError, MissingRuns, RunsInfo, ShardInfo};
 use crate::report::plot::{self, PlotError, PlotOptions};
 use crate::report::{
     runs_in, write_comparison_csv, write_paired_csv, FolderRuns, Layout, ReportError, Results,
@@ -45,7 +45,7 @@ pub struct Outcome {
     pub manifest: Manifest,
     /// The charts drawn (file stems).
     pub charts: Vec<String>,
-    /// Runs left out because the sweep was stopped.
+    /// Runs left out because the sweep was stopped (or no folder had them).
     pub missing: usize,
     /// Measured calls of the runs simulated now.
     pub calls: u64,
@@ -328,7 +328,7 @@ fn finish(
         write_paired_csv(&dir, &written.results)?;
     }
     let mut drawn = Vec::new();
-    if charts && written.missing == 0 && !written.results.runs.is_empty() {
+    if charts && written.missing.is_empty() && !written.results.runs.is_empty() {
         let options = PlotOptions {
             slo: Some(manifest.slo),
         };
@@ -345,10 +345,11 @@ fn finish(
         planned: planned as u64,
         written: written.results.runs.len() as u64,
         failed: written.failed,
+        missing: missing_ranges(&written.results.layout, origins, &written.missing),
     };
-    manifest.status = match written.missing {
-        0 => "complete",
-        _ => "incomplete",
+    manifest.status = match written.missing.is_empty() {
+        true => "complete",
+        false => "incomplete",
     }
     .to_string();
     manifest.write(&dir)?;
@@ -357,8 +358,70 @@ fn finish(
         results: written.results,
         manifest,
         charts: drawn,
-        missing: written.missing,
+        missing: written.missing.len(),
         calls: written.calls,
         events: written.events,
     })
+}
+
+/// The missing runs (plan indices, in order) as ranges: consecutive planned runs of
+/// one variant that are all missing form one range.
+fn missing_ranges(layout: &Layout, origins: &[Origin], missing: &[usize]) -> Vec<MissingRuns> {
+    let mut ranges: Vec<MissingRuns> = Vec::new();
+    let mut next = missing.iter().peekable();
+    // Whether the previous planned run was missing too.
+    let mut open = false;
+    for (index, origin) in origins.iter().enumerate() {
+        if *origin == Origin::Skip {
+            continue;
+        }
+        if next.peek() != Some(&&index) {
+            open = false;
+            continue;
+        }
+        next.next();
+        let (v, seed) = layout.split(index);
+        let name = &layout.variants[v];
+        match ranges.last_mut() {
+            Some(last) if open && last.variant == *name => last.last_seed = seed,
+            _ => ranges.push(MissingRuns {
+                variant: name.clone(),
+                first_seed: seed,
+                last_seed: seed,
+            }),
+        }
+        open = true;
+    }
+    ranges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_runs_form_ranges_per_variant() {
+        let layout = Layout::new(
+            "demo".into(),
+            vec!["a".into(), "b".into()],
+            vec![],
+            vec![vec![], vec![]],
+            10,
+            4,
+        );
+        // Shard 1/2: runs 0, 2, 4, 6 (a 10, a 12, b 10, b 12).
+        let origins: Vec<Origin> = (0..8)
+            .map(|i| match i % 2 {
+                0 => Origin::Run,
+                _ => Origin::Skip,
+            })
+            .collect();
+        let ranges = missing_ranges(&layout, &origins, &[2, 4, 6]);
+        let got: Vec<(&str, u64, u64)> = ranges
+            .iter()
+            .map(|r| (r.variant.as_str(), r.first_seed, r.last_seed))
+            .collect();
+        assert_eq!(got, [("a", 12, 12), ("b", 10, 12)]);
+        assert!(missing_ranges(&layout, &origins, &[]).is_empty());
+    }
 }

@@ -110,6 +110,23 @@ pub struct RunsInfo {
     pub written: u64,
     /// Runs that stopped at a limit: `status` = `failed` in `summary.csv`.
     pub failed: Vec<FailedRun>,
+    /// Runs not written yet (an interrupted sweep, or a merge of too few shards):
+    /// `--resume` runs them. Every other planned run is written, `ok` unless listed
+    /// in `failed`.
+    #[serde(default)]
+    pub missing: Vec<MissingRuns>,
+}
+
+/// Planned runs of one variant, with seeds from `first_seed` to `last_seed`, that
+/// are not written (in a shard's folder: those of the shard's runs in that range).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingRuns {
+    /// The variant.
+    pub variant: String,
+    /// The first missing seed.
+    pub first_seed: u64,
+    /// The last missing seed.
+    pub last_seed: u64,
 }
 
 /// A run that failed, and why.

@@ -138,6 +138,30 @@ fn pad(text: &str, width: usize, left: bool) -> String {
     }
 }
 
+/// `line` cut at spaces into lines of at most [`WIDTH`] characters (a longer word
+/// stays whole), continuation lines indented by `indent` spaces; ends with a newline.
+pub(super) fn wrap(line: &str, indent: usize) -> String {
+    let words = line.trim_start();
+    let mut current = line[..line.len() - words.len()].to_string();
+    let mut has_word = false;
+    let mut out = String::new();
+    for word in words.split(' ') {
+        let len = current.chars().count();
+        if has_word && len + 1 + word.chars().count() > WIDTH {
+            out.push_str(&current);
+            out.push('\n');
+            current = " ".repeat(indent);
+        } else if has_word {
+            current.push(' ');
+        }
+        current.push_str(word);
+        has_word = true;
+    }
+    out.push_str(&current);
+    out.push('\n');
+    out
+}
+
 /// Left-aligns the first column, right-aligns the others, two spaces apart. A table
 /// wider than [`WIDTH`] is cut into blocks of columns, each repeating the first
 /// column, separated by an empty line.
@@ -235,6 +259,25 @@ mod tests {
         assert!(key(&res).contains(&long));
         let wide = vec![vec!["a".to_string(), "y".repeat(70_000)]];
         assert!(align(&wide).contains(&"y".repeat(70_000)));
+    }
+
+    #[test]
+    fn long_lines_wrap_at_spaces() {
+        let line = format!("  p50_ms: {}", ["balancer=p2c attempts=1,"; 12].join(" "));
+        let text = wrap(&line, 4);
+        assert!(text.lines().count() > 2, "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
+        assert!(
+            text.lines()
+                .skip(1)
+                .all(|l| l.starts_with("    ") && !l.starts_with("     ")),
+            "{text}"
+        );
+        assert_eq!(
+            text.split_whitespace().collect::<Vec<_>>(),
+            line.split_whitespace().collect::<Vec<_>>()
+        );
+        assert_eq!(wrap("  a b", 4), "  a b\n");
     }
 
     #[test]

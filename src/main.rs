@@ -52,6 +52,10 @@ enum Command {
         /// Run only the --vary product, not crossed with the file's [[variants]].
         #[arg(long)]
         no_file_variants: bool,
+        /// The variant paired.csv compares every other variant with (default: the
+        /// first).
+        #[arg(long, value_name = "VARIANT")]
+        baseline: Option<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -193,8 +197,16 @@ fn main() -> ExitCode {
             varies,
             seeds,
             no_file_variants,
+            baseline,
             common,
-        } => compare(&scenario, &varies, seeds, no_file_variants, &common),
+        } => compare(
+            &scenario,
+            &varies,
+            seeds,
+            no_file_variants,
+            baseline,
+            &common,
+        ),
         Command::Merge {
             dirs,
             out,
@@ -244,7 +256,7 @@ fn run(path: &Path, seeds: u64, common: &Common) -> anyhow::Result<()> {
     let overrides = parse_sets(&common.sets)?;
     let scenario = Scenario::load(path, &overrides).map_err(scenario_error)?;
     let first = common.seed.unwrap_or(scenario.config.run.seed);
-    run_and_report(Sweep::single(scenario, first, seeds), path, common)
+    run_and_report(Sweep::single(scenario, first, seeds), path, common, None)
 }
 
 fn compare(
@@ -252,6 +264,7 @@ fn compare(
     varies: &[String],
     seeds: u64,
     no_file_variants: bool,
+    baseline: Option<String>,
     common: &Common,
 ) -> anyhow::Result<()> {
     let overrides = parse_sets(&common.sets)?;
@@ -263,9 +276,19 @@ fn compare(
     let variants = experiment::variants(base.declared_variants(), &axes, !no_file_variants)
         .map_err(|e| usage(e.to_string()))?;
     let first = common.seed.unwrap_or(base.config.run.seed);
+    if let Some(name) = baseline
+        .as_ref()
+        .filter(|b| !variants.iter().any(|v| &v.name == *b))
+    {
+        let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
+        return Err(usage(format!(
+            "--baseline `{name}` is not a variant; the variants are: {}",
+            names.join(", ")
+        )));
+    }
     let sweep =
         Sweep::compare(base, axes, variants, first, seeds).map_err(|e| usage(e.to_string()))?;
-    run_and_report(sweep, path, common)
+    run_and_report(sweep, path, common, baseline)
 }
 
 fn sweep_error(e: SweepError) -> anyhow::Error {
@@ -277,7 +300,12 @@ fn sweep_error(e: SweepError) -> anyhow::Error {
 
 /// Runs a sweep into its output folder, prints the tables, then the timing line:
 /// the tail `run` and `compare` share.
-fn run_and_report(sweep: Sweep, path: &Path, common: &Common) -> anyhow::Result<()> {
+fn run_and_report(
+    sweep: Sweep,
+    path: &Path,
+    common: &Common,
+    baseline: Option<String>,
+) -> anyhow::Result<()> {
     let options = SweepOptions {
         out: common.out_dir(path),
         jobs: common.workers(),
@@ -286,6 +314,7 @@ fn run_and_report(sweep: Sweep, path: &Path, common: &Common) -> anyhow::Result<
         force: common.force,
         charts: !common.no_plots,
         command: std::env::args().collect(),
+        baseline,
     };
     let out = options.out.clone();
     let jobs = options.jobs;

@@ -447,3 +447,24 @@ fn default_folder_comes_from_the_file_name() {
     // The copy keeps `name = "quickstart"` but gets its own folder.
     assert_eq!(files(&tmp.path().join("results")), ["my_copy"]);
 }
+
+#[test]
+fn paired_compares_with_the_chosen_baseline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    small(&out, &["--baseline", "balancer=p2c", "--no-plots"]);
+    let paired = std::fs::read_to_string(out.join("paired.csv")).unwrap();
+    assert!(
+        paired
+            .lines()
+            .skip(1)
+            .all(|l| l.starts_with("balancer=round_robin,balancer=p2c,")),
+        "{paired}"
+    );
+    assert_eq!(manifest(&out)["baseline"], "balancer=p2c");
+    let mut args: Vec<&str> = SMALL.to_vec();
+    args.extend(["--baseline", "nobody", "--out", out.to_str().unwrap()]);
+    let refused = hasim(&args);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("balancer=p2c"));
+}

@@ -170,6 +170,7 @@ impl Sweep {
                 count: self.seed_count,
             },
             slo: self.base.config.run.slo,
+            baseline: None,
             shard: None,
             runs: RunsInfo {
                 planned: 0,

@@ -34,6 +34,8 @@ pub struct SweepOptions {
     pub charts: bool,
     /// The command line, for the manifest.
     pub command: Vec<String>,
+    /// The variant `paired.csv` compares the others with (default: the first).
+    pub baseline: Option<String>,
 }
 
 /// What a sweep or merge wrote.
@@ -104,6 +106,7 @@ pub fn run_sweep(sweep: Arc<Sweep>, options: SweepOptions) -> Result<Prepared, S
     check_target(&options.out, options.force)?;
     let layout = sweep.layout();
     let mut manifest = sweep.manifest(options.command.clone());
+    manifest.baseline = options.baseline.clone();
     manifest.shard = options.shard.map(|s| ShardInfo {
         index: s.index,
         count: s.count,
@@ -325,7 +328,7 @@ fn finish(
         write_comparison_csv(&dir, &written.results)?;
     }
     if whole_plan && kind == Kind::Compare {
-        write_paired_csv(&dir, &written.results)?;
+        write_paired_csv(&dir, &written.results, manifest.baseline.as_deref())?;
     }
     let mut drawn = Vec::new();
     if charts && written.missing.is_empty() && !written.results.runs.is_empty() {

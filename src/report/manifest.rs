@@ -42,6 +42,10 @@ pub struct Manifest {
     pub seeds: SeedsInfo,
     /// `run.slo`, drawn on the availability chart.
     pub slo: f64,
+    /// The variant `paired.csv` compares the others with (`compare --baseline`);
+    /// absent: the first.
+    #[serde(default)]
+    pub baseline: Option<String>,
     /// The slice of the plan this folder holds (`--shard K/N`); absent for all of it.
     pub shard: Option<ShardInfo>,
     /// Which runs are written.

@@ -33,12 +33,19 @@ const HEADER: [&str; 8] = [
     "runs",
 ];
 
-/// Writes `paired.csv` into `dir` (created if missing): every variant after the first
-/// (in plan order) against the first, for every numeric summary metric. With one
-/// variant the file has only its header.
-pub fn write_paired_csv(dir: &Path, results: &Results) -> Result<(), ReportError> {
+/// Writes `paired.csv` into `dir` (created if missing): every other variant (in plan
+/// order) against the baseline, for every numeric summary metric. The baseline is
+/// the variant named `baseline` (`compare --baseline`) if it has runs, else the
+/// first. With one variant the file has only its header.
+pub fn write_paired_csv(
+    dir: &Path,
+    results: &Results,
+    baseline: Option<&str>,
+) -> Result<(), ReportError> {
     create_dir(dir)?;
-    write_atomic(&dir.join("paired.csv"), |out| write_paired(out, results))
+    write_atomic(&dir.join("paired.csv"), |out| {
+        write_paired(out, results, baseline)
+    })
 }
 
 /// `(seed, value of metric number `index`)` for each run, in order.
@@ -71,9 +78,16 @@ pub(super) fn differences(
         .collect()
 }
 
-fn write_paired(out: &mut Sink, results: &Results) -> ::csv::Result<()> {
+fn write_paired(out: &mut Sink, results: &Results, baseline: Option<&str>) -> ::csv::Result<()> {
     out.write_record(HEADER)?;
-    let groups = results.by_variant();
+    let mut groups = results.by_variant();
+    if let Some(i) = groups
+        .iter()
+        .position(|(v, _)| Some(results.name(*v)) == baseline)
+    {
+        let chosen = groups.remove(i);
+        groups.insert(0, chosen);
+    }
     let Some(((baseline, base_runs), others)) = groups.split_first() else {
         return Ok(());
     };
@@ -191,7 +205,7 @@ mod tests {
             ("p2c", 1, &b1),
             ("p2c", 2, &b2),
         ]);
-        write_paired_csv(tmp.path(), &res).unwrap();
+        write_paired_csv(tmp.path(), &res, None).unwrap();
         let text = std::fs::read_to_string(tmp.path().join("paired.csv")).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], HEADER.join(","));
@@ -210,8 +224,32 @@ mod tests {
 
         // One variant: just the header.
         let (one, _) = results(&[("rr", 1, &a1), ("rr", 2, &a2)]);
-        write_paired_csv(tmp.path(), &one).unwrap();
+        write_paired_csv(tmp.path(), &one, None).unwrap();
         let text = std::fs::read_to_string(tmp.path().join("paired.csv")).unwrap();
         assert_eq!(text.lines().count(), 1);
+    }
+
+    #[test]
+    fn a_named_baseline_goes_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            metrics(1000, 990, 1.0),
+            metrics(1000, 980, 3.0),
+            metrics(1000, 995, 2.0),
+        );
+        let (res, _) = results(&[("rr", 1, &a), ("p2c", 1, &b), ("ewma", 1, &c)]);
+        write_paired_csv(tmp.path(), &res, Some("p2c")).unwrap();
+        let text = std::fs::read_to_string(tmp.path().join("paired.csv")).unwrap();
+        let pairs: Vec<(&str, &str)> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let mut cells = l.split(',');
+                (cells.next().unwrap(), cells.next().unwrap())
+            })
+            .collect();
+        assert!(pairs.iter().all(|p| p.1 == "p2c"), "{text}");
+        assert_eq!(pairs[0].0, "rr");
+        assert_eq!(pairs.last().unwrap().0, "ewma");
     }
 }

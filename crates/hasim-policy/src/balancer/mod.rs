@@ -37,6 +37,7 @@
 //! by endpoint id, and the only hashing is `common::mix64`, fixed across runs.
 
 mod common;
+mod edf;
 mod ewma;
 mod least_connections;
 mod least_response_time;
@@ -60,6 +61,7 @@ pub use random::Random;
 pub use ring_hash::{RingHash, RingHashConfig, MAX_RING_ENTRIES};
 pub use round_robin::RoundRobin;
 pub use weighted_random::WeightedRandom;
+pub use edf::{EdfScheduler, MAX_PRE_PICKS};
 pub use weighted_round_robin::WeightedRoundRobin;
 
 use std::time::Duration;
@@ -330,6 +332,19 @@ impl Balancer {
             Balancer::LeastResponseTime(b) => b.pick(req, rng),
             Balancer::RingHash(b) => b.pick(req),
             Balancer::Maglev(b) => b.pick(req),
+        }
+    }
+
+    /// Picks an endpoint for a further attempt of a call already sent (a retry or a
+    /// hedge), from `req.eligible` (never empty; typically narrowed to the endpoints
+    /// the call has not tried). Weighted round robin answers from its schedule without
+    /// moving it, so retries do not skew the first attempts' shares; every other kind
+    /// picks as [`Balancer::pick`] does.
+    #[must_use]
+    pub fn pick_again<R: Rng + ?Sized>(&mut self, req: &PickRequest, rng: &mut R) -> EndpointId {
+        match self {
+            Balancer::WeightedRoundRobin(b) => b.pick_again(req, rng),
+            _ => self.pick(req, rng),
         }
     }
 

@@ -93,8 +93,8 @@ const OTHERS: &[PolicyKind] = &[
     kind(
         "outlier",
         "",
-        "consecutive_failures = 5, interval = \"10s\", base_ejection = \"30s\", max_ejection = \"300s\", max_ejection_percent = 10, always_eject_one = true, success_rate = false, success_rate_minimum_hosts = 5, success_rate_request_volume = 100, success_rate_stdev_factor = 1.9",
-        "ejects endpoints after consecutive failures or low success rate, for base_ejection x times ejected (Envoy)",
+        "consecutive_failures = 5, enforcing_consecutive_failures = 100, consecutive_gateway_failures = 5, enforcing_consecutive_gateway_failures = 0, interval = \"10s\", base_ejection = \"30s\", max_ejection_percent = 10, always_eject_one = true, success_rate = false, enforcing_success_rate = 100, success_rate_minimum_hosts = 5, success_rate_request_volume = 100, success_rate_stdev_factor = 1.9, failure_percentage_threshold = 85, enforcing_failure_percentage = 0, failure_percentage_minimum_hosts = 5, failure_percentage_request_volume = 50",
+        "ejects endpoints after consecutive failures or gateway failures, low success rate or high failure percentage, for base_ejection x times ejected, at most max_ejection (default max(300s, base_ejection)); enforcing_* are percent chances, Envoy's defaults (Envoy)",
     ),
     kind(
         "limiter",

@@ -243,6 +243,22 @@ impl BreakerConfig {
         if r.wait_in_open.is_zero() {
             return Err(ConfigError::new("wait_in_open", "must be longer than 0s"));
         }
+        // resilience4j `CircuitBreakerConfig.Builder`: `waitDurationInOpenState` must be
+        // at least 1 ms and `slowCallDurationThreshold` at least 1 ns.
+        if self.flavor == Flavor::Resilience4j {
+            if r.wait_in_open < Duration::from_millis(1) {
+                return Err(ConfigError::new(
+                    "wait_in_open",
+                    "must be at least 1ms (resilience4j waitDurationInOpenState)",
+                ));
+            }
+            if r.slow_call_duration.is_zero() {
+                return Err(ConfigError::new(
+                    "slow_call_duration",
+                    "must be longer than 0s (resilience4j slowCallDurationThreshold >= 1ns)",
+                ));
+            }
+        }
         if !(r.wait_multiplier.is_finite() && r.wait_multiplier >= 1.0) {
             return Err(ConfigError::new(
                 "wait_multiplier",

@@ -81,8 +81,8 @@ const OTHERS: &[PolicyKind] = &[
     kind(
         "hedge",
         "",
-        "max_extra = 1",
-        "after `delay` (default \"20ms\") or the client's own `percentile` latency, send a copy elsewhere; first success wins (tower Hedge, gRPC A6)",
+        "max_extra = 1, min_data_points = 100",
+        "after `delay` (default \"20ms\") or the client's own `percentile` latency (of winning successful attempts, each from its own send, as tower records; needs min_data_points samples), send a copy elsewhere; first success wins (tower Hedge, gRPC A6)",
     ),
     kind(
         "health_check",

@@ -68,6 +68,24 @@ impl Ewma {
             .fold(0.0, f64::max)
     }
 
+    /// True if `ep` has an estimate (observed or seeded).
+    pub(super) fn has(&self, ep: EndpointId) -> bool {
+        matches!(self.estimates.get(ep.index()), Some(Some(_)))
+    }
+
+    /// Gives a never-observed `ep` the estimate `value_ns` made at `now`, which then
+    /// decays and blends like any other (tower's default RTT, set when an endpoint is
+    /// first seen). Does nothing if `ep` already has an estimate.
+    pub(super) fn seed(&mut self, now: Instant, ep: EndpointId, value_ns: f64) {
+        if self.estimates.len() <= ep.index() {
+            self.estimates.resize(ep.index() + 1, None);
+        }
+        let slot = &mut self.estimates[ep.index()];
+        if slot.is_none() {
+            *slot = Some(Estimate { value_ns, at: now });
+        }
+    }
+
     /// Folds a latency sample of `ep` taken at `now` into its estimate.
     pub(super) fn observe(&mut self, now: Instant, ep: EndpointId, sample_ns: f64) {
         if self.estimates.len() <= ep.index() {

@@ -354,7 +354,7 @@ impl Balancer {
         match self {
             Balancer::LeastConnections(b) => b.on_send(ep),
             Balancer::P2c(b) => b.on_send(ep),
-            Balancer::PeakEwma(b) => b.on_send(ep),
+            Balancer::PeakEwma(b) => b.on_send(now, ep),
             Balancer::RoundRobin(_)
             | Balancer::Random(_)
             | Balancer::WeightedRoundRobin(_)

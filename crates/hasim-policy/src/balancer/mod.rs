@@ -94,7 +94,8 @@ pub enum BalancerConfig {
     WeightedRandom {},
     /// Fewest client-local in-flight attempts over all eligible endpoints.
     LeastConnections {},
-    /// Least in-flight of `choices` random picks (Envoy LEAST_REQUEST, Finagle, tower).
+    /// Least in-flight of `choices` random picks: distinct ones (Finagle, tower,
+    /// `distinct = true`) or with replacement (Envoy LEAST_REQUEST, `distinct = false`).
     P2c(P2cConfig),
     /// Peak-EWMA latency x load over two random picks (Finagle, tower, Linkerd).
     PeakEwma(PeakEwmaConfig),
@@ -128,7 +129,7 @@ pub const KINDS: &[(&str, &str, &str)] = &[
     (
         "weighted_round_robin",
         "",
-        "earliest-deadline-first by weight, ties in insertion order (Envoy EDF)",
+        "earliest-deadline-first by weight, ties in insertion order, started with a random number of emulated picks and weight changes applied at the next pick (Envoy EDF, createWithPicks); retries do not move the schedule",
     ),
     (
         "weighted_random",
@@ -143,7 +144,7 @@ pub const KINDS: &[(&str, &str, &str)] = &[
     (
         "p2c",
         "choices = 2, distinct = true",
-        "least in-flight of `choices` random picks (Envoy LEAST_REQUEST; Finagle, tower)",
+        "least in-flight of `choices` random picks, ties to the first drawn; distinct = true: two different endpoints (Finagle P2C, tower p2c); distinct = false: drawn with replacement, may pick one endpoint twice (Envoy LEAST_REQUEST choice_count)",
     ),
     (
         "peak_ewma",

@@ -39,8 +39,8 @@ const OTHERS: &[PolicyKind] = &[
     kind(
         "breaker",
         "resilience4j",
-        "failure_rate = 0.5, slow_call_rate = 1.0, slow_call_duration = \"60s\", window = \"count\", window_size = 100, minimum_calls = 100, wait_in_open = \"60s\", wait_multiplier = 1.0, half_open_calls = 10, max_wait_in_half_open = \"0s\", on = [\"timeout\", \"error\", \"refused\", \"rejected\"], scope = \"client\"",
-        "count or time window of failure and slow-call rates; OPEN, then HALF_OPEN permits (resilience4j)",
+        "failure_rate = 0.5, slow_call_rate = 1.0, slow_call_duration = \"60s\", window = \"count\", window_size = 100, minimum_calls = 100, wait_in_open = \"60s\", wait_multiplier = 1.0, half_open_calls = 10, max_wait_in_half_open = \"0s\", automatic_transition = false, on = [\"timeout\", \"error\", \"refused\", \"rejected\"], scope = \"client\"",
+        "count or time window of failure and slow-call rates; OPEN, then HALF_OPEN permits; automatic_transition: OPEN ends at its deadline without a call (resilience4j automaticTransitionFromOpenToHalfOpenEnabled); forced open, disabled and metrics-only states in the library API (resilience4j)",
     ),
     kind(
         "breaker",

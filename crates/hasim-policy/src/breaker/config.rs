@@ -129,6 +129,10 @@ pub struct BreakerConfig {
     pub max_wait_in_half_open: Option<Duration>,
     /// Hystrix trips only with at least this many calls in its window.
     pub request_volume: Option<u32>,
+    /// OPEN moves to HALF_OPEN by itself when the wait ends, without waiting for a
+    /// call (resilience4j `automaticTransitionFromOpenToHalfOpenEnabled`, default
+    /// false). The caller must then call `handle_timeout` at `next_deadline`.
+    pub automatic_transition: Option<bool>,
     /// Failures in a row that trip a `consecutive` breaker.
     pub consecutive_failures: Option<u32>,
 }
@@ -191,6 +195,8 @@ pub struct Rules {
     pub half_open_minimum: u32,
     /// HALF_OPEN times out after this; `None` = never.
     pub max_wait_in_half_open: Option<Duration>,
+    /// OPEN ends at its deadline without a call (resilience4j only).
+    pub automatic_transition: bool,
 }
 
 /// The keys each flavor reads; any other optional key is an error.
@@ -205,6 +211,7 @@ const RESILIENCE4J_KEYS: &[&str] = &[
     "wait_multiplier",
     "half_open_calls",
     "max_wait_in_half_open",
+    "automatic_transition",
 ];
 const HYSTRIX_KEYS: &[&str] = &[
     "failure_rate",
@@ -316,6 +323,7 @@ impl BreakerConfig {
                     half_open_calls,
                     half_open_minimum: minimum_calls.min(half_open_calls),
                     max_wait_in_half_open: self.max_wait_in_half_open.filter(|d| !d.is_zero()),
+                    automatic_transition: self.automatic_transition.unwrap_or(false),
                 }
             }
             Flavor::Hystrix => {
@@ -360,6 +368,7 @@ impl BreakerConfig {
             ),
             ("request_volume", self.request_volume.is_some()),
             ("consecutive_failures", self.consecutive_failures.is_some()),
+            ("automatic_transition", self.automatic_transition.is_some()),
         ]
         .into_iter()
         .filter(|(_, set)| *set)
@@ -381,6 +390,7 @@ fn single_trial(on: KindSet, trip: TripRule, wait_in_open: Duration, multiplier:
         half_open_calls: 1,
         half_open_minimum: 1,
         max_wait_in_half_open: None,
+        automatic_transition: false,
     }
 }
 

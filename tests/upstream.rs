@@ -7,8 +7,6 @@
 mod concurrency_limits;
 #[path = "upstream/envoy.rs"]
 mod envoy;
-#[path = "upstream/finagle.rs"]
-mod finagle;
 #[path = "upstream/hystrix.rs"]
 mod hystrix;
 #[path = "upstream/resilience4j.rs"]

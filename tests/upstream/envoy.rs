@@ -63,7 +63,10 @@ fn same_schedule(a: &EdfScheduler, b: &EdfScheduler) {
     let (a, b) = (a.deadlines(), b.deadlines());
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-        assert!((x.0 - y.0).abs() <= 1e-5, "deadline of element {i}: {x:?} {y:?}");
+        assert!(
+            (x.0 - y.0).abs() <= 1e-5,
+            "deadline of element {i}: {x:?} {y:?}"
+        );
         assert_eq!(x.1, y.1, "entry of element {i}");
     }
 }
@@ -119,7 +122,10 @@ fn first_pick_test(weights: &[f64]) {
     }
     for (i, &w) in weights.iter().enumerate() {
         let observed = 100.0 * f64::from(picks[i]) / f64::from(iterations);
-        assert!((observed - w).abs() <= 1.0, "{weights:?}: entry {i} first {observed}%");
+        assert!(
+            (observed - w).abs() <= 1.0,
+            "{weights:?}: entry {i} first {observed}%"
+        );
     }
 }
 
@@ -150,7 +156,10 @@ fn picks(lb: &mut WeightedRoundRobin, eligible: &[Endpoint], random: u64, want: 
         known: eligible,
         hash_key: 0,
     };
-    let got: Vec<u32> = want.iter().map(|_| lb.pick(&req, &mut Fixed(random)).0).collect();
+    let got: Vec<u32> = want
+        .iter()
+        .map(|_| lb.pick(&req, &mut Fixed(random)).0)
+        .collect();
     assert_eq!(got, want, "over {eligible:?}");
 }
 
@@ -214,11 +223,7 @@ fn round_robin_weighted_initialization_picks_all_hosts() {
 // load_balancer_impl_base_test.cc (`LoadBalancerBaseTest`; default overprovisioning
 // 140 and panic threshold 50). Hosts are (total, healthy, degraded).
 
-fn loads(
-    levels: &[(u64, u64, u64)],
-    overprovisioning: u64,
-    panic_threshold: u64,
-) -> PriorityLoads {
+fn loads(levels: &[(u64, u64, u64)], overprovisioning: u64, panic_threshold: u64) -> PriorityLoads {
     let hosts: Vec<PriorityHosts> = levels
         .iter()
         .map(|&(total, healthy, degraded)| PriorityHosts {
@@ -273,21 +278,81 @@ fn gentle_failover_with_extra_levels() {
     let none = [0, 0, 0];
     let calm = Some(&[false, false, false][..]);
     let all = Some(&[true, true, true][..]);
-    check(&[(1, 1, 0), (1, 1, 0), (1, 1, 0)], &[100, 0, 0], &none, calm);
-    check(&[(2, 1, 0), (2, 1, 0), (2, 1, 0)], &[70, 30, 0], &none, None);
-    check(&[(4, 1, 0), (2, 2, 0), (2, 1, 0)], &[35, 65, 0], &none, None);
-    check(&[(4, 1, 0), (4, 1, 0), (4, 1, 0)], &[35, 35, 30], &none, None);
-    check(&[(5, 1, 0), (5, 1, 0), (5, 1, 0)], &[34, 33, 33], &none, all);
-    check(&[(5, 0, 0), (5, 0, 0), (5, 5, 0)], &[0, 0, 100], &none, calm);
-    check(&[(5, 0, 0), (5, 0, 0), (5, 4, 0)], &[0, 0, 100], &none, calm);
+    check(
+        &[(1, 1, 0), (1, 1, 0), (1, 1, 0)],
+        &[100, 0, 0],
+        &none,
+        calm,
+    );
+    check(
+        &[(2, 1, 0), (2, 1, 0), (2, 1, 0)],
+        &[70, 30, 0],
+        &none,
+        None,
+    );
+    check(
+        &[(4, 1, 0), (2, 2, 0), (2, 1, 0)],
+        &[35, 65, 0],
+        &none,
+        None,
+    );
+    check(
+        &[(4, 1, 0), (4, 1, 0), (4, 1, 0)],
+        &[35, 35, 30],
+        &none,
+        None,
+    );
+    check(
+        &[(5, 1, 0), (5, 1, 0), (5, 1, 0)],
+        &[34, 33, 33],
+        &none,
+        all,
+    );
+    check(
+        &[(5, 0, 0), (5, 0, 0), (5, 5, 0)],
+        &[0, 0, 100],
+        &none,
+        calm,
+    );
+    check(
+        &[(5, 0, 0), (5, 0, 0), (5, 4, 0)],
+        &[0, 0, 100],
+        &none,
+        calm,
+    );
     // P=2 40 % healthy: every level in panic, load by host count.
-    check(&[(5, 0, 0), (5, 0, 0), (5, 2, 0)], &[34, 33, 33], &none, all);
-    check(&[(5, 0, 5), (5, 2, 2), (5, 2, 0)], &[0, 56, 44], &none, calm);
-    check(&[(5, 0, 0), (3, 0, 0), (2, 0, 0)], &[50, 30, 20], &none, all);
+    check(
+        &[(5, 0, 0), (5, 0, 0), (5, 2, 0)],
+        &[34, 33, 33],
+        &none,
+        all,
+    );
+    check(
+        &[(5, 0, 5), (5, 2, 2), (5, 2, 0)],
+        &[0, 56, 44],
+        &none,
+        calm,
+    );
+    check(
+        &[(5, 0, 0), (3, 0, 0), (2, 0, 0)],
+        &[50, 30, 20],
+        &none,
+        all,
+    );
     // Total panic with healthy hosts left: 5 + 6 + 3 = 14 hosts.
-    check(&[(5, 0, 0), (6, 2, 0), (3, 1, 0)], &[37, 42, 21], &none, all);
+    check(
+        &[(5, 0, 0), (6, 2, 0), (3, 1, 0)],
+        &[37, 42, 21],
+        &none,
+        all,
+    );
     // Load spills over into degraded.
-    check(&[(5, 0, 1), (5, 0, 5), (5, 1, 0)], &[0, 0, 28], &[28, 44, 0], None);
+    check(
+        &[(5, 0, 1), (5, 0, 5), (5, 1, 0)],
+        &[0, 0, 28],
+        &[28, 44, 0],
+        None,
+    );
     // Panic threshold 0: no total panic; the remainder goes to the first degraded.
     check_with(
         &[(5, 0, 0), (5, 0, 2), (5, 0, 1)],
@@ -297,8 +362,18 @@ fn gentle_failover_with_extra_levels() {
         &[0, 67, 33],
         None,
     );
-    check(&[(5, 0, 0), (5, 0, 2), (5, 0, 1)], &[34, 33, 33], &none, None);
-    check(&[(3, 0, 0), (3, 0, 0), (3, 0, 0)], &[34, 33, 33], &none, all);
+    check(
+        &[(5, 0, 0), (5, 0, 2), (5, 0, 1)],
+        &[34, 33, 33],
+        &none,
+        None,
+    );
+    check(
+        &[(3, 0, 0), (3, 0, 0), (3, 0, 0)],
+        &[34, 33, 33],
+        &none,
+        all,
+    );
     check(&[(0, 0, 0), (6, 0, 0), (3, 0, 0)], &[0, 67, 33], &none, all);
 }
 
@@ -307,8 +382,18 @@ fn gentle_failover_with_extra_levels() {
 fn priority_selection_loads() {
     check(&[(1, 0, 0), (1, 0, 0)], &[50, 50], &[0, 0], None);
     check(&[(1, 0, 0), (2, 0, 0)], &[34, 66], &[0, 0], None);
-    check(&[(1, 0, 0), (2, 0, 0), (1, 1, 0)], &[0, 0, 100], &[0, 0, 0], None);
-    check(&[(1, 1, 0), (2, 0, 0), (1, 1, 0)], &[100, 0, 0], &[0, 0, 0], None);
+    check(
+        &[(1, 0, 0), (2, 0, 0), (1, 1, 0)],
+        &[0, 0, 100],
+        &[0, 0, 0],
+        None,
+    );
+    check(
+        &[(1, 1, 0), (2, 0, 0), (1, 1, 0)],
+        &[100, 0, 0],
+        &[0, 0, 0],
+        None,
+    );
 }
 
 /// `LoadBalancerBaseTest.OverProvisioningFactor`.

@@ -39,7 +39,11 @@ fn default_window_and_thresholds() {
     );
     assert_eq!(r.wait_in_open, Duration::from_secs(5));
     assert_eq!(HYSTRIX_BUCKET, Duration::from_millis(500));
-    assert_eq!(10_000 / HYSTRIX_BUCKET.as_millis(), 20, "buckets in the window");
+    assert_eq!(
+        10_000 / HYSTRIX_BUCKET.as_millis(),
+        20,
+        "buckets in the window"
+    );
 }
 
 /// The unit-test properties of `HystrixCommandPropertiesTest.getUnitTestPropertiesSetter`

@@ -140,7 +140,11 @@ fn disable_circuit_breaker() {
     for _ in 0..4 {
         assert_eq!(call(&mut b, Instant::ZERO, FAIL), Admit::Allow);
     }
-    assert_eq!(b.state(), BreakerState::Closed, "nothing was recorded while disabled");
+    assert_eq!(
+        b.state(),
+        BreakerState::Closed,
+        "nothing was recorded while disabled"
+    );
 }
 
 /// `CircuitBreakerStateMachineTest.shouldForceOpenCircuitBreaker`: FORCED_OPEN
@@ -205,7 +209,11 @@ fn auto_transition() {
     }
     assert!(b.next_deadline().is_some());
     b.force_open(Instant::ZERO);
-    assert_eq!(b.next_deadline(), None, "forcing open cancels the transition");
+    assert_eq!(
+        b.next_deadline(),
+        None,
+        "forcing open cancels the transition"
+    );
     // Without the option, OPEN waits for a call (resilience4j's default).
     let manual = BreakerConfig {
         automatic_transition: None,

@@ -50,9 +50,15 @@ fn default_decay() {
     let (b, ep) = one_endpoint(10);
     assert_eq!(b.cost(at(0), ep), 10.0 * NANOS_PER_MILLI);
     let load = b.cost(at(100), ep);
-    assert!(9.0 * NANOS_PER_MILLI < load && load < 10.0 * NANOS_PER_MILLI, "{load}");
+    assert!(
+        9.0 * NANOS_PER_MILLI < load && load < 10.0 * NANOS_PER_MILLI,
+        "{load}"
+    );
     let load = b.cost(at(200), ep);
-    assert!(8.0 * NANOS_PER_MILLI < load && load < 9.0 * NANOS_PER_MILLI, "{load}");
+    assert!(
+        8.0 * NANOS_PER_MILLI < load && load < 9.0 * NANOS_PER_MILLI,
+        "{load}"
+    );
 }
 
 /// `peak_ewma.rs` `compound_decay`: default 20 ms; two requests sent at 100 and

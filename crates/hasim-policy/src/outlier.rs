@@ -200,7 +200,10 @@ impl OutlierConfig {
             ),
         ] {
             if value > 100 {
-                return Err(ConfigError::new(key, format!("= {value} must be in [0, 100]")));
+                return Err(ConfigError::new(
+                    key,
+                    format!("= {value} must be in [0, 100]"),
+                ));
             }
         }
         if self.max_ejection_percent > 100 {
@@ -541,9 +544,9 @@ impl OutlierDetector {
             }
             State::Ejected { at } if now.since(at) >= time => {
                 host.state = State::Serving {
-            failures_in_row: 0,
-            gateway_in_row: 0,
-        };
+                    failures_in_row: 0,
+                    gateway_in_row: 0,
+                };
                 self.ejected -= 1;
                 true
             }
@@ -643,7 +646,10 @@ impl OutlierDetector {
         if !(within_percent || first_one) {
             return None;
         }
-        let (base, max) = (nanos(self.cfg.base_ejection), nanos(self.cfg.max_ejection()));
+        let (base, max) = (
+            nanos(self.cfg.base_ejection),
+            nanos(self.cfg.max_ejection()),
+        );
         let host = self.host_mut(ep);
         debug_assert!(matches!(host.state, State::Serving { .. }));
         if u64::from(host.multiplier).saturating_mul(base) < max.saturating_add(base) {

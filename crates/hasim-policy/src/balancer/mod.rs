@@ -52,6 +52,7 @@ mod round_robin;
 mod weighted_random;
 mod weighted_round_robin;
 
+pub use edf::{EdfScheduler, MAX_PRE_PICKS};
 pub use least_connections::LeastConnections;
 pub use least_response_time::{LeastResponseTime, LeastResponseTimeConfig};
 pub use maglev::{Maglev, MaglevConfig, MAX_TABLE_SIZE};
@@ -61,7 +62,6 @@ pub use random::Random;
 pub use ring_hash::{RingHash, RingHashConfig, MAX_RING_ENTRIES};
 pub use round_robin::RoundRobin;
 pub use weighted_random::WeightedRandom;
-pub use edf::{EdfScheduler, MAX_PRE_PICKS};
 pub use weighted_round_robin::WeightedRoundRobin;
 
 use std::time::Duration;

@@ -59,8 +59,7 @@ impl WeightedRoundRobin {
     #[must_use]
     pub fn pick_again<R: Rng + ?Sized>(&mut self, req: &PickRequest, rng: &mut R) -> EndpointId {
         let eligible = req.eligible;
-        let is_eligible =
-            |id: EndpointId| eligible.binary_search_by_key(&id, |e| e.id).is_ok();
+        let is_eligible = |id: EndpointId| eligible.binary_search_by_key(&id, |e| e.id).is_ok();
         match self.sched.peek_eligible(is_eligible) {
             Some(id) if !self.built_for.is_empty() => id,
             _ => self.pick(req, rng),
@@ -83,8 +82,10 @@ impl WeightedRoundRobin {
     fn rebuild(&mut self, eligible: &[Endpoint], picks: u32) {
         self.built_for.clear();
         self.built_for.extend(eligible.iter().map(|e| e.id));
-        let entries: Vec<(EndpointId, f64)> =
-            eligible.iter().map(|e| (e.id, weight_of(e) as f64)).collect();
+        let entries: Vec<(EndpointId, f64)> = eligible
+            .iter()
+            .map(|e| (e.id, weight_of(e) as f64))
+            .collect();
         self.sched = EdfScheduler::create_with_picks(&entries, picks);
     }
 }
@@ -137,7 +138,13 @@ mod tests {
         // Weight 2 for endpoint 2 applies when 2 is next added back, not at once.
         let heavy = [ep(0, 1), ep(1, 1), ep(2, 2)];
         // Then 2 is due again at 1.5, before 0 and 1 at 2.
-        check(&[(&all, 0), (&heavy, 1), (&heavy, 2), (&heavy, 2), (&heavy, 0)]);
+        check(&[
+            (&all, 0),
+            (&heavy, 1),
+            (&heavy, 2),
+            (&heavy, 2),
+            (&heavy, 0),
+        ]);
     }
 
     #[test]

@@ -4,12 +4,15 @@
 //! Files: `test/common/upstream/edf_scheduler_test.cc`,
 //! `test/extensions/load_balancing_policies/round_robin/round_robin_lb_test.cc`,
 //! `test/extensions/load_balancing_policies/common/load_balancer_impl_base_test.cc`,
-//! `test/common/upstream/outlier_detection_impl_test.cc`.
+//! `test/common/upstream/outlier_detection_impl_test.cc`,
+//! `test/extensions/retry/priority/previous_priorities/config_test.cc`.
 
 use std::time::Duration;
 
 use hasim_policy::balancer::{EdfScheduler, PickRequest, WeightedRoundRobin};
-use hasim_policy::failover::{priority_loads, PriorityHosts, PriorityLoads};
+use hasim_policy::failover::{
+    previous_priorities_loads, priority_loads, PriorityHosts, PriorityLoads,
+};
 use hasim_policy::outlier::{OutlierConfig, OutlierDetector};
 use hasim_policy::time::Instant;
 use hasim_policy::{Endpoint, EndpointId, FailureKind, Outcome};
@@ -561,4 +564,102 @@ fn outlier_consecutive_gateway_failure() {
     );
     load(&mut od, Instant::ZERO, 0, 20, E503, 2);
     assert!(!od.is_ejected(id(0)));
+}
+
+// ---------------------------------------------------------------------------
+// test/extensions/retry/priority/previous_priorities/config_test.cc
+// (`RetryPriorityTest`, `update_frequency = 1`). Hosts are (total, healthy, degraded).
+
+/// The loads after attempts in the priorities marked in `attempted`; `None` when
+/// Envoy falls back to the original loads.
+fn retry_loads(levels: &[(u64, u64, u64)], attempted: &[bool]) -> Option<(Vec<u32>, Vec<u32>)> {
+    let hosts: Vec<PriorityHosts> = levels
+        .iter()
+        .map(|&(total, healthy, degraded)| PriorityHosts {
+            healthy,
+            degraded,
+            total,
+        })
+        .collect();
+    let mut out = PriorityLoads::default();
+    previous_priorities_loads(&hosts, attempted, 140, &mut out)
+        .then_some((out.healthy, out.degraded))
+}
+
+/// `RetryPriorityTest.DefaultFrequency`: after P0, P1 takes everything; after both,
+/// back to the original {100, 0}.
+#[test]
+fn previous_priorities_default_frequency() {
+    let levels = [(2, 2, 0), (2, 2, 0)];
+    assert_eq!(
+        retry_loads(&levels, &[true, false]),
+        Some((vec![0, 100], vec![0, 0]))
+    );
+    assert_eq!(
+        retry_loads(&levels, &[true, true]),
+        Some((vec![100, 0], vec![0, 0]))
+    );
+}
+
+/// `RetryPriorityTest.NoHealthyUpstreams`: nothing available anywhere: the original
+/// loads stay.
+#[test]
+fn previous_priorities_no_healthy_upstreams() {
+    let levels = [(10, 0, 0), (10, 0, 0), (10, 0, 0)];
+    assert_eq!(retry_loads(&levels, &[true, false, false]), None);
+}
+
+/// `RetryPriorityTest.DefaultFrequencyUnhealthyPriorities`: original {42, 28, 30};
+/// after P0 {0, 28, 72}; after P1 too {0, 0, 100}; after all, the original again.
+#[test]
+fn previous_priorities_unhealthy_priorities() {
+    let levels = [(10, 3, 0), (10, 2, 0), (10, 10, 0)];
+    let none = vec![0, 0, 0];
+    assert_eq!(
+        retry_loads(&levels, &[true, false, false]),
+        Some((vec![0, 28, 72], none.clone()))
+    );
+    assert_eq!(
+        retry_loads(&levels, &[true, true, false]),
+        Some((vec![0, 0, 100], none.clone()))
+    );
+    assert_eq!(
+        retry_loads(&levels, &[true, true, true]),
+        Some((vec![42, 28, 30], none))
+    );
+}
+
+/// `RetryPriorityTest.DefaultFrequencyUnhealthyPrioritiesDegradedLoad`.
+#[test]
+fn previous_priorities_degraded_load() {
+    let levels = [(10, 0, 3), (10, 0, 2), (10, 0, 10)];
+    let none = vec![0, 0, 0];
+    assert_eq!(
+        retry_loads(&levels, &[true, false, false]),
+        Some((none.clone(), vec![0, 28, 72]))
+    );
+    assert_eq!(
+        retry_loads(&levels, &[true, true, false]),
+        Some((none.clone(), vec![0, 0, 100]))
+    );
+    assert_eq!(
+        retry_loads(&levels, &[true, true, true]),
+        Some((none, vec![42, 28, 30]))
+    );
+}
+
+/// `RetryPriorityTest.DefaultFrequencyUnhealthyPrioritiesDegradedLoadSpillover`:
+/// after P1, {0, 0, 40} healthy and {60, 0, 0} degraded; after P2 too, all to P0
+/// degraded.
+#[test]
+fn previous_priorities_degraded_load_spillover() {
+    let levels = [(10, 0, 3), (10, 9, 1), (10, 2, 0)];
+    assert_eq!(
+        retry_loads(&levels, &[false, true, false]),
+        Some((vec![0, 0, 40], vec![60, 0, 0]))
+    );
+    assert_eq!(
+        retry_loads(&levels, &[false, true, true]),
+        Some((vec![0, 0, 0], vec![100, 0, 0]))
+    );
 }

@@ -374,42 +374,65 @@ pub fn recalculate_load_in_total_panic(hosts: &[PriorityHosts], out: &mut Priori
     out.healthy[first] += left as u32;
 }
 
-/// Envoy `previous_priorities` retry plugin (`PreviousPrioritiesRetryPriority`): the
-/// loads for a retry that avoids the priorities already tried. `attempted[p]` marks
-/// the priorities an earlier attempt went to; their hosts are treated as unavailable
-/// and the loads recomputed over the others. When every priority has been tried (or
-/// none of the others has any host available), the marks are forgotten and the
-/// original loads apply, as Envoy resets its exclusion.
+/// Envoy `previous_priorities` retry plugin (`PreviousPrioritiesRetryPriority`,
+/// `update_frequency = 1`): the loads for a retry that avoids the priorities already
+/// tried. `attempted[p]` marks the priorities earlier attempts of the call went to;
+/// their availability counts as 0 and the rest is spread over the others by
+/// availability (`adjustedAvailability`), healthy first, then degraded, passes
+/// repeated until all 100 % is placed. When nothing is left, the marks are
+/// forgotten (Envoy resets them) and all priorities count again. Returns false when
+/// no priority has any availability at all: the caller then keeps the original
+/// loads (Envoy returns `original_priority_load`), and `out` is untouched.
 pub fn previous_priorities_loads(
     hosts: &[PriorityHosts],
     attempted: &[bool],
     overprovisioning: u64,
-    panic_threshold: u64,
     out: &mut PriorityLoads,
-) {
-    let masked: Vec<PriorityHosts> = hosts
+) -> bool {
+    let avail: Vec<(u64, u64)> = hosts
         .iter()
-        .zip(attempted.iter().chain(std::iter::repeat(&false)))
-        .map(|(h, &tried)| {
-            if tried {
-                PriorityHosts {
-                    healthy: 0,
-                    degraded: 0,
-                    total: h.total,
-                }
-            } else {
-                *h
-            }
-        })
+        .map(|h| availability(h, overprovisioning))
         .collect();
-    let any_left = masked
-        .iter()
-        .any(|h| availability(h, overprovisioning) != (0, 0));
-    if any_left {
-        priority_loads(&masked, overprovisioning, 0, out);
-    } else {
-        priority_loads(hosts, overprovisioning, panic_threshold, out);
+    let tried = |i: usize| attempted.get(i).copied().unwrap_or(false);
+    let adjusted = |exclude: bool| -> Vec<(u64, u64)> {
+        avail
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| if exclude && tried(i) { (0, 0) } else { a })
+            .collect()
+    };
+    let total_of = |a: &[(u64, u64)]| a.iter().map(|&(h, d)| h + d).sum::<u64>().min(100);
+    let mut adj = adjusted(true);
+    let mut total = total_of(&adj);
+    if total == 0 {
+        adj = adjusted(false);
+        total = total_of(&adj);
     }
+    if total == 0 {
+        return false;
+    }
+    let n = hosts.len();
+    out.healthy.clear();
+    out.healthy.resize(n, 0);
+    out.degraded.clear();
+    out.degraded.resize(n, 0);
+    out.panic.clear();
+    out.panic.resize(n, false);
+    out.total_panic = false;
+    let mut left = 100u64;
+    while left != 0 {
+        for (slot, &(h, _)) in out.healthy.iter_mut().zip(&adj) {
+            let delta = left.min(h * 100 / total);
+            *slot += delta as u32;
+            left -= delta;
+        }
+        for (slot, &(_, d)) in out.degraded.iter_mut().zip(&adj) {
+            let delta = left.min(d * 100 / total);
+            *slot += delta as u32;
+            left -= delta;
+        }
+    }
+    true
 }
 
 /// Draws a tier with probability `loads[i]`, with one uniform draw from `rng` (always

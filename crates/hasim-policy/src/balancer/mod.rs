@@ -29,7 +29,7 @@
 //! | `weighted_random` | `weighted_random.rs` | none |
 //! | `least_connections`, `p2c` | `least_connections.rs`, `p2c.rs` | in-flight counts |
 //! | `peak_ewma` | `peak_ewma.rs` | in-flight counts, peak-EWMA latencies |
-//! | `least_response_time` | `least_response_time.rs` | EWMA latencies |
+//! | `least_response_time` | `least_response_time.rs` | in-flight counts, decaying EWMA latencies |
 //! | `ring_hash`, `maglev` | `ring_hash.rs`, `maglev.rs` | ring / table over `known` |
 //!
 //! A pick allocates only when it rebuilds: the schedule, ring and table are rebuilt
@@ -99,7 +99,7 @@ pub enum BalancerConfig {
     P2c(P2cConfig),
     /// Peak-EWMA latency x load over two random picks (Finagle, tower, Linkerd).
     PeakEwma(PeakEwmaConfig),
-    /// Lowest moving-average latency (nginx-plus `least_time`).
+    /// Lowest moving-average latency x (in-flight + 1) (nginx-plus `least_time`).
     LeastResponseTime(LeastResponseTimeConfig),
     /// Consistent hashing on a ring (Envoy RING_HASH).
     RingHash(RingHashConfig),
@@ -154,7 +154,7 @@ pub const KINDS: &[(&str, &str, &str)] = &[
     (
         "least_response_time",
         "decay = \"10s\", penalize_failures = true",
-        "lowest moving-average latency, ties at random (nginx-plus least_time)",
+        "lowest moving-average latency x (in-flight + 1), full scan, ties at random; averages decay toward 0 while idle (nginx-plus least_time)",
     ),
     (
         "ring_hash",
@@ -356,11 +356,11 @@ impl Balancer {
             Balancer::LeastConnections(b) => b.on_send(ep),
             Balancer::P2c(b) => b.on_send(ep),
             Balancer::PeakEwma(b) => b.on_send(now, ep),
+            Balancer::LeastResponseTime(b) => b.on_send(ep),
             Balancer::RoundRobin(_)
             | Balancer::Random(_)
             | Balancer::WeightedRoundRobin(_)
             | Balancer::WeightedRandom(_)
-            | Balancer::LeastResponseTime(_)
             | Balancer::RingHash(_)
             | Balancer::Maglev(_) => {}
         }
@@ -396,11 +396,11 @@ impl Balancer {
             Balancer::LeastConnections(b) => b.on_done(ep),
             Balancer::P2c(b) => b.on_done(ep),
             Balancer::PeakEwma(b) => b.on_cancel(ep),
+            Balancer::LeastResponseTime(b) => b.on_cancel(ep),
             Balancer::RoundRobin(_)
             | Balancer::Random(_)
             | Balancer::WeightedRoundRobin(_)
             | Balancer::WeightedRandom(_)
-            | Balancer::LeastResponseTime(_)
             | Balancer::RingHash(_)
             | Balancer::Maglev(_) => {}
         }

@@ -113,7 +113,7 @@ const OTHERS: &[PolicyKind] = &[
         "failover",
         "priority",
         "overprovisioning = 1.4",
-        "tier P takes min(1, 1.4 x eligible/total) of the traffic, the rest spills to the next tier (Envoy priorities)",
+        "tier P takes min(1, 1.4 x eligible/total) of the traffic, the rest spills to the next tier; when every tier is in panic, load follows endpoint counts (Envoy priorities, recalculateLoadInTotalPanic)",
     ),
     kind("failover", "primary_backup", "", "everything to the lowest tier with an eligible endpoint (active/standby)"),
     kind("fallback", "fail", "", "a call that cannot succeed fails (the default)"),
@@ -122,7 +122,7 @@ const OTHERS: &[PolicyKind] = &[
         "panic_threshold",
         "",
         "panic_threshold = 0.5",
-        "below this fraction of eligible endpoints, ignore health and ejection (Envoy panic mode)",
+        "below this fraction of eligible endpoints, ignore health and ejection (Envoy panic mode; Envoy's default 50%, decided per tier by failover::priority_loads)",
     ),
 ];
 

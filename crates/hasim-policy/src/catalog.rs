@@ -107,7 +107,7 @@ const OTHERS: &[PolicyKind] = &[
         "limiter",
         "aimd",
         "initial = 20, min = 1, max = 200, backoff_ratio = 0.9",
-        "in-flight cap: drop or timeout -> cap x ratio, success at >= cap/2 in flight -> cap + 1 (Netflix concurrency-limits)",
+        "in-flight cap: drop or timeout -> cap x ratio, success at >= cap/2 in flight -> cap + 1; `initial` is kept until the first sample clamps it and min = 0 is allowed (Netflix concurrency-limits AIMDLimit, whose own default minLimit is 20)",
     ),
     kind(
         "failover",

@@ -168,7 +168,9 @@ where
     /// Armed timers by (instant, arming order).
     timers: BTreeMap<(Instant, u64), Timer>,
     timer_seq: u64,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// The sleep until the earliest timer (made on first use: creating one needs a
+    /// runtime, building the driver does not).
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 // The driver never pins its fields in place (its futures and sleep are boxed), so it
@@ -206,7 +208,7 @@ where
     ) -> Self {
         let mut driver = Driver {
             client,
-            sleep: Box::pin(tokio::time::sleep_until(clock.deadline(Instant::MAX))),
+            sleep: None,
             clock,
             hooks,
             calls_rx,
@@ -666,10 +668,13 @@ where
             }
             if let Some(&(at, _)) = this.timers.keys().next() {
                 let deadline = this.clock.deadline(at);
-                if this.sleep.deadline() != deadline {
-                    this.sleep.as_mut().reset(deadline);
+                let sleep = this
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if sleep.deadline() != deadline {
+                    sleep.as_mut().reset(deadline);
                 }
-                if this.sleep.as_mut().poll(cx).is_ready() {
+                if sleep.as_mut().poll(cx).is_ready() {
                     continue;
                 }
             }

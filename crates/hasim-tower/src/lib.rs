@@ -59,6 +59,7 @@ mod config;
 mod driver;
 mod error;
 mod handle;
+mod layer;
 mod service;
 
 pub use builder::{
@@ -69,6 +70,7 @@ pub use config::{client_config_from_toml, ConfigError, SIMULATION_ONLY_KEYS};
 pub use driver::{Driver, Event};
 pub use error::Error;
 pub use handle::Handle;
+pub use layer::HasimLayer;
 pub use service::{HasimService, ResponseFuture};
 
 /// The policy crate this service drives (configs, outcomes, reasons).

@@ -232,3 +232,18 @@ async fn removing_an_endpoint_mid_flight_is_safe_and_its_id_is_reused() {
     assert_eq!(err.reason(), Some(FailReason::NoServer));
     assert_eq!((a.calls(), b.calls(), c.calls()), (1, 1, 1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_layer_follows_a_discover_stream() {
+    use tower::Layer;
+    let (a, b) = (Mock::new("a", 1), Mock::new("b", 1));
+    let layer = hasim_tower::HasimLayer::new(|| Builder::new(Default::default())).unwrap();
+    let svc = layer.layer(tower::discover::ServiceList::new(vec![
+        a.clone(),
+        b.clone(),
+    ]));
+    for _ in 0..4 {
+        svc.clone().oneshot(1).await.unwrap();
+    }
+    assert_eq!((a.calls(), b.calls()), (2, 2), "round robin over both");
+}

@@ -66,6 +66,19 @@ enum Command {
     },
     /// List every policy kind with its parameters, defaults and a description.
     Policies,
+    /// Run a scenario on real sockets on 127.0.0.1 in real time (same CSV files).
+    Live {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// Also run the simulator over `--sim-seeds` seeds and print both side by side.
+        #[arg(long)]
+        against_sim: bool,
+        /// Seeds of the simulator for `--against-sim`.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=10_000))]
+        sim_seeds: u64,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 /// Writes a line to stdout; a closed pipe (`hasim run ... | head`) is not an error:
@@ -128,6 +141,12 @@ fn main() -> ExitCode {
         } => compare(&scenario, &varies, seeds, &common),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Plot { dir, slo } => plot_dir(&dir, slo),
+        Command::Live {
+            scenario,
+            against_sim,
+            sim_seeds,
+            common,
+        } => live(&scenario, against_sim.then_some(sim_seeds), &common),
         Command::Policies => {
             say!("{}", policies_text().trim_end());
             Ok(())
@@ -179,6 +198,54 @@ fn run(path: &Path, seeds: u64, common: &Common) -> anyhow::Result<()> {
         Outputs::Run
     };
     run_and_report(&scenario, &plans, common, files)
+}
+
+/// `hasim live`: the scenario on real sockets; with `--against-sim`, also simulated.
+fn live(path: &Path, sim_seeds: Option<u64>, common: &Common) -> anyhow::Result<()> {
+    let overrides = parse_sets(&common.sets)?;
+    let scenario = Scenario::load(path, &overrides).map_err(scenario_error)?;
+    hasim::live::check(&scenario).map_err(|e| usage(e.to_string()))?;
+    let seed = common.seed.unwrap_or(scenario.config.run.seed);
+    let out = common.out_dir(&scenario.name);
+    let real = scenario.config.run.warmup + scenario.config.run.duration;
+    say!(
+        "live run on 127.0.0.1: about {:.0} s of real time",
+        real.as_secs_f64()
+    );
+    let metrics = hasim::live::run(&scenario, seed).map_err(|e| {
+        if e.is_user_error() {
+            usage(e.to_string())
+        } else {
+            anyhow::Error::new(e)
+        }
+    })?;
+    let record = [RunRecord {
+        scenario: &scenario.name,
+        variant: "live",
+        seed,
+        metrics: &metrics,
+    }];
+    say!("{}", report::summary_table(&record));
+    if let Some(n) = sim_seeds {
+        let plans: Vec<Plan> = experiment::seeds(seed, n)
+            .into_iter()
+            .map(|seed| Plan {
+                variant: "simulated".to_string(),
+                scenario: scenario.clone(),
+                seed,
+            })
+            .collect();
+        let (finished, _) = execute(&plans, common.jobs)?;
+        let sims: Vec<_> = finished.into_iter().map(|f| f.output.metrics).collect();
+        let rows = hasim::live::against::compare(&metrics, &sims);
+        say!("{}", hasim::live::against::table(&rows, sims.len()));
+    }
+    let plots = (!common.no_plots).then_some(PlotOptions {
+        slo: Some(scenario.config.run.slo),
+    });
+    write_outputs(&out, &record, Outputs::Run, plots)?;
+    say!("results in {}", out.display());
+    Ok(())
 }
 
 fn compare(path: &Path, varies: &[String], seeds: u64, common: &Common) -> anyhow::Result<()> {

@@ -5,12 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use hasim::experiment::{self, Finished, Plan, Progress};
 use hasim::report::plot::{self, PlotOptions};
 use hasim::report::{self, RunRecord};
 use hasim::scenario::{Override, Scenario, ScenarioError};
+
+#[path = "cli/extras.rs"]
+mod extras;
+#[path = "cli/json.rs"]
+mod json;
+
+use extras::Format;
 
 /// Deterministic discrete-event simulator of RPC high availability.
 #[derive(Parser)]
@@ -50,11 +57,14 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Check scenario files without running them.
+    /// Check scenario files without running them (their `[[variants]]` included).
     Validate {
         /// The scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+        /// `text`, or `json` for scripts.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Redraw the charts of a results folder from its CSV files alone.
     Plot {
@@ -64,8 +74,22 @@ enum Command {
         #[arg(long)]
         slo: Option<f64>,
     },
-    /// List every policy kind with its parameters, defaults and a description.
-    Policies,
+    /// List every policy kind with its parameters, defaults, a description and how
+    /// to write it.
+    Policies {
+        /// `text`, or `json` for scripts.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the JSON Schema of scenario files (docs/hasim.schema.json), for editors.
+    Schema,
+    /// Print a shell completion script: `hasim completions bash > ~/.local/share/bash-completion/completions/hasim`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `hasim man > hasim.1 && man ./hasim.1`.
+    Man,
 }
 
 /// Writes a line to stdout; a closed pipe (`hasim run ... | head`) is not an error:
@@ -93,9 +117,13 @@ struct Common {
     /// Do not draw charts.
     #[arg(long)]
     no_plots: bool,
-    /// Runs at once (default: every core).
-    #[arg(long, default_value_t = 0)]
+    /// Runs at once (0 or absent: every core).
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
     jobs: usize,
+    /// `text`, or `json`: the summary rows, output folder and files as one JSON
+    /// document on stdout (the tables are not printed).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 impl Common {
@@ -113,7 +141,13 @@ impl Common {
 struct InvalidInput(String);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command()
+        .long_version(extras::long_version())
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Run {
             scenario,
@@ -126,12 +160,21 @@ fn main() -> ExitCode {
             seeds,
             common,
         } => compare(&scenario, &varies, seeds, &common),
-        Command::Validate { scenarios } => validate(&scenarios),
+        Command::Validate { scenarios, format } => validate(&scenarios, format),
         Command::Plot { dir, slo } => plot_dir(&dir, slo),
-        Command::Policies => {
-            say!("{}", policies_text().trim_end());
+        Command::Policies { format } => {
+            match format {
+                Format::Text => say!("{}", policies_text().trim_end()),
+                Format::Json => say!("{:#}", json::policies()),
+            }
             Ok(())
         }
+        Command::Schema => {
+            say!("{}", hasim::scenario::json_schema_text());
+            Ok(())
+        }
+        Command::Completions { shell } => extras::completions(shell, &mut Cli::command()),
+        Command::Man => extras::man(Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -164,6 +207,14 @@ fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<Override>> {
 fn run(path: &Path, seeds: u64, common: &Common) -> anyhow::Result<()> {
     let overrides = parse_sets(&common.sets)?;
     let scenario = Scenario::load(path, &overrides).map_err(scenario_error)?;
+    if !scenario.config.variants.is_empty() {
+        eprintln!(
+            "note: {} declares {} variant(s); `run` runs the scenario as written, `hasim compare {}` runs them",
+            path.display(),
+            scenario.config.variants.len(),
+            path.display()
+        );
+    }
     let first = common.seed.unwrap_or(scenario.config.run.seed);
     let plans: Vec<Plan> = experiment::seeds(first, seeds)
         .into_iter()
@@ -207,16 +258,23 @@ fn run_and_report(
     let out = common.out_dir(&scenario.name);
     let (finished, timing) = execute(plans, common.jobs)?;
     let records = records(&scenario.name, &finished);
-    say!("{}", report::summary_table(&records));
-    if files == Outputs::Compare {
-        say!("{}", report::comparison_table(&records));
+    let text = common.format == Format::Text;
+    if text {
+        say!("{}", report::summary_table(&records));
+        if files == Outputs::Compare {
+            say!("{}", report::comparison_table(&records));
+        }
     }
     let plots = (!common.no_plots).then_some(PlotOptions {
         slo: Some(scenario.config.run.slo),
     });
-    write_outputs(&out, &records, files, plots)?;
-    say!("{timing}");
-    say!("results in {}", out.display());
+    write_outputs(&out, &records, files, plots, text)?;
+    if text {
+        say!("{timing}");
+        say!("results in {}", out.display());
+    } else {
+        say!("{:#}", json::run_summary(&out, &timing)?);
+    }
     Ok(())
 }
 
@@ -321,6 +379,7 @@ fn write_outputs(
     records: &[RunRecord],
     files: Outputs,
     plots: Option<PlotOptions>,
+    verbose: bool,
 ) -> anyhow::Result<()> {
     let context = || format!("writing results to {}", out.display());
     report::write_run_csvs(out, records).with_context(context)?;
@@ -331,14 +390,14 @@ fn write_outputs(
         report::write_paired_csv(out, records).with_context(context)?;
     }
     if let Some(options) = plots {
-        draw_charts(out, &options)?;
+        draw_charts(out, &options, verbose)?;
     }
     Ok(())
 }
 
 /// Draws every chart whose CSV inputs are in `out`: after `run` and `compare` (unless
 /// `--no-plots`), and for `hasim plot DIR`, which redraws from the CSV files alone.
-fn draw_charts(out: &Path, options: &PlotOptions) -> anyhow::Result<()> {
+fn draw_charts(out: &Path, options: &PlotOptions, verbose: bool) -> anyhow::Result<()> {
     let files = plot::draw_all(out, options)
         .with_context(|| format!("drawing charts in {}", out.display()))?;
     let svgs: Vec<String> = files
@@ -346,7 +405,9 @@ fn draw_charts(out: &Path, options: &PlotOptions) -> anyhow::Result<()> {
         .filter(|f| f.extension().is_some_and(|e| e == "svg"))
         .filter_map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect();
-    say!("charts: {} (.svg and .png)", svgs.join(", "));
+    if verbose {
+        say!("charts: {} (.svg and .png)", svgs.join(", "));
+    }
     Ok(())
 }
 
@@ -361,15 +422,32 @@ fn plot_dir(dir: &Path, slo: Option<f64>) -> anyhow::Result<()> {
     if let Some(slo) = slo.filter(|s| !(0.0..=1.0).contains(s)) {
         return Err(usage(format!("--slo {slo} is not in [0, 1]")));
     }
-    draw_charts(dir, &PlotOptions { slo })
+    draw_charts(dir, &PlotOptions { slo }, true)
 }
 
-fn validate(paths: &[PathBuf]) -> anyhow::Result<()> {
-    let mut failures = Vec::new();
-    for path in paths {
-        match Scenario::load(path, &[]) {
-            Ok(s) => say!("{}: ok ({})", path.display(), s.name),
-            Err(e) => failures.push(e.to_string()),
+/// Loads each file and each of its `[[variants]]`, exactly as `compare` would.
+fn validate(paths: &[PathBuf], format: Format) -> anyhow::Result<()> {
+    let results: Vec<(String, Result<String, String>)> = paths
+        .iter()
+        .map(|path| {
+            let checked = Scenario::load(path, &[])
+                .and_then(|s| s.check_variants().map(|()| s.name))
+                .map_err(|e| e.to_string());
+            (path.display().to_string(), checked)
+        })
+        .collect();
+    let failures: Vec<&str> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().err().map(String::as_str))
+        .collect();
+    match format {
+        Format::Json => say!("{:#}", json::validation(&results)),
+        Format::Text => {
+            for (file, result) in &results {
+                if let Ok(name) = result {
+                    say!("{file}: ok ({name})");
+                }
+            }
         }
     }
     if failures.is_empty() {
@@ -408,8 +486,9 @@ fn policies_text() -> String {
         };
         out.push_str(&format!("  {name:<22} {}\n", p.about));
         if !p.params.is_empty() {
-            out.push_str(&format!("  {:<22} {}\n", "", p.params));
+            out.push_str(&format!("  {:<22} defaults: {}\n", "", p.params));
         }
+        out.push_str(&format!("  {:<22} example:  {}\n", "", p.example));
     }
     out
 }

@@ -24,6 +24,8 @@
 mod config;
 mod consecutive;
 mod hystrix;
+#[cfg(feature = "serde")]
+mod table;
 mod window;
 
 #[cfg(test)]

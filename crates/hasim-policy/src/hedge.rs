@@ -41,7 +41,14 @@ pub const MIN_SAMPLES: usize = 100;
 /// `hedge = { delay | percentile, max_extra }` of a client.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        default,
+        expecting = "a hedge table { delay = ... or percentile = ..., max_extra = ... }"
+    )
+)]
 pub struct HedgeConfig {
     /// A fixed delay before each hedge; 20 ms when `percentile` is not given either.
     #[cfg_attr(feature = "serde", serde(with = "duration_str::option"))]

@@ -36,7 +36,12 @@ use crate::{ConfigError, Outcome};
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[cfg_attr(
     feature = "serde",
-    serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)
+    serde(
+        tag = "kind",
+        rename_all = "snake_case",
+        deny_unknown_fields,
+        expecting = "a limiter table { kind = \"token_bucket\" | \"concurrency\" | \"aimd\", ... }"
+    )
 )]
 pub enum LimiterConfig {
     /// At most `rate` calls per second on average, `burst` at once.

@@ -64,7 +64,14 @@ use crate::{ConfigError, EndpointId, KindSet, Outcome};
 /// The `outlier` table of a client (Envoy `OutlierDetection`).
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        default,
+        expecting = "an outlier table { consecutive_failures = ..., interval = ..., ... }"
+    )
+)]
 pub struct OutlierConfig {
     /// Failures in a row that eject an endpoint at once (Envoy `consecutive_5xx`);
     /// 0 turns consecutive-failure ejection off.

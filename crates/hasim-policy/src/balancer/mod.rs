@@ -66,9 +66,7 @@ use std::time::Duration;
 
 use rand::Rng;
 #[cfg(feature = "serde")]
-use serde::de::{self, value::MapDeserializer, IntoDeserializer};
-#[cfg(feature = "serde")]
-use serde::{Deserialize, Deserializer};
+use serde::Deserializer;
 
 use crate::time::Instant;
 use crate::{ConfigError, Endpoint, EndpointId, Outcome};
@@ -79,7 +77,12 @@ use crate::{ConfigError, Endpoint, EndpointId, Outcome};
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[cfg_attr(
     feature = "serde",
-    serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)
+    serde(
+        tag = "kind",
+        rename_all = "snake_case",
+        deny_unknown_fields,
+        expecting = "a balancer table { kind = \"...\", ... }"
+    )
 )]
 pub enum BalancerConfig {
     /// Next eligible endpoint in order, from a random start (Envoy, gRPC).
@@ -207,39 +210,13 @@ impl BalancerConfig {
             _ => Ok(()),
         }
     }
-
-    /// Reads the string shorthand or the table form.
-    #[cfg(feature = "serde")]
-    fn from_any<'de, D: Deserializer<'de>>(d: D) -> Result<BalancerConfig, D::Error> {
-        struct Visitor;
-        impl<'de> de::Visitor<'de> for Visitor {
-            type Value = BalancerConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                let names: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
-                write!(
-                    f,
-                    "a balancer kind or a table {{ kind = ... }}; kinds: {}",
-                    names.join(", ")
-                )
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<BalancerConfig, E> {
-                let map =
-                    MapDeserializer::<_, E>::new(std::iter::once(("kind", v.into_deserializer())));
-                BalancerConfig::deserialize(map)
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<BalancerConfig, A::Error> {
-                BalancerConfig::deserialize(de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_any(Visitor)
-    }
 }
 
 /// Serde adapter so a config field can be `"p2c"` or `{ kind = "p2c", ... }`:
 /// use `#[cfg_attr(feature = "serde", serde(deserialize_with = "balancer::deserialize_config"))]`.
 #[cfg(feature = "serde")]
 pub fn deserialize_config<'de, D: Deserializer<'de>>(d: D) -> Result<BalancerConfig, D::Error> {
-    BalancerConfig::from_any(d)
+    crate::spelling::required(d)
 }
 
 /// What the caller tells a balancer once, when building it.
@@ -485,7 +462,7 @@ mod tests {
     #[test]
     fn unknown_kinds_and_parameters_are_errors() {
         let err = parse(r#""fastest""#).unwrap_err();
-        assert!(err.contains("unknown variant `fastest`"), "{err}");
+        assert!(err.contains("unknown balancer kind `fastest`"), "{err}");
         assert!(err.contains("round_robin"), "lists the valid kinds: {err}");
         let err = parse(r#"{ kind = "random", choices = 2 }"#).unwrap_err();
         assert!(err.contains("unknown field `choices`"), "{err}");

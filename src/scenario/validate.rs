@@ -226,7 +226,7 @@ pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
             .map_err(|e| problem(at("overprovisioning"), e.problem))?;
         fraction(c.panic_threshold, at("panic_threshold"))?;
     }
-    Ok(())
+    super::limits::check(s)
 }
 
 /// Checks every fault and resolves nothing yet: selectors must name existing groups,

@@ -202,6 +202,8 @@ pub struct World {
     pub(crate) measure_end: Instant,
     pub(crate) drain_end: Instant,
     pub(crate) max_events: u64,
+    /// `run.max_memory`: bytes the growing state may hold (`budget.rs`).
+    pub(crate) max_memory: u64,
     /// Time-series window, ns (for fault recovery times).
     pub(crate) window_ns: u64,
     /// The per-window availability objective.
@@ -329,6 +331,7 @@ impl World {
             measure_end,
             drain_end: measure_end.after(run.drain),
             max_events: run.max_events,
+            max_memory: run.max_memory,
             window_ns: nanos(run.window),
             slo: run.slo,
             open_measured: 0,
@@ -344,6 +347,10 @@ impl World {
                 let permille = u128::from(t.as_nanos().min(end_ns)) * 1000 / u128::from(end_ns);
                 progress.store(permille as u64, Ordering::Relaxed);
             }
+            if self.engine.processed() % super::budget::CHECK_EVERY == 0 {
+                self.check_budget()?;
+            }
+            self.compact_timers();
             if (t >= self.measure_end && self.open_measured == 0) || t > self.drain_end {
                 break;
             }

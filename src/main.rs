@@ -164,6 +164,8 @@ fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<Override>> {
 fn run(path: &Path, seeds: u64, common: &Common) -> anyhow::Result<()> {
     let overrides = parse_sets(&common.sets)?;
     let scenario = Scenario::load(path, &overrides).map_err(scenario_error)?;
+    hasim::scenario::check_sweep(&scenario.config, scenario.text.len(), 0, [], seeds)
+        .map_err(usage)?;
     let first = common.seed.unwrap_or(scenario.config.run.seed);
     let plans: Vec<Plan> = experiment::seeds(first, seeds)
         .into_iter()
@@ -188,6 +190,15 @@ fn compare(path: &Path, varies: &[String], seeds: u64, common: &Common) -> anyho
         .map(|v| experiment::parse_vary(v).map_err(|e| usage(e.to_string())))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let base = Scenario::load(path, &overrides).map_err(scenario_error)?;
+    let lengths = axes.iter().map(|a| a.values.len());
+    hasim::scenario::check_sweep(
+        &base.config,
+        base.text.len(),
+        base.config.variants.len(),
+        lengths,
+        seeds,
+    )
+    .map_err(usage)?;
     let variants =
         experiment::variants(base.declared_variants(), &axes).map_err(|e| usage(e.to_string()))?;
     let first = common.seed.unwrap_or(base.config.run.seed);
@@ -205,7 +216,9 @@ fn run_and_report(
     files: Outputs,
 ) -> anyhow::Result<()> {
     let out = common.out_dir(&scenario.name);
-    let (finished, timing) = execute(plans, common.jobs)?;
+    let max_memory = plans.iter().map(|p| p.scenario.config.run.max_memory).max();
+    let jobs = hasim::scenario::check_jobs(common.jobs, max_memory.unwrap_or(0)).map_err(usage)?;
+    let (finished, timing) = execute(plans, jobs)?;
     let records = records(&scenario.name, &finished);
     say!("{}", report::summary_table(&records));
     if files == Outputs::Compare {

@@ -506,6 +506,59 @@ pub fn check_jobs(jobs: usize, max_memory: u64) -> Result<usize, String> {
     Ok(jobs)
 }
 
+/// The most runs one command may plan.
+pub const MAX_RUNS: u64 = 1_000_000;
+
+/// Bytes each planned run keeps besides the scenario text: its typed config, then its
+/// results (summary, servers and faults rows).
+const PLAN_BYTES: u64 = 16 * 1024;
+/// Bytes of one time-series row kept until the files are written.
+const WINDOW_ROW_BYTES: u64 = 128;
+/// Bytes of one server row kept until the files are written.
+const SERVER_ROW_BYTES: u64 = 256;
+
+/// Checks, before any variant is built, that a sweep of `declared` file variants
+/// (0 if none) crossed with `--vary` axes of `axis_lengths` values, times `seeds`, is
+/// at most [`MAX_RUNS`] runs and that their plans and kept results fit in
+/// `run.max_memory` (each plan copies the scenario text of `text_len` bytes).
+pub fn check_sweep(
+    s: &ScenarioFile,
+    text_len: usize,
+    declared: usize,
+    axis_lengths: impl IntoIterator<Item = usize>,
+    seeds: u64,
+) -> Result<(), String> {
+    let variants = axis_lengths
+        .into_iter()
+        .fold(declared.max(1) as u64, |n, l| {
+            n.saturating_mul(l.max(1) as u64)
+        });
+    let runs = variants.saturating_mul(seeds.max(1));
+    if runs > MAX_RUNS {
+        return Err(format!(
+            "{variants} variants x {seeds} seeds make {runs} runs, more than the {MAX_RUNS} \
+             one command may plan; use fewer --vary values, [[variants]] or --seeds"
+        ));
+    }
+    let windows = (s.run.duration.as_nanos() / s.run.window.as_nanos().max(1)) as u64 + 1;
+    let servers: u64 = s.servers.iter().map(|g| u64::from(g.count)).sum();
+    let per_run = (text_len as u64)
+        .saturating_add(PLAN_BYTES)
+        .saturating_add(windows.saturating_mul(WINDOW_ROW_BYTES))
+        .saturating_add(servers.saturating_mul(SERVER_ROW_BYTES));
+    let total = runs.saturating_mul(per_run);
+    if total > s.run.max_memory {
+        return Err(format!(
+            "{variants} variants x {seeds} seeds make {runs} runs whose plans and results \
+             need about {}, more than run.max_memory = {}; use fewer --vary values, \
+             [[variants]] or --seeds, a longer run.window, or raise run.max_memory",
+            format_bytes(total),
+            format_bytes(s.run.max_memory)
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

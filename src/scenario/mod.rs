@@ -16,7 +16,9 @@ mod validate;
 
 pub use error::ScenarioError;
 pub use faults::{CrashMode, Fault, FaultConfig, FaultKind, Selector};
-pub use limits::{check_jobs, format_bytes, read_capped, MAX_DATA_BYTES, MAX_SCENARIO_BYTES};
+pub use limits::{
+    check_jobs, check_sweep, format_bytes, read_capped, MAX_DATA_BYTES, MAX_SCENARIO_BYTES,
+};
 pub use overrides::{parse_value, Override};
 pub use schema::*;
 

@@ -28,6 +28,9 @@ const SLOT_EXTRA_BYTES: usize = 8;
 /// One part of the run's growing state, and its size.
 struct Part {
     bytes: u64,
+    /// The bytes this part is the cause of: a queued request also holds its call and
+    /// attempt, so a long queue is blamed for those too.
+    blame: u64,
     what: String,
 }
 
@@ -60,7 +63,7 @@ impl World {
         }
         let largest = parts
             .into_iter()
-            .max_by_key(|p| p.bytes)
+            .max_by_key(|p| p.blame)
             .expect("there are parts");
         Err(RunError::OverBudget {
             limit: format_bytes(self.max_memory),
@@ -73,8 +76,10 @@ impl World {
     fn growing_parts(&self) -> Vec<Part> {
         let mut parts = Vec::with_capacity(4);
         let pending = self.engine.len() as u64;
+        let events_bytes = (self.engine.capacity() * ENTRY_BYTES) as u64;
         parts.push(Part {
-            bytes: (self.engine.capacity() * ENTRY_BYTES) as u64,
+            bytes: events_bytes,
+            blame: events_bytes,
             what: format!(
                 "{} events are pending (timers, and messages in flight); lower the load, \
                  shorten the clients' `timeout`, `deadline`, hedge and backoff delays, \
@@ -83,8 +88,10 @@ impl World {
             ),
         });
         let call_bytes = std::mem::size_of::<Call>() + CALL_EXTRA_BYTES + SLOT_EXTRA_BYTES;
+        let calls_bytes = (self.calls.slots() * call_bytes) as u64;
         parts.push(Part {
-            bytes: (self.calls.slots() * call_bytes) as u64,
+            bytes: calls_bytes,
+            blame: (self.calls.len() * call_bytes) as u64,
             what: format!(
                 "{} calls are in flight at once; set a `deadline` or `timeout` on the \
                  clients, set a `queue` limit on the servers, or lower the load",
@@ -92,8 +99,10 @@ impl World {
             ),
         });
         let attempt_bytes = std::mem::size_of::<Attempt>() + SLOT_EXTRA_BYTES;
+        let attempts_bytes = (self.attempts.slots() * attempt_bytes) as u64;
         parts.push(Part {
-            bytes: (self.attempts.slots() * attempt_bytes) as u64,
+            bytes: attempts_bytes,
+            blame: (self.attempts.len() * attempt_bytes) as u64,
             what: format!(
                 "{} attempts are in flight at once; set a `timeout` on the clients, \
                  a `queue` limit on the servers, or lower the load",
@@ -101,17 +110,21 @@ impl World {
             ),
         });
         let mut queued_bytes = 0u64;
+        let mut queued = 0u64;
         let mut longest: Option<usize> = None;
         for (i, s) in self.servers.iter().enumerate() {
             queued_bytes += (s.queue.capacity() * std::mem::size_of::<u32>()) as u64;
+            queued += s.queue.len() as u64;
             if longest.is_none_or(|l| s.queue.len() > self.servers[l].queue.len()) {
                 longest = Some(i);
             }
         }
         if let Some(l) = longest {
             let s = &self.servers[l];
+            let per_request = std::mem::size_of::<u32>() + call_bytes + attempt_bytes;
             parts.push(Part {
                 bytes: queued_bytes,
+                blame: queued * per_request as u64,
                 what: format!(
                     "server {} holds {} queued requests; set a `queue` limit on \
                      servers.{} or lower the load",

@@ -301,12 +301,18 @@ fn work(s: &ScenarioFile) -> Result<(), Problem> {
     let mut sources: Vec<(String, f64, String)> = Vec::new();
     for (i, c) in s.clients.iter().enumerate() {
         if let Some(h) = &c.health_check {
-            let probes = f64::from(c.instances) * servers * seconds / h.interval.as_secs_f64();
+            let targets: f64 = s
+                .servers
+                .iter()
+                .filter(|g| c.target.0.contains(&g.group))
+                .map(|g| f64::from(g.count))
+                .sum();
+            let probes = f64::from(c.instances) * targets * seconds / h.interval.as_secs_f64();
             sources.push((
                 format!("clients[{i}].health_check.interval"),
                 probes,
                 format!(
-                    "clients.{} probes every server from every instance each interval",
+                    "clients.{} probes every target server from every instance each interval",
                     c.name
                 ),
             ));
@@ -319,6 +325,22 @@ fn work(s: &ScenarioFile) -> Result<(), Problem> {
             beats,
             "every server heartbeats each interval".into(),
         ));
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        if let (true, Some(mtbf)) = (f.kind == "random_crash", f.mtbf) {
+            // A failure per mtbf per targeted server; a whole group counts its
+            // servers, any other selector one (a lower bound: these are certain).
+            let targeted = s
+                .servers
+                .iter()
+                .find(|g| f.target.as_deref() == Some(g.group.as_str()))
+                .map_or(1.0, |g| f64::from(g.count));
+            sources.push((
+                format!("faults[{i}].mtbf"),
+                targeted * seconds / mtbf.as_secs_f64(),
+                "every targeted server fails about once per mtbf".into(),
+            ));
+        }
     }
     let total: f64 = sources.iter().map(|s| s.1).sum();
     if total <= s.run.max_events as f64 {

@@ -36,15 +36,15 @@ set_args=()
 
 : >"$tmp/rows"
 for i in $(seq 1 "$pairs"); do
-    "${pin[@]}" /usr/bin/time -f '%U %S %e' -o "$tmp/h.time" ./target/release/hasim run \
+    "${pin[@]}" /usr/bin/time -f '%U %S %e %M' -o "$tmp/h.time" ./target/release/hasim run \
         benches/workloads/w1.toml --no-plots --jobs 1 --out "$tmp/out" "${set_args[@]}" >"$tmp/h.out"
     calls=$(grep ' wall time: ' "$tmp/h.out" | tail -n 1 | sed -E 's/.*wall time: ([0-9,]+) calls.*/\1/' | tr -d ,)
     W1_CALLS=${W1_CALLS:-$calls} "${pin[@]}" /usr/bin/time -f '%U %S %e' -o "$tmp/b.time" "$baseline" >"$tmp/b.out"
     bcalls=$(sed -E 's/^hand_loop: ([0-9]+) calls.*/\1/' "$tmp/b.out")
-    read -r hu hs he <"$tmp/h.time"
+    read -r hu hs he hm <"$tmp/h.time"
     read -r bu bs be <"$tmp/b.time"
     echo "$calls $hu $hs $he $bcalls $bu $bs $be" >>"$tmp/rows"
-    echo "pair $i: hasim $calls calls ${hu}+${hs} s CPU ${he} s wall; hand loop $bcalls calls ${bu}+${bs} s CPU ${be} s wall" >&2
+    echo "pair $i: hasim $calls calls ${hu}+${hs} s CPU ${he} s wall ${hm} KiB max RSS; hand loop $bcalls calls ${bu}+${bs} s CPU ${be} s wall" >&2
 done
 
 # Medians (of the per-pair figures) and the ratio hasim / hand loop in calls per second.

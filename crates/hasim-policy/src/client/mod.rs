@@ -37,13 +37,12 @@
 //! open window ends, an ejection starts or ends, a health state flips, an endpoint
 //! joins or leaves), never rebuilt per pick; breakers say when time alone can next
 //! change them, and the stack catches up with those instants on the next input. So a
-//! first attempt costs the same with 10 or 10,000 endpoints for `random`,
-//! `round_robin`, `weighted_random`, `p2c`, `peak_ewma`, `ring_hash` and `maglev`
-//! (O(1) picks over the eligible slice), `weighted_round_robin` (O(log n) per pick,
-//! amortized), while `least_connections` and `least_response_time` scan the eligible
-//! endpoints (O(n)). A retry that must avoid endpoints its call already tried
-//! (`other_endpoint`) copies the eligible slice without them (O(n), retries only); a
-//! change to the eligible set costs O(log n) plus a `memmove` of the tier's list.
+//! first attempt adds no per-endpoint work in the stack: the balancer gets a slice,
+//! and what a pick costs is the balancer's own (O(1) for `random`, `round_robin` and
+//! `p2c`; a scan for `least_connections`; see each balancer's docs). A retry that must
+//! avoid endpoints its call already tried (`other_endpoint`) takes them out of the
+//! sorted list for the pick and puts them back after it (a binary search and a
+//! `memmove` each, retries only); a change to the eligible set costs the same.
 //!
 //! # Example
 //!

@@ -40,6 +40,7 @@
 
 pub mod dist;
 pub mod experiment;
+pub mod live;
 pub mod metrics;
 pub mod report;
 pub mod rng;

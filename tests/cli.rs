@@ -203,6 +203,8 @@ fn bad_arguments_exit_2() {
 
 #[test]
 fn run_limits_end_with_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
     let out = hasim(&[
         "run",
         "scenarios/quickstart.toml",
@@ -210,7 +212,7 @@ fn run_limits_end_with_a_clear_error() {
         "run.max_events=1000",
         "--no-plots",
         "--out",
-        "/nonexistent/never",
+        dir.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);

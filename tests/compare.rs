@@ -1,5 +1,6 @@
 //! `hasim compare` as a user runs it: identical files for any `--jobs`, variant names
-//! and order, bad `--vary` arguments, and the bundled balancer comparison.
+//! and order, axis columns, bad `--vary` arguments, and the bundled balancer
+//! comparison. (Folders, shards, resume and failed runs: tests/sweeps.rs.)
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -92,6 +93,7 @@ fn every_file_is_byte_identical_whatever_the_jobs() {
             "latency.svg",
             "load.png",
             "load.svg",
+            "manifest.json",
             "paired.csv",
             "servers.csv",
             "summary.csv",
@@ -100,7 +102,7 @@ fn every_file_is_byte_identical_whatever_the_jobs() {
         "every CSV and chart"
     );
     assert_eq!(files(&two), names);
-    for name in &names {
+    for name in names.iter().filter(|n| *n != "manifest.json") {
         assert!(
             std::fs::read(one.join(name)).unwrap() == std::fs::read(two.join(name)).unwrap(),
             "{name} differs between --jobs 1 and --jobs 2"
@@ -144,10 +146,15 @@ fn vary_axes_form_a_named_cartesian_product() {
             "balancer={kind=\"p2c\",choices=3} timeout=100ms",
         ]
     );
-    // comparison.csv keeps the contract columns and has every variant; paired.csv
-    // compares the three later ones with the first.
+    // comparison.csv keeps the contract columns, with one column per axis after
+    // `variant`, and has every variant; paired.csv compares the three later ones
+    // with the first.
     let comparison = text(&out, "comparison.csv");
-    assert!(comparison.starts_with("variant,metric,mean,stddev,ci95_low,ci95_high,runs\n"));
+    assert!(comparison
+        .starts_with("variant,balancer,timeout,metric,mean,stddev,ci95_low,ci95_high,runs\n"));
+    assert!(comparison.contains("\n\"balancer={kind=\"\"p2c\"\",choices=3} timeout=50ms\",\"{kind=\"\"p2c\"\",choices=3}\",50ms,calls,"));
+    let summary = text(&out, "summary.csv");
+    assert!(summary.starts_with("scenario,variant,balancer,timeout,seed,calls,"));
     let paired = text(&out, "paired.csv");
     assert!(paired
         .starts_with("variant,baseline,metric,mean_diff,stddev_diff,ci95_low,ci95_high,runs\n"));

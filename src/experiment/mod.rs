@@ -1,69 +1,217 @@
-//! Variants x seeds: the runs of one command, in parallel, in a fixed order.
+//! Variants x seeds: the runs of one command, in parallel, written in a fixed order.
 //!
-//! Each run is independent (its own world and random streams), so runs go to a rayon
-//! pool of `jobs` threads; results come back in the order of the plan, whatever the
-//! number of threads, so every output file is the same for any `--jobs`.
+//! A [`Sweep`] is the plan: one scenario per variant and a range of seeds; run `i`
+//! is variant `i / seeds` with seed `first + i % seeds` (see
+//! [`Layout`](crate::report::Layout)). Nothing is stored per run, so memory at the
+//! start does not grow with the number of seeds.
 //!
-//! `variants.rs` turns `[[variants]]` and `--vary` axes into the named override lists
-//! that `compare` runs; [`plan`] turns those into one [`Plan`] per variant and seed.
+//! - `variants.rs` turns `[[variants]]` and `--vary` axes into named override lists.
+//! - `runner.rs` runs the plan's runs on worker threads; each run is independent (its
+//!   own world and random streams).
+//! - `assemble.rs` writes the runs into the output folder in plan order as they
+//!   finish, taking runs already done from earlier folders (`--resume`, `merge`), and
+//!   stops cleanly when asked to (Ctrl-C, SIGTERM): every output file is the same for
+//!   any `--jobs`, any `--shard` split and any number of interruptions.
+//! - `sweep.rs` is the whole command: check `--out`, run, write, swap the folder in.
 
+mod assemble;
+mod runner;
+mod shard;
+mod sweep;
 mod variants;
 
-pub use variants::{parse_vary, split_values, variants, Axis, AxisValue, Variant, VariantError};
+pub use runner::Progress;
+pub use shard::{Shard, ShardError};
+pub use sweep::{merge, run_sweep, Outcome, Prepared, SweepError, SweepOptions};
+pub use variants::{
+    axis_columns, parse_vary, shown_value, split_values, variants, Axis, AxisValue, Variant,
+    VariantError,
+};
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use rayon::prelude::*;
+use crate::metrics::RunMetrics;
+use crate::report::manifest::{AxisInfo, Manifest, RunsInfo, ScenarioInfo, SeedsInfo, VariantInfo};
+use crate::report::Layout;
+use crate::scenario::{Override, Scenario, ScenarioError};
 
-use crate::scenario::{Scenario, ScenarioError};
-use crate::sim::{self, RunError, RunOutput};
-
-/// One planned run.
-#[derive(Clone, Debug)]
-pub struct Plan {
-    /// Variant name (`"baseline"` for `run`).
-    pub variant: String,
-    /// The scenario with the variant's overrides applied.
-    pub scenario: Scenario,
-    /// The seed.
-    pub seed: u64,
+/// What a sweep's files are: `run` (one configuration) or `compare` (variants).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `hasim run`: variant `baseline`; `comparison.csv` with more than one seed.
+    Run,
+    /// `hasim compare`: also `comparison.csv` and `paired.csv`.
+    Compare,
 }
 
-/// One finished run.
-#[derive(Debug)]
-pub struct Finished {
-    /// Variant name.
-    pub variant: String,
-    /// The seed.
-    pub seed: u64,
-    /// What the run produced.
-    pub output: RunOutput,
-}
-
-/// The seeds `first, first+1, ..., first+count-1`.
-pub fn seeds(first: u64, count: u64) -> Vec<u64> {
-    (0..count).map(|i| first.wrapping_add(i)).collect()
-}
-
-/// One plan per variant and seed, variants outside and seeds inside: the order of
-/// every output file. Each variant is loaded with `base.with_overrides`, so a bad value
-/// fails like a bad `--set`; the error names the variant.
-pub fn plan(base: &Scenario, variants: &[Variant], seeds: &[u64]) -> Result<Vec<Plan>, PlanError> {
-    let mut plans = Vec::with_capacity(variants.len() * seeds.len());
-    for variant in variants {
-        let scenario = base
-            .with_overrides(&variant.overrides)
-            .map_err(|error| PlanError {
-                variant: variant.name.clone(),
-                error: Box::new(error),
-            })?;
-        plans.extend(seeds.iter().map(|&seed| Plan {
-            variant: variant.name.clone(),
-            scenario: scenario.clone(),
-            seed,
-        }));
+impl Kind {
+    /// `run` or `compare`, as in the manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Run => "run",
+            Kind::Compare => "compare",
+        }
     }
-    Ok(plans)
+}
+
+/// Where a sweep's runs come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// The simulator runs each (variant, seed).
+    Simulate,
+    /// One run already measured elsewhere (`hasim live` on real sockets): the sweep
+    /// only writes it, through the same folder, manifest and charts as a simulation.
+    Measured(Arc<RunMetrics>),
+}
+
+/// The plan of one command: every variant's scenario and the seeds they share.
+#[derive(Debug)]
+pub struct Sweep {
+    /// `run` or `compare`.
+    pub kind: Kind,
+    /// The scenario as loaded with `--set` (no variant).
+    pub base: Scenario,
+    /// The `--vary` axes.
+    pub axes: Vec<Axis>,
+    /// The variants, in plan order.
+    pub variants: Vec<Variant>,
+    /// Each variant's scenario (its overrides applied).
+    pub scenarios: Vec<Scenario>,
+    /// The first seed.
+    pub seed_first: u64,
+    /// Seeds per variant.
+    pub seed_count: u64,
+    /// Simulated, or measured on real sockets.
+    pub source: Source,
+}
+
+impl Sweep {
+    /// `hasim run`: the scenario as written, one variant named `baseline`.
+    pub fn single(base: Scenario, seed_first: u64, seed_count: u64) -> Sweep {
+        Sweep {
+            kind: Kind::Run,
+            axes: Vec::new(),
+            variants: vec![Variant {
+                name: "baseline".to_string(),
+                axes: Vec::new(),
+                overrides: Vec::new(),
+            }],
+            scenarios: vec![base.clone()],
+            base,
+            seed_first,
+            seed_count,
+            source: Source::Simulate,
+        }
+    }
+
+    /// `hasim live`: one run measured on real sockets with `seed`, written as the
+    /// variant `variant`.
+    pub fn measured(base: Scenario, seed: u64, variant: &str, metrics: RunMetrics) -> Sweep {
+        Sweep {
+            variants: vec![Variant {
+                name: variant.to_string(),
+                axes: Vec::new(),
+                overrides: Vec::new(),
+            }],
+            source: Source::Measured(Arc::new(metrics)),
+            ..Sweep::single(base, seed, 1)
+        }
+    }
+
+    /// `hasim compare`: each variant loaded with `base.with_overrides`, so a bad value
+    /// fails like a bad `--set`; the error names the variant.
+    pub fn compare(
+        base: Scenario,
+        axes: Vec<Axis>,
+        variants: Vec<Variant>,
+        seed_first: u64,
+        seed_count: u64,
+    ) -> Result<Sweep, PlanError> {
+        let scenarios = variants
+            .iter()
+            .map(|variant| {
+                base.with_overrides(&variant.overrides)
+                    .map_err(|error| PlanError {
+                        variant: variant.name.clone(),
+                        error: Box::new(error),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Sweep {
+            kind: Kind::Compare,
+            base,
+            axes,
+            variants,
+            scenarios,
+            seed_first,
+            seed_count,
+            source: Source::Simulate,
+        })
+    }
+
+    /// The layout of its files.
+    pub fn layout(&self) -> Layout {
+        Layout::new(
+            self.base.name.clone(),
+            self.variants.iter().map(|v| v.name.clone()).collect(),
+            axis_columns(&self.axes),
+            self.variants.iter().map(|v| v.axes.clone()).collect(),
+            self.seed_first,
+            self.seed_count,
+        )
+    }
+
+    /// The manifest of a folder of this sweep, before its runs and files are filled
+    /// in.
+    pub fn manifest(&self, command: Vec<String>) -> Manifest {
+        let show = |o: &Override| format!("{}={}", o.key, o.value);
+        let columns = axis_columns(&self.axes);
+        Manifest {
+            hasim_version: env!("CARGO_PKG_VERSION").to_string(),
+            command,
+            kind: self.kind.as_str().to_string(),
+            status: "incomplete".to_string(),
+            scenario: ScenarioInfo {
+                path: self.base.file.display().to_string(),
+                name: self.base.name.clone(),
+                sha256: crate::report::manifest::sha256_hex(self.base.text.as_bytes()),
+            },
+            overrides: self.base.overrides.iter().map(show).collect(),
+            axes: self
+                .axes
+                .iter()
+                .zip(columns)
+                .map(|(a, column)| AxisInfo {
+                    key: a.key.clone(),
+                    column,
+                    values: a.values.iter().map(shown_value).collect(),
+                })
+                .collect(),
+            variants: self
+                .variants
+                .iter()
+                .map(|v| VariantInfo {
+                    name: v.name.clone(),
+                    axes: v.axes.clone(),
+                    overrides: v.overrides.iter().map(show).collect(),
+                })
+                .collect(),
+            seeds: SeedsInfo {
+                first: self.seed_first,
+                count: self.seed_count,
+            },
+            slo: self.base.config.run.slo,
+            baseline: None,
+            shard: None,
+            runs: RunsInfo {
+                planned: 0,
+                written: 0,
+                failed: Vec::new(),
+                missing: Vec::new(),
+            },
+            files: Vec::new(),
+        }
+    }
 }
 
 /// A variant whose overrides do not make a valid scenario.
@@ -75,101 +223,4 @@ pub struct PlanError {
     /// What is wrong, with file, key and the override that set it (boxed: errors are
     /// rare and `Result`s should stay small).
     pub error: Box<ScenarioError>,
-}
-
-/// Runs every plan on `jobs` threads (0 = every core). Each run reports how far it
-/// has got into its slot of `progress` (for a progress bar); results come back in plan
-/// order.
-pub fn run_plans(
-    plans: &[Plan],
-    jobs: usize,
-    progress: &Progress,
-) -> Result<Vec<Finished>, RunFailure> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| RunFailure::Pool(e.to_string()))?;
-    pool.install(|| {
-        plans
-            .par_iter()
-            .zip(&progress.per_plan)
-            .map(|(plan, permille)| {
-                let output = sim::run_with_progress(&plan.scenario, plan.seed, permille).map_err(
-                    |error| RunFailure::Run {
-                        variant: plan.variant.clone(),
-                        seed: plan.seed,
-                        error,
-                    },
-                )?;
-                Ok(Finished {
-                    variant: plan.variant.clone(),
-                    seed: plan.seed,
-                    output,
-                })
-            })
-            .collect()
-    })
-}
-
-/// How far each planned run has got, for a progress bar: written by the runs,
-/// read by whoever draws it.
-#[derive(Debug)]
-pub struct Progress {
-    /// Per plan, thousandths of its simulated time (1000 when done).
-    per_plan: Vec<AtomicU64>,
-}
-
-impl Progress {
-    /// Nothing done yet for `plans` runs.
-    pub fn new(plans: usize) -> Progress {
-        Progress {
-            per_plan: (0..plans).map(|_| AtomicU64::new(0)).collect(),
-        }
-    }
-
-    /// Thousandths of all the work done.
-    pub fn permille(&self) -> u64 {
-        let sum: u64 = self
-            .per_plan
-            .iter()
-            .map(|p| p.load(Ordering::Relaxed))
-            .sum();
-        sum / self.per_plan.len().max(1) as u64
-    }
-
-    /// Runs followed.
-    pub fn len(&self) -> usize {
-        self.per_plan.len()
-    }
-
-    /// True when no run is followed.
-    pub fn is_empty(&self) -> bool {
-        self.per_plan.is_empty()
-    }
-
-    /// Runs finished.
-    pub fn finished(&self) -> usize {
-        self.per_plan
-            .iter()
-            .filter(|p| p.load(Ordering::Relaxed) >= 1000)
-            .count()
-    }
-}
-
-/// Why a set of runs failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RunFailure {
-    /// One run hit a limit.
-    #[error("variant `{variant}`, seed {seed}: {error}")]
-    Run {
-        /// Its variant.
-        variant: String,
-        /// Its seed.
-        seed: u64,
-        /// What happened.
-        error: RunError,
-    },
-    /// The thread pool could not start.
-    #[error("cannot start the worker threads: {0}")]
-    Pool(String),
 }

@@ -7,7 +7,8 @@
 //!   the first axis outermost (`--vary a=1,2 --vary b=x,y` gives `a=1 b=x`, `a=1 b=y`,
 //!   `a=2 b=x`, `a=2 b=y`).
 //! - With both `[[variants]]` and `--vary`, every file variant is crossed with every
-//!   combination of the axes, file variants outermost; the name is the file variant's
+//!   combination of the axes (unless `--no-file-variants`, which runs the axes'
+//!   product alone), file variants outermost; the name is the file variant's
 //!   name, a space, then the axes' part (`p2c attempts=2`). The file variant's `set`
 //!   is applied first, then the axes in order, so an axis wins over a file variant
 //!   that sets the same key.
@@ -50,6 +51,9 @@ pub struct AxisValue {
 pub struct Variant {
     /// Unique among the variants of one comparison.
     pub name: String,
+    /// Its value on each `--vary` axis, as shown in its name (empty without axes):
+    /// the axis columns of the CSV files.
+    pub axes: Vec<String>,
     /// Applied after `--set`, in order.
     pub overrides: Vec<Override>,
 }
@@ -65,6 +69,9 @@ pub enum VariantError {
         /// What is wrong with it.
         reason: String,
     },
+    /// `--no-file-variants` without `--vary`.
+    #[error("--no-file-variants runs only the --vary product, and no --vary was given")]
+    NoAxes,
     /// No `[[variants]]` and no `--vary`.
     #[error(
         "nothing to compare: the scenario has no [[variants]] and no --vary was given \
@@ -171,11 +178,18 @@ pub fn split_values(list: &str) -> Result<Vec<&str>, String> {
 }
 
 /// The variants to run, in output order (see the module docs for the rules).
-/// `declared` are the file's `[[variants]]` (`Scenario::declared_variants`).
+/// `declared` are the file's `[[variants]]` (`Scenario::declared_variants`);
+/// `file_variants` false ignores them (`--no-file-variants`).
 pub fn variants(
     declared: Vec<(String, Vec<Override>)>,
     axes: &[Axis],
+    file_variants: bool,
 ) -> Result<Vec<Variant>, VariantError> {
+    let declared = match file_variants {
+        true => declared,
+        false if axes.is_empty() => return Err(VariantError::NoAxes),
+        false => Vec::new(),
+    };
     for (i, axis) in axes.iter().enumerate() {
         if axes[..i].iter().any(|a| a.key == axis.key) {
             return Err(VariantError::DuplicateAxis(axis.key.clone()));
@@ -186,7 +200,11 @@ pub fn variants(
         (true, true) => return Err(VariantError::Nothing),
         (false, true) => declared
             .into_iter()
-            .map(|(name, overrides)| Variant { name, overrides })
+            .map(|(name, overrides)| Variant {
+                name,
+                axes: Vec::new(),
+                overrides,
+            })
             .collect(),
         (true, false) => combos,
         (false, false) => declared
@@ -194,6 +212,7 @@ pub fn variants(
             .flat_map(|(name, overrides)| {
                 combos.iter().map(move |combo| Variant {
                     name: format!("{name} {}", combo.name),
+                    axes: combo.axes.clone(),
                     overrides: overrides.iter().chain(&combo.overrides).cloned().collect(),
                 })
             })
@@ -221,6 +240,7 @@ fn combinations(axes: &[Axis]) -> Vec<Variant> {
         .collect();
     let mut combos = vec![Variant {
         name: String::new(),
+        axes: Vec::new(),
         overrides: Vec::new(),
     }];
     for (axis, label) in axes.iter().zip(&labels) {
@@ -228,7 +248,10 @@ fn combinations(axes: &[Axis]) -> Vec<Variant> {
             .iter()
             .flat_map(|combo| {
                 axis.values.iter().map(move |v| {
-                    let part = format!("{label}={}", show_value(v));
+                    let shown = show_value(v);
+                    let part = format!("{label}={shown}");
+                    let mut values = combo.axes.clone();
+                    values.push(shown);
                     let mut overrides = combo.overrides.clone();
                     overrides.push(Override {
                         key: axis.key.clone(),
@@ -240,6 +263,7 @@ fn combinations(axes: &[Axis]) -> Vec<Variant> {
                             true => part,
                             false => format!("{} {part}", combo.name),
                         },
+                        axes: values,
                         overrides,
                     }
                 })
@@ -247,6 +271,31 @@ fn combinations(axes: &[Axis]) -> Vec<Variant> {
             .collect();
     }
     combos
+}
+
+/// The column name of each axis in the CSV files: its label (the shortest dotted
+/// suffix of its key no other axis ends with), lengthened by the key's parts before
+/// it while it would repeat a fixed column (`clients.web.retry.attempts` gives
+/// `retry.attempts`, since `attempts` is a `summary.csv` column).
+pub fn axis_columns(axes: &[Axis]) -> Vec<String> {
+    let reserved = crate::report::reserved_column_names();
+    axes.iter()
+        .map(|a| {
+            let mut l = label(&a.key, axes.iter().map(|b| b.key.as_str()));
+            let parts: Vec<&str> = a.key.split('.').collect();
+            let mut n = l.split('.').count();
+            while reserved.contains(&l.as_str()) && n < parts.len() {
+                n += 1;
+                l = parts[parts.len() - n..].join(".");
+            }
+            l
+        })
+        .collect()
+}
+
+/// An axis value as shown in variant names and axis columns.
+pub fn shown_value(v: &AxisValue) -> String {
+    show_value(v)
 }
 
 /// The shortest dotted suffix of `key` that no other key of `all` ends with (the whole
@@ -306,7 +355,7 @@ mod tests {
 
     fn names(declared: Vec<(String, Vec<Override>)>, varies: &[&str]) -> Vec<String> {
         let axes: Vec<Axis> = varies.iter().map(|v| parse_vary(v).unwrap()).collect();
-        variants(declared, &axes)
+        variants(declared, &axes, true)
             .unwrap()
             .into_iter()
             .map(|v| v.name)
@@ -407,7 +456,7 @@ mod tests {
             declared("p2c", "clients.web.balancer", "p2c"),
         ];
         let axes = [parse_vary("clients.web.retry.attempts=1,3").unwrap()];
-        let all = variants(file.clone(), &axes).unwrap();
+        let all = variants(file.clone(), &axes, true).unwrap();
         let got: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(
             got,
@@ -430,26 +479,44 @@ mod tests {
 
     #[test]
     fn refuses_nothing_duplicates_and_seeds() {
-        assert_eq!(variants(vec![], &[]), Err(VariantError::Nothing));
+        assert_eq!(variants(vec![], &[], true), Err(VariantError::Nothing));
         let axis = |s: &str| parse_vary(s).unwrap();
         assert_eq!(
-            variants(vec![], &[axis("a.b=1"), axis("a.b=2")]),
+            variants(vec![], &[axis("a.b=1"), axis("a.b=2")], true),
             Err(VariantError::DuplicateAxis("a.b".into()))
         );
         assert_eq!(
-            variants(vec![], &[axis("a.b=1,1")]),
+            variants(vec![], &[axis("a.b=1,1")], true),
             Err(VariantError::DuplicateName("b=1".into()))
         );
         // `"1"` and `1` are different values but the same name.
-        assert!(variants(vec![], &[axis("a.b=1,\"1\"")]).is_err());
+        assert!(variants(vec![], &[axis("a.b=1,\"1\"")], true).is_err());
         assert_eq!(
-            variants(vec![], &[axis("run.seed=1,2")]),
+            variants(vec![], &[axis("run.seed=1,2")], true),
             Err(VariantError::SetsSeed("seed=1".into()))
         );
         let twice = vec![declared("x", "a.b", "1"), declared("x", "a.b", "2")];
         assert_eq!(
-            variants(twice, &[]),
+            variants(twice, &[], true),
             Err(VariantError::DuplicateName("x".into()))
+        );
+    }
+
+    #[test]
+    fn axis_values_and_columns() {
+        let axes = [
+            parse_vary("clients.web.balancer=round_robin,p2c").unwrap(),
+            parse_vary("servers.api.calls=1").unwrap(),
+        ];
+        let all = variants(vec![declared("x", "a.b", "1")], &axes, true).unwrap();
+        assert_eq!(all[1].axes, ["p2c", "1"]);
+        assert_eq!(axis_columns(&axes), ["balancer", "api.calls"]);
+        // Without file variants: the product alone; without axes: an error.
+        let only = variants(vec![declared("x", "a.b", "1")], &axes, false).unwrap();
+        assert_eq!(only[0].name, "balancer=round_robin calls=1");
+        assert_eq!(
+            variants(vec![declared("x", "a.b", "1")], &[], false),
+            Err(VariantError::NoAxes)
         );
     }
 }

@@ -1,48 +1,30 @@
-//! `summary.csv`, `timeseries.csv`, `servers.csv`, `faults.csv` and `comparison.csv`.
+//! `comparison.csv`, and the atomic writing every whole-file output uses.
 //!
-//! Headers come from the row types' column lists (`Summary::columns`, ...), so a
-//! header can never disagree with its rows.
+//! The per-run files are written as runs finish (`stream.rs`); `comparison.csv` and
+//! `paired.csv` need every run, so they are written at the end from [`Results`].
 
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::Path;
 
 use super::format;
-use super::{ReportError, RunRecord};
+use super::{ReportError, Results};
 use crate::metrics::stats::mean_stddev_ci95;
-use crate::metrics::{Cell, FaultRow, RunMetrics, ServerRow, Summary, WindowRow};
 
 /// A CSV writer to a temporary file.
 pub(super) type Sink<'a> = ::csv::Writer<&'a mut BufWriter<File>>;
 
-/// Writes `summary.csv`, `timeseries.csv`, `servers.csv` and `faults.csv` into `dir`
-/// (created if missing): a header row, then one row per record (and window, server
-/// or fault), in the order given.
-pub fn write_run_csvs(dir: &Path, runs: &[RunRecord]) -> Result<(), ReportError> {
-    create_dir(dir)?;
-    write_atomic(&dir.join("summary.csv"), |out| write_summary(out, runs))?;
-    write_atomic(&dir.join("timeseries.csv"), |out| {
-        write_per_run::<WindowRow>(out, runs)
-    })?;
-    write_atomic(&dir.join("servers.csv"), |out| {
-        write_per_run::<ServerRow>(out, runs)
-    })?;
-    write_atomic(&dir.join("faults.csv"), |out| {
-        write_per_run::<FaultRow>(out, runs)
-    })
-}
-
-/// Writes `comparison.csv` into `dir` (created if missing): for every variant, in
-/// order of first appearance, and every numeric `summary.csv` column, in file order,
-/// the mean over its runs, the sample standard deviation and a 95% Student-t
-/// interval.
+/// Writes `comparison.csv` into `dir` (created if missing): for every variant with
+/// runs, in plan order, and every numeric `summary.csv` column, in file order, the
+/// mean over its runs, the sample standard deviation and a 95% Student-t interval.
+/// After `variant` come the `--vary` axis columns, as in `summary.csv`.
 ///
-/// A run whose value is empty (for example latency with no `ok` call) is left out of
-/// that metric, and `runs` says how many runs remained.
-pub fn write_comparison_csv(dir: &Path, runs: &[RunRecord]) -> Result<(), ReportError> {
+/// A run whose value is empty (latency with no `ok` call, a failed run) is left out
+/// of that metric, and `runs` says how many runs remained.
+pub fn write_comparison_csv(dir: &Path, results: &Results) -> Result<(), ReportError> {
     create_dir(dir)?;
     write_atomic(&dir.join("comparison.csv"), |out| {
-        write_comparison(out, runs)
+        write_comparison(out, results)
     })
 }
 
@@ -78,127 +60,28 @@ pub(super) fn write_atomic(
     )
 }
 
-/// Writes one record: the label cells, then the row's cells.
-fn write_row(out: &mut Sink, labels: &[String], cells: &[(&str, Cell<'_>)]) -> ::csv::Result<()> {
-    let fields = labels
-        .iter()
-        .cloned()
-        .chain(cells.iter().map(|(_, c)| format::cell(c)));
-    out.write_record(fields)
-}
-
-/// Writes a header: the label names, then the row's column names.
-fn write_header(out: &mut Sink, labels: &[&str], cells: &[(&str, Cell<'_>)]) -> ::csv::Result<()> {
-    let names = labels.iter().copied().chain(cells.iter().map(|(n, _)| *n));
-    out.write_record(names)
-}
-
-/// `summary.csv`: `scenario,variant,seed` then the summary columns.
-fn write_summary(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
-    write_header(
-        out,
-        &["scenario", "variant", "seed"],
-        &Summary::default().columns(),
-    )?;
-    for run in runs {
-        let labels = [
-            run.scenario.to_string(),
-            run.variant.to_string(),
-            run.seed.to_string(),
-        ];
-        write_row(out, &labels, &run.metrics.summary.columns())?;
-    }
-    Ok(())
-}
-
-/// The rows a run has many of: windows (`timeseries.csv`), servers (`servers.csv`),
-/// faults (`faults.csv`). Each file is `variant,seed` then the row's columns.
-trait PerRunRow: Default + Sized {
-    /// This run's rows of this kind.
-    fn of(metrics: &RunMetrics) -> &[Self];
-    /// The row's columns, named.
-    fn cells(&self) -> Vec<(&'static str, Cell<'_>)>;
-}
-
-impl PerRunRow for WindowRow {
-    fn of(metrics: &RunMetrics) -> &[Self] {
-        &metrics.windows
-    }
-    fn cells(&self) -> Vec<(&'static str, Cell<'_>)> {
-        self.columns()
-    }
-}
-
-impl PerRunRow for ServerRow {
-    fn of(metrics: &RunMetrics) -> &[Self] {
-        &metrics.servers
-    }
-    fn cells(&self) -> Vec<(&'static str, Cell<'_>)> {
-        self.columns()
-    }
-}
-
-impl PerRunRow for FaultRow {
-    fn of(metrics: &RunMetrics) -> &[Self] {
-        &metrics.faults
-    }
-    fn cells(&self) -> Vec<(&'static str, Cell<'_>)> {
-        self.columns()
-    }
-}
-
-/// One file of `R` rows: a header, then every run's rows in the given order.
-fn write_per_run<R: PerRunRow>(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
-    write_header(out, &["variant", "seed"], &R::default().cells())?;
-    for run in runs {
-        let labels = [run.variant.to_string(), run.seed.to_string()];
-        for row in R::of(run.metrics) {
-            write_row(out, &labels, &row.cells())?;
-        }
-    }
-    Ok(())
-}
-
-/// The variants in order of first appearance, each with its runs in the given order.
-pub(crate) fn by_variant<'r, 'a>(
-    runs: &'r [RunRecord<'a>],
-) -> Vec<(&'a str, Vec<&'r RunRecord<'a>>)> {
-    let mut groups: Vec<(&'a str, Vec<&'r RunRecord<'a>>)> = Vec::new();
-    for run in runs {
-        match groups.iter_mut().find(|(v, _)| *v == run.variant) {
-            Some((_, members)) => members.push(run),
-            None => groups.push((run.variant, vec![run])),
-        }
-    }
-    groups
-}
-
 /// `comparison.csv`: one row per variant and numeric summary column.
-fn write_comparison(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
-    out.write_record([
-        "variant",
-        "metric",
-        "mean",
-        "stddev",
-        "ci95_low",
-        "ci95_high",
-        "runs",
-    ])?;
-    let metrics: Vec<&str> = Summary::default()
-        .columns()
-        .iter()
-        .map(|(name, _)| *name)
-        .collect();
-    for (variant, members) in by_variant(runs) {
-        let columns: Vec<_> = members
-            .iter()
-            .map(|r| r.metrics.summary.columns())
-            .collect();
+fn write_comparison(out: &mut Sink, results: &Results) -> ::csv::Result<()> {
+    let layout = &results.layout;
+    let header = ["variant"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(layout.axes.iter().cloned())
+        .chain(
+            ["metric", "mean", "stddev", "ci95_low", "ci95_high", "runs"]
+                .into_iter()
+                .map(str::to_string),
+        );
+    out.write_record(header)?;
+    let metrics = super::summary_columns();
+    for (variant, members) in results.by_variant() {
         for (i, metric) in metrics.iter().enumerate() {
-            let samples: Vec<f64> = columns.iter().filter_map(|c| c[i].1.as_f64()).collect();
+            let samples: Vec<f64> = members.iter().filter_map(|r| r.value(i)).collect();
             let s = mean_stddev_ci95(&samples);
-            let labels = [variant.to_string(), metric.to_string()];
-            out.write_record(labels.into_iter().chain(format::stats(&s)))?;
+            let labels = std::iter::once(layout.variants[variant].clone())
+                .chain(layout.axis_values[variant].iter().cloned())
+                .chain(std::iter::once(metric.to_string()));
+            out.write_record(labels.chain(format::stats(&s)))?;
         }
     }
     Ok(())
@@ -207,7 +90,8 @@ fn write_comparison(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::{metrics, record};
+    use crate::report::fixture::{metrics, results};
+    use crate::report::{summary_columns, RunFiles};
 
     /// The contract headers, verbatim from SCENARIO.md ("Output files").
     const SUMMARY: &str = "scenario,variant,seed,calls,ok,degraded,failed,availability,failed_timeout,failed_error,failed_refused,failed_rejected,failed_breaker_open,failed_no_server,attempts,attempts_per_call,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_p999_ms,latency_max_ms,load_max_over_mean,load_cv,load_jain,windows,windows_meeting_slo,events";
@@ -220,27 +104,32 @@ mod tests {
     }
 
     #[test]
-    fn run_csvs_have_the_contract_headers_and_rows() {
+    fn run_files_have_the_contract_headers_and_rows() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("out/nested");
+        let dir = tmp.path();
         let (a, b) = (metrics(1000, 990, 1.5), metrics(0, 0, 0.0));
-        write_run_csvs(&dir, &[record("p2c", 7, &a), record("rr", 8, &b)]).unwrap();
+        let (res, runs) = results(&[("p2c", 7, &a), ("rr", 8, &b)]);
+        let mut files = RunFiles::create(dir, &res.layout).unwrap();
+        for (index, rows) in &runs {
+            files.append(&res.layout, *index, rows).unwrap();
+        }
+        files.finish().unwrap();
 
-        let summary = read(&dir, "summary.csv");
+        let summary = read(dir, "summary.csv");
         let lines: Vec<&str> = summary.lines().collect();
-        assert_eq!(lines[0], format!("{SUMMARY},failed_unfinished"));
+        assert_eq!(lines[0], format!("{SUMMARY},failed_unfinished,status"));
         assert_eq!(
             lines[1],
-            "demo,p2c,7,1000,990,0,10,0.99,10,0,0,0,0,0,1010,1.01,1.5,1.5,1.5,3,4.5,6,1.25,0.125,0.96,2,1,10000,0"
+            "demo,p2c,7,1000,990,0,10,0.99,10,0,0,0,0,0,1010,1.01,1.5,1.5,1.5,3,4.5,6,1.25,0.125,0.96,2,1,10000,0,ok"
         );
         // No calls: ratios and latencies are empty cells, counts are 0.
         assert_eq!(
             lines[2],
-            "demo,rr,8,0,0,0,0,,0,0,0,0,0,0,0,,,,,,,,1.25,0.125,0.96,2,1,0,0"
+            "demo,rr,8,0,0,0,0,,0,0,0,0,0,0,0,,,,,,,,1.25,0.125,0.96,2,1,0,0,ok"
         );
         assert_eq!(lines.len(), 3);
 
-        let timeseries = read(&dir, "timeseries.csv");
+        let timeseries = read(dir, "timeseries.csv");
         let expected = format!(
             "{TIMESERIES},degraded\n\
              p2c,7,0,1000,990,10,0.99,1.5,3,1010,2,0\n\
@@ -250,7 +139,7 @@ mod tests {
         );
         assert_eq!(timeseries, expected);
 
-        let servers = read(&dir, "servers.csv");
+        let servers = read(dir, "servers.csv");
         let expected = format!(
             "{SERVERS}\n\
              p2c,7,api[0],api,a,0,1000,1000,0,0,0.5,0.25,1\n\
@@ -260,47 +149,17 @@ mod tests {
         );
         assert_eq!(servers, expected);
 
-        let faults = read(&dir, "faults.csv");
+        let faults = read(dir, "faults.csv");
         let expected = "variant,seed,fault,kind,target,start_s,end_s,calls_failed,time_to_drain_s,time_to_recover_s\n\
              p2c,7,0,crash,api[0],1,2,10,0.5,\n\
              rr,8,0,crash,api[0],1,2,0,0.5,\n";
         assert_eq!(faults, expected);
 
-        // Only the four files: no temporary file is left behind.
-        let mut names: Vec<String> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        assert_eq!(
-            names,
-            ["faults.csv", "servers.csv", "summary.csv", "timeseries.csv"]
-        );
-    }
-
-    #[test]
-    fn writing_twice_is_byte_identical() {
-        let (a, b) = (metrics(1000, 990, 1.5), metrics(3, 1, 0.1 + 0.2));
-        let runs = [record("p2c", 1, &a), record("p2c", 2, &b)];
-        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        for dir in [one.path(), two.path(), two.path()] {
-            write_run_csvs(dir, &runs).unwrap();
-            write_comparison_csv(dir, &runs).unwrap();
+        // Read back, the runs are the same rows.
+        let mut back = crate::report::FolderRuns::open(dir, &res.layout).unwrap();
+        for (index, rows) in &runs {
+            assert_eq!(back.take(&res.layout, *index).unwrap().as_ref(), Some(rows));
         }
-        for name in [
-            "summary.csv",
-            "timeseries.csv",
-            "servers.csv",
-            "comparison.csv",
-        ] {
-            let (x, y) = (
-                fs::read(one.path().join(name)).unwrap(),
-                fs::read(two.path().join(name)).unwrap(),
-            );
-            assert_eq!(x, y, "{name}");
-        }
-        // Shortest round-trip floats: every digit kept.
-        assert!(read(one.path(), "summary.csv").contains(",0.30000000000000004,"));
     }
 
     #[test]
@@ -311,18 +170,13 @@ mod tests {
             metrics(1000, 970, 3.0),
             metrics(0, 0, 0.0),
         );
-        let runs = [
-            record("p2c", 1, &a1),
-            record("rr", 1, &b),
-            record("p2c", 2, &a2),
-        ];
-        write_comparison_csv(tmp.path(), &runs).unwrap();
+        let (res, _) = results(&[("p2c", 1, &a1), ("p2c", 2, &a2), ("rr", 1, &b)]);
+        write_comparison_csv(tmp.path(), &res).unwrap();
         let text = read(tmp.path(), "comparison.csv");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], COMPARISON);
-        let metrics_per_variant = Summary::default().columns().len();
+        let metrics_per_variant = summary_columns().len();
         assert_eq!(lines.len(), 1 + 2 * metrics_per_variant);
-        // Variants in first-appearance order, metrics in summary column order.
         assert_eq!(lines[1], "p2c,calls,1000,0,1000,1000,2");
         assert!(lines[1 + metrics_per_variant].starts_with("rr,calls,"));
         // Latency mean over 2 runs: mean 2, stddev sqrt(2), half-width t(1) sqrt(2)/sqrt(2).
@@ -344,15 +198,11 @@ mod tests {
     #[test]
     fn errors_name_the_path() {
         let tmp = tempfile::tempdir().unwrap();
-        let blocker = tmp.path().join("file");
-        fs::write(&blocker, "x").unwrap();
-        let err = write_run_csvs(&blocker.join("out"), &[]).unwrap_err();
-        assert!(matches!(err, ReportError::CreateDir { .. }));
-        assert!(err.to_string().contains("file/out"), "{err}");
+        let (res, _) = results(&[]);
         // A folder where the file should go: the rename fails, naming the file.
         let dir = tmp.path().join("out");
         fs::create_dir_all(dir.join("comparison.csv")).unwrap();
-        let err = write_comparison_csv(&dir, &[]).unwrap_err();
+        let err = write_comparison_csv(&dir, &res).unwrap_err();
         assert!(err.to_string().contains("comparison.csv"), "{err}");
         let leftovers = fs::read_dir(&dir).unwrap().count();
         assert_eq!(leftovers, 1, "the temporary file was removed");

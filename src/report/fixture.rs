@@ -1,6 +1,6 @@
 //! Hand-built run metrics for the report tests.
 
-use super::RunRecord;
+use super::{Layout, Results, RunRows};
 use crate::metrics::FaultRow;
 use crate::metrics::{RunMetrics, ServerRow, Summary, WindowRow};
 
@@ -78,12 +78,34 @@ pub(crate) fn metrics(calls: u64, ok: u64, p50_ms: f64) -> RunMetrics {
     }
 }
 
-/// A record of scenario `demo`.
-pub(crate) fn record<'a>(variant: &'a str, seed: u64, metrics: &'a RunMetrics) -> RunRecord<'a> {
-    RunRecord {
-        scenario: "demo",
-        variant,
-        seed,
-        metrics,
+/// The runs of scenario `demo` given as `(variant, seed, metrics)`, in order: the
+/// results and each run's plan index and rows. Variants are numbered in order of
+/// first appearance; the layout's seeds span the smallest to the largest given.
+pub(crate) fn results(runs: &[(&str, u64, &RunMetrics)]) -> (Results, Vec<(usize, RunRows)>) {
+    let mut variants: Vec<String> = Vec::new();
+    for (v, _, _) in runs {
+        if !variants.iter().any(|n| n == v) {
+            variants.push(v.to_string());
+        }
     }
+    let first = runs.iter().map(|r| r.1).min().unwrap_or(0);
+    let last = runs.iter().map(|r| r.1).max().unwrap_or(0);
+    let n = variants.len();
+    let layout = Layout::new(
+        "demo".into(),
+        variants,
+        vec![],
+        vec![vec![]; n],
+        first,
+        last - first + 1,
+    );
+    let mut res = Results::new(layout.clone());
+    let mut out = Vec::new();
+    for (v, seed, m) in runs {
+        let index = layout.index_of(v, *seed).unwrap();
+        let rows = RunRows::from_metrics(m);
+        res.push(index, &rows);
+        out.push((index, rows));
+    }
+    (res, out)
 }

@@ -15,42 +15,45 @@
 //!   servers in the simulator's order: no maps, no wall time, so writing the same
 //!   records twice gives byte-identical files.
 //!
-//! Every file is written to a temporary name in the output folder and renamed, so an
-//! interrupted run leaves either the old file or the new one, never half of one.
+//! # A run owns its folder
+//!
+//! Every command writes its whole output set into a temporary folder beside the
+//! target and swaps it in at the end ([`OutputFolder`]), with a `manifest.json` that
+//! lists every file ([`Manifest`]): a folder never mixes two runs' files, and an
+//! interruption leaves the old folder or the new one, never half of one. Finished
+//! runs are appended to the per-run files as they finish ([`RunFiles`]) and can be
+//! read back ([`FolderRuns`]) to resume a sweep or merge shards.
 
 mod atomic;
 mod compare_table;
 mod csv;
 #[cfg(test)]
 mod fixture;
+pub mod folder;
 mod format;
+mod layout;
+pub mod manifest;
 mod paired;
 pub mod plot;
+mod results;
+mod run_rows;
+mod source;
+mod stream;
 mod table;
 
 use std::path::PathBuf;
 
-use crate::metrics::RunMetrics;
-
 pub use self::compare_table::comparison_table;
-pub use self::csv::{write_comparison_csv, write_run_csvs};
+pub use self::csv::write_comparison_csv;
+pub use self::folder::{FolderError, OutputFolder};
+pub use self::layout::Layout;
+pub use self::manifest::Manifest;
 pub use self::paired::write_paired_csv;
-pub use self::table::summary_table;
-
-/// One run's metrics with the labels that identify it in the files.
-///
-/// Borrowed, so a sweep can report thousands of runs without copying them.
-#[derive(Clone, Copy, Debug)]
-pub struct RunRecord<'a> {
-    /// Scenario name (`summary.csv` only).
-    pub scenario: &'a str,
-    /// Variant name (`"baseline"` for `run`).
-    pub variant: &'a str,
-    /// The seed of the run.
-    pub seed: u64,
-    /// What the run measured.
-    pub metrics: &'a RunMetrics,
-}
+pub use self::results::{Results, RunValues};
+pub use self::run_rows::{reserved_column_names, summary_columns, RunRows, RunStatus};
+pub use self::source::{runs_in, FolderRuns};
+pub use self::stream::RunFiles;
+pub use self::table::{key as variant_key, summary_table};
 
 /// A report file could not be written; names the file so the user knows where to
 /// look (a full disk, a read-only folder).
@@ -71,6 +74,22 @@ pub enum ReportError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// A file of an earlier run could not be read back.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: ::csv::Error,
+    },
+    /// A file read back does not belong to this sweep.
+    #[error("{}: {message}", path.display())]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// What does not match.
+        message: String,
     },
     /// The CSV encoder failed (in practice an I/O error underneath).
     #[error("cannot write {}: {source}", path.display())]

@@ -16,11 +16,10 @@
 
 use std::path::Path;
 
-use super::csv::{by_variant, create_dir, write_atomic, Sink};
+use super::csv::{create_dir, write_atomic, Sink};
 use super::format;
-use super::{ReportError, RunRecord};
+use super::{ReportError, Results, RunValues};
 use crate::metrics::stats::{mean_stddev_ci95, Stats};
-use crate::metrics::Summary;
 
 /// The header of `paired.csv`.
 const HEADER: [&str; 8] = [
@@ -34,33 +33,29 @@ const HEADER: [&str; 8] = [
     "runs",
 ];
 
-/// Writes `paired.csv` into `dir` (created if missing): every variant after the first
-/// (in order of first appearance) against the first, for every numeric summary
-/// metric. With one variant the file has only its header.
-pub fn write_paired_csv(dir: &Path, runs: &[RunRecord]) -> Result<(), ReportError> {
+/// Writes `paired.csv` into `dir` (created if missing): every other variant (in plan
+/// order) against the baseline, for every numeric summary metric. The baseline is
+/// the variant named `baseline` (`compare --baseline`) if it has runs, else the
+/// first. With one variant the file has only its header.
+pub fn write_paired_csv(
+    dir: &Path,
+    results: &Results,
+    baseline: Option<&str>,
+) -> Result<(), ReportError> {
     create_dir(dir)?;
-    write_atomic(&dir.join("paired.csv"), |out| write_paired(out, runs))
-}
-
-/// The names of the numeric summary metrics, in `summary.csv` order.
-pub(super) fn metric_names() -> Vec<&'static str> {
-    Summary::default()
-        .columns()
-        .iter()
-        .map(|(name, _)| *name)
-        .collect()
+    write_atomic(&dir.join("paired.csv"), |out| {
+        write_paired(out, results, baseline)
+    })
 }
 
 /// `(seed, value of metric number `index`)` for each run, in order.
-pub(super) fn seed_values(runs: &[&RunRecord], index: usize) -> Vec<(u64, Option<f64>)> {
-    runs.iter()
-        .map(|r| (r.seed, r.metrics.summary.columns()[index].1.as_f64()))
-        .collect()
+pub(super) fn seed_values(runs: &[&RunValues], index: usize) -> Vec<(u64, Option<f64>)> {
+    runs.iter().map(|r| (r.seed, r.value(index))).collect()
 }
 
 /// Statistics of the paired differences of metric number `index` between the runs
 /// of `variant` and those of `baseline`.
-pub(super) fn paired_stats(variant: &[&RunRecord], baseline: &[&RunRecord], index: usize) -> Stats {
+pub(super) fn paired_stats(variant: &[&RunValues], baseline: &[&RunValues], index: usize) -> Stats {
     mean_stddev_ci95(&differences(
         &seed_values(variant, index),
         &seed_values(baseline, index),
@@ -83,19 +78,26 @@ pub(super) fn differences(
         .collect()
 }
 
-fn write_paired(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
+fn write_paired(out: &mut Sink, results: &Results, baseline: Option<&str>) -> ::csv::Result<()> {
     out.write_record(HEADER)?;
-    let groups = by_variant(runs);
+    let mut groups = results.by_variant();
+    if let Some(i) = groups
+        .iter()
+        .position(|(v, _)| Some(results.name(*v)) == baseline)
+    {
+        let chosen = groups.remove(i);
+        groups.insert(0, chosen);
+    }
     let Some(((baseline, base_runs), others)) = groups.split_first() else {
         return Ok(());
     };
-    let metrics = metric_names();
+    let metrics = super::summary_columns();
     for (variant, members) in others {
         for (index, metric) in metrics.iter().enumerate() {
             let s = paired_stats(members, base_runs, index);
             let labels = [
-                variant.to_string(),
-                baseline.to_string(),
+                results.name(*variant).to_string(),
+                results.name(*baseline).to_string(),
                 metric.to_string(),
             ];
             out.write_record(labels.into_iter().chain(format::stats(&s)))?;
@@ -107,7 +109,8 @@ fn write_paired(out: &mut Sink, runs: &[RunRecord]) -> ::csv::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::{metrics, record};
+    use crate::report::fixture::{metrics, results};
+    use crate::report::summary_columns;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, Normal};
@@ -196,17 +199,17 @@ mod tests {
             metrics(1000, 995, 2.0),
             metrics(1000, 990, 3.5),
         );
-        let runs = [
-            record("rr", 1, &a1),
-            record("rr", 2, &a2),
-            record("p2c", 1, &b1),
-            record("p2c", 2, &b2),
-        ];
-        write_paired_csv(tmp.path(), &runs).unwrap();
+        let (res, _) = results(&[
+            ("rr", 1, &a1),
+            ("rr", 2, &a2),
+            ("p2c", 1, &b1),
+            ("p2c", 2, &b2),
+        ]);
+        write_paired_csv(tmp.path(), &res, None).unwrap();
         let text = std::fs::read_to_string(tmp.path().join("paired.csv")).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], HEADER.join(","));
-        assert_eq!(lines.len(), 1 + metric_names().len());
+        assert_eq!(lines.len(), 1 + summary_columns().len());
         assert_eq!(lines[1], "p2c,rr,calls,0,0,0,0,2");
         // p50 differences 1.0 and 0.5: mean 0.75, sd 0.3536, t(1) = 12.706.
         let p50 = lines
@@ -220,8 +223,33 @@ mod tests {
         assert_eq!(cells[4], 2.0);
 
         // One variant: just the header.
-        write_paired_csv(tmp.path(), &runs[..2]).unwrap();
+        let (one, _) = results(&[("rr", 1, &a1), ("rr", 2, &a2)]);
+        write_paired_csv(tmp.path(), &one, None).unwrap();
         let text = std::fs::read_to_string(tmp.path().join("paired.csv")).unwrap();
         assert_eq!(text.lines().count(), 1);
+    }
+
+    #[test]
+    fn a_named_baseline_goes_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            metrics(1000, 990, 1.0),
+            metrics(1000, 980, 3.0),
+            metrics(1000, 995, 2.0),
+        );
+        let (res, _) = results(&[("rr", 1, &a), ("p2c", 1, &b), ("ewma", 1, &c)]);
+        write_paired_csv(tmp.path(), &res, Some("p2c")).unwrap();
+        let text = std::fs::read_to_string(tmp.path().join("paired.csv")).unwrap();
+        let pairs: Vec<(&str, &str)> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let mut cells = l.split(',');
+                (cells.next().unwrap(), cells.next().unwrap())
+            })
+            .collect();
+        assert!(pairs.iter().all(|p| p.1 == "p2c"), "{text}");
+        assert_eq!(pairs[0].0, "rr");
+        assert_eq!(pairs.last().unwrap().0, "ewma");
     }
 }

@@ -76,6 +76,77 @@ pub fn span_of(text: &str, path: &[Step]) -> Option<std::ops::Range<usize>> {
     best
 }
 
+/// Steps back in the deserializer's form (`clients[0].retry.attempts`), to match the
+/// paths overrides report.
+pub fn format_path(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// A key as TOML writes it: bare when it can be, else quoted (`""`, `"a.b"`).
+pub fn quote_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// Where a variant's override is written: for an origin `variant `NAME`: KEY`, the
+/// position of KEY in the `set` table of the `[[variants]]` entry named NAME.
+pub fn variant_set_position(text: &str, origin: &str) -> Option<(usize, usize)> {
+    let rest = origin.strip_prefix("variant `")?;
+    let (name, key) = rest.split_once("`: ")?;
+    let root = DeTable::parse(text).ok()?;
+    let variants = field(root.get_ref(), "variants")?;
+    let DeValue::Array(list) = variants.get_ref() else {
+        return None;
+    };
+    for entry in list.iter() {
+        let DeValue::Table(t) = entry.get_ref() else {
+            continue;
+        };
+        let named = field(t, "name")
+            .is_some_and(|n| matches!(n.get_ref(), DeValue::String(s) if s.as_ref() == name));
+        if !named {
+            continue;
+        }
+        let set = t.iter().find(|(k, _)| k.get_ref().as_ref() == "set")?;
+        let span = match set.1.get_ref() {
+            DeValue::Table(st) => st
+                .iter()
+                .find(|(k, _)| k.get_ref().as_ref() == key)
+                .map(|(k, _)| k.span())
+                .unwrap_or(set.0.span()),
+            _ => set.0.span(),
+        };
+        return Some(line_column(text, span.start));
+    }
+    None
+}
+
+fn field<'t, 'a>(table: &'t DeTable<'a>, key: &str) -> Option<&'t toml::Spanned<DeValue<'a>>> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == key)
+        .map(|(_, v)| v)
+}
+
 /// 1-based line and column of byte `offset` in `text`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];

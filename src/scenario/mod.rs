@@ -8,9 +8,11 @@
 
 mod error;
 mod faults;
+mod json_schema;
 mod locate;
 mod overrides;
 mod schema;
+mod suggest;
 mod validate;
 
 pub use error::ScenarioError;
@@ -72,6 +74,15 @@ impl Scenario {
         Scenario::from_text(&self.file, &self.text, &all)
     }
 
+    /// Loads every `[[variants]]` entry as `compare` would, so `validate` rejects what
+    /// `compare` rejects. The error names the variant and, in the file, its `set` key.
+    pub fn check_variants(&self) -> Result<(), ScenarioError> {
+        for (_, overrides) in self.declared_variants() {
+            self.with_overrides(&overrides)?;
+        }
+        Ok(())
+    }
+
     /// The variants declared in the file, as override lists.
     pub fn declared_variants(&self) -> Vec<(String, Vec<Override>)> {
         self.config
@@ -116,18 +127,15 @@ impl Loader<'_> {
         }
         let mut config: ScenarioFile = serde_path_to_error::deserialize(Value::Table(doc.clone()))
             .map_err(|e| {
-                let path = e.path().to_string();
-                self.problem(
-                    &doc,
-                    Problem {
-                        path,
-                        message: e.into_inner().message().to_string(),
-                    },
-                )
+                let steps = serde_steps(e.path());
+                let message = e.into_inner().message().to_string();
+                self.type_error(&doc, steps, message)
             })?;
-        validate::validate(&config).map_err(|p| self.problem(&doc, p))?;
+        // Files first: an empirical distribution's mean is known only once it is read.
         self.read_files(&mut config)
             .map_err(|p| self.problem(&doc, p))?;
+        validate::validate(&config).map_err(|p| self.problem(&doc, p))?;
+        validate::variants(&config).map_err(|p| self.problem(&doc, p))?;
         let faults = validate::faults(&config).map_err(|p| self.problem(&doc, p))?;
         validate::control_plane(&config).map_err(|p| self.problem(&doc, p))?;
         let name = config.name.clone().unwrap_or_else(|| {
@@ -159,23 +167,54 @@ impl Loader<'_> {
 
     /// A problem at a key path, located in the text and named readably.
     fn problem(&self, doc: &Table, p: Problem) -> ScenarioError {
-        let steps = parse_path(&p.path);
+        self.problem_at(doc, parse_path(&p.path), p.message)
+    }
+
+    /// A problem found while typing the document: serde's message, made to name the
+    /// missing key, suggest the nearest valid name, and speak the file's language.
+    fn type_error(&self, doc: &Table, mut steps: Vec<Step>, message: String) -> ScenarioError {
+        let mut message = suggest::explain(&message);
+        if let Some(missing) = suggest::missing_field(&message) {
+            steps.push(Step::Key(missing.to_string()));
+            message = match (steps.len(), missing) {
+                (1, "run") => "is missing: add a [run] table with at least `duration`".into(),
+                (1, key @ ("servers" | "clients")) => {
+                    format!("is missing: add at least one [[{key}]] table")
+                }
+                _ => "is required but missing".into(),
+            };
+        }
+        if let [Step::Key(key)] = steps.as_slice() {
+            if ["servers", "clients", "faults", "variants"].contains(&key.as_str())
+                && message.contains("expected a sequence")
+            {
+                message = format!("is a list of tables: write [[{key}]], not [{key}]");
+            }
+        }
+        self.problem_at(doc, steps, message)
+    }
+
+    fn problem_at(&self, doc: &Table, steps: Vec<Step>, message: String) -> ScenarioError {
+        let path = locate::format_path(&steps);
         let origin = self
             .overridden
             .iter()
             .rev()
-            .find(|(path, _)| p.path == *path || p.path.starts_with(&format!("{path}.")))
+            .find(|(p, _)| path == *p || path.starts_with(&format!("{p}.")))
             .map(|(_, origin)| origin.clone());
-        let position = match origin {
-            Some(_) => None,
-            None => span_of(self.text, &steps).map(|s| line_column(self.text, s.start)),
+        let position = match &origin {
+            Some(origin) => locate::variant_set_position(self.text, origin),
+            None => span_of(self.text, &steps)
+                .map(|s| line_column(self.text, s.start))
+                // A key missing from the top level: the file as a whole, line 1.
+                .or_else(|| (steps.len() <= 1).then_some((1, 1))),
         };
         ScenarioError {
             file: self.file.to_path_buf(),
             position,
             key: (!steps.is_empty()).then(|| readable_path(doc, &steps)),
             origin,
-            message: p.message,
+            message,
         }
     }
 
@@ -202,6 +241,19 @@ impl Loader<'_> {
     }
 }
 
+/// serde_path_to_error's path as steps (keys may hold dots or be empty: `"a.b" = 1`).
+fn serde_steps(path: &serde_path_to_error::Path) -> Vec<Step> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(Step::Index(*index)),
+            Segment::Map { key } => Some(Step::Key(key.clone())),
+            Segment::Enum { variant } => Some(Step::Key(variant.clone())),
+            Segment::Unknown => None,
+        })
+        .collect()
+}
+
 /// `clients[0].retry` -> `clients.web.retry`: elements by their name where they have one.
 fn readable_path(doc: &Table, steps: &[Step]) -> String {
     let mut out = Vec::new();
@@ -215,7 +267,7 @@ fn readable_path(doc: &Table, steps: &[Step]) -> String {
                     Some(v) => v.get(k.as_str()),
                 };
                 array_name = k;
-                out.push(k.clone());
+                out.push(locate::quote_key(k));
             }
             Step::Index(i) => {
                 value = value.and_then(|v| v.get(*i));
@@ -244,3 +296,9 @@ fn readable_path(doc: &Table, steps: &[Step]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The JSON Schema of scenario files, as `hasim schema` prints it and
+/// `docs/hasim.schema.json` holds it.
+pub fn json_schema_text() -> String {
+    json_schema::text()
+}

@@ -123,6 +123,13 @@ pub fn apply(doc: &mut Table, ov: &Override) -> Result<String, String> {
                     ov.key
                 ));
             }
+        } else if let Ok(index) = parts[i + 1].parse::<usize>() {
+            // `faults.0.duration` on a file without faults: say so, rather than
+            // creating a table `faults` that the schema then calls a wrong type.
+            return Err(match table.get(part) {
+                None => format!("there are no `{part}` in the scenario, so no element {index}"),
+                Some(_) => format!("`{part}` is not a list, so it has no element {index}"),
+            });
         } else {
             serde_path.push_str(part);
             let entry = table
@@ -188,6 +195,8 @@ mod tests {
         assert!(set(&mut d, "faults.3.mode=x")
             .unwrap_err()
             .contains("1 elements"));
+        let err = set(&mut doc(), "faults.0.duration=5s").unwrap_err();
+        assert!(err.contains("there are no `faults`"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::{de, Deserialize, Deserializer};
 use super::faults::FaultConfig;
 use crate::dist::Dist;
 use crate::policy::autoscale::AutoscaleConfig;
-use crate::policy::balancer::{self, BalancerConfig};
+use crate::policy::balancer::BalancerConfig;
 use crate::policy::breaker::BreakerConfig;
 use crate::policy::client::ClientConfig as PolicyConfig;
 pub use crate::policy::client::Fallback;
@@ -21,11 +21,15 @@ use crate::policy::hedge::HedgeConfig;
 use crate::policy::limiter::LimiterConfig;
 use crate::policy::outlier::OutlierConfig;
 use crate::policy::retry::RetryConfig;
+use crate::policy::spelling;
 use crate::time::duration_str;
 
 /// The whole scenario file.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a scenario: top-level keys name, description, [run], [network], [[servers]], [[clients]], [[faults]], [discovery], [autoscale], [[variants]]"
+)]
 pub struct ScenarioFile {
     /// Default: the file name without `.toml`.
     pub name: Option<String>,
@@ -57,7 +61,10 @@ pub struct ScenarioFile {
 
 /// `[discovery]`: how clients learn which servers exist.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [discovery] table { kind = \"static\" | \"registry\", ... }"
+)]
 pub struct DiscoveryConfig {
     /// `static` (default) or `registry`.
     #[serde(default)]
@@ -104,7 +111,10 @@ impl DiscoveryConfig {
 
 /// `[run]`: what is simulated and measured.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [run] table { duration = ..., ... }"
+)]
 pub struct RunConfig {
     /// Measured simulated time (required).
     #[serde(with = "duration_str")]
@@ -149,7 +159,10 @@ fn default_max_events() -> u64 {
 
 /// `[network]`: every message between a client and a server crosses it.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [network] table { latency = ..., loss = ... }"
+)]
 pub struct NetworkConfig {
     /// One-way latency of each message (default 100us, a datacenter hop).
     #[serde(default = "default_latency")]
@@ -174,7 +187,10 @@ impl Default for NetworkConfig {
 
 /// `[[servers]]`: a group of identical servers.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[servers]] table { group = ..., count = ..., service = ... }"
+)]
 pub struct ServerGroupConfig {
     /// Unique name; servers are `group[0]`, `group[1]`, ...
     pub group: String,
@@ -245,7 +261,10 @@ impl<'de> Deserialize<'de> for QueueLimit {
 
 /// `[[clients]]`: a population of identical callers.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[clients]] table { name = ..., target = ..., arrival = ... }"
+)]
 pub struct ClientConfig {
     /// Unique name; instances are `name[0]`, `name[1]`, ...
     pub name: String,
@@ -263,25 +282,25 @@ pub struct ClientConfig {
     #[serde(with = "duration_str::option", default)]
     pub deadline: Option<Duration>,
     /// How an endpoint is picked.
-    #[serde(deserialize_with = "balancer::deserialize_config", default)]
+    #[serde(deserialize_with = "spelling::required", default)]
     pub balancer: BalancerConfig,
-    /// Retries after a failed attempt (default: none, `attempts = 1`).
-    #[serde(default)]
+    /// Retries after a failed attempt (default and `"none"`: `attempts = 1`).
+    #[serde(deserialize_with = "spelling::or_default", default)]
     pub retry: RetryConfig,
-    /// Circuit breaker (absent: none).
-    #[serde(default)]
+    /// Circuit breaker (absent, `"none"` or `false`: none).
+    #[serde(deserialize_with = "spelling::optional", default)]
     pub breaker: Option<BreakerConfig>,
     /// Hedged requests (absent: none).
-    #[serde(default)]
+    #[serde(deserialize_with = "spelling::optional", default)]
     pub hedge: Option<HedgeConfig>,
     /// Active health checks (absent: none).
-    #[serde(default)]
+    #[serde(deserialize_with = "spelling::optional", default)]
     pub health_check: Option<HealthCheckConfig>,
     /// Outlier detection (absent: none).
-    #[serde(default)]
+    #[serde(deserialize_with = "spelling::optional", default)]
     pub outlier: Option<OutlierConfig>,
     /// Client-side limiter (absent: none).
-    #[serde(default)]
+    #[serde(deserialize_with = "spelling::optional", default)]
     pub limiter: Option<LimiterConfig>,
     /// What the caller gets when a call cannot succeed.
     #[serde(default)]
@@ -349,7 +368,12 @@ impl<'de> Deserialize<'de> for Targets {
 
 /// How calls arrive at one client population.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(tag = "process", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "process",
+    rename_all = "snake_case",
+    deny_unknown_fields,
+    expecting = "an arrival table { process = \"poisson\" | \"constant\" | \"burst\" | \"closed\", ... }"
+)]
 pub enum ArrivalConfig {
     /// Poisson arrivals at `rate` calls/s in total, split evenly over instances.
     Poisson {
@@ -387,7 +411,10 @@ pub enum ArrivalConfig {
 
 /// `[[variants]]`: a named set of overrides.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[variants]] table { name = ..., set = { ... } }"
+)]
 pub struct VariantConfig {
     /// Shown in outputs (`variant` column).
     pub name: String,

@@ -103,10 +103,12 @@ pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
         check(g.weight >= 1, at("weight"), "must be >= 1")?;
         check(g.concurrency >= 1, at("concurrency"), "must be >= 1")?;
         fraction(g.error_rate, at("error_rate"))?;
+        // A zero service time is allowed: an instant server is a normal model for
+        // network-only and breaker studies. Only a mean that is not a number is not.
         check(
-            g.service.mean_ns() > 0.0,
+            !g.service.mean_ns().is_nan(),
             at("service"),
-            "mean service time must be > 0",
+            "has no mean (an empty sample?)",
         )?;
     }
 
@@ -200,6 +202,21 @@ pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
         c.balancer
             .validate_endpoints(known as usize)
             .map_err(|e| policy_problem(&at("balancer"), e))?;
+        // Nested tables first, so an error names `retry.budget.ratio`, not `retry.ratio`.
+        c.retry
+            .backoff
+            .validate()
+            .map_err(|e| policy_problem(&at("retry.backoff"), e))?;
+        if let Some(budget) = &c.retry.budget {
+            budget
+                .validate()
+                .map_err(|e| policy_problem(&at("retry.budget"), e))?;
+        }
+        if let Some(throttle) = &c.retry.throttle {
+            throttle
+                .validate()
+                .map_err(|e| policy_problem(&at("retry.throttle"), e))?;
+        }
         c.retry
             .validate()
             .map_err(|e| policy_problem(&at("retry"), e))?;
@@ -225,6 +242,37 @@ pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
         check_overprovisioning(c.overprovisioning)
             .map_err(|e| problem(at("overprovisioning"), e.problem))?;
         fraction(c.panic_threshold, at("panic_threshold"))?;
+    }
+    Ok(())
+}
+
+/// The file's `[[variants]]`: names that are unique and usable, and no `run.seed`
+/// (every variant runs the same seeds, so runs can be paired). Whether each `set`
+/// makes a valid scenario is checked by loading the variant (`Scenario::check_variants`).
+pub fn variants(s: &ScenarioFile) -> Result<(), Problem> {
+    let mut names = BTreeSet::new();
+    for (i, v) in s.variants.iter().enumerate() {
+        let at = |key: &str| format!("variants[{i}].{key}");
+        check(
+            !v.name.trim().is_empty(),
+            at("name"),
+            "must not be empty: it names the variant in every output",
+        )?;
+        check(
+            !v.name.contains(['\n', '\r']),
+            at("name"),
+            "must be one line (it labels tables and charts)",
+        )?;
+        check(
+            names.insert(v.name.as_str()),
+            at("name"),
+            format!("`{}` is used twice; variant names must be unique", v.name),
+        )?;
+        check(
+            !v.set.contains_key("run.seed"),
+            at("set"),
+            "must not set `run.seed`: every variant runs the same seeds (use --seed)",
+        )?;
     }
     Ok(())
 }

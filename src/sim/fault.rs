@@ -473,7 +473,7 @@ impl World {
 
 /// Time from `start` to the start of the first window from which every window meets
 /// the SLO up to the next fault's start (or the end); `None` if there is none.
-fn recovery(
+pub(crate) fn recovery(
     windows: &[WindowRow],
     window_ns: u64,
     slo: f64,

@@ -17,6 +17,10 @@ mod world;
 
 pub use engine::Engine;
 pub use event::{Event, Reply};
+// `hasim live` resolves fault targets and draws arrivals exactly as the simulator does.
+pub(crate) use fault::recovery;
+pub use fault::{Node, NodeSet};
+pub use workload::Arrivals;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -55,7 +55,14 @@ use crate::ConfigError;
 /// The `[autoscale]` table of a scenario.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        default,
+        expecting = "an autoscale table { group = ..., max = ..., ... }"
+    )
+)]
 pub struct AutoscaleConfig {
     /// The server group it scales (required).
     pub group: String,

@@ -24,6 +24,8 @@
 mod config;
 mod consecutive;
 mod hystrix;
+#[cfg(feature = "serde")]
+mod table;
 mod window;
 
 #[cfg(test)]
@@ -74,6 +76,15 @@ pub enum BreakerState {
     Open,
     /// A limited number of probes decide between CLOSED and OPEN.
     HalfOpen,
+    /// Set by [`Breaker::force_open`]: every call is rejected until
+    /// [`Breaker::reset`] (resilience4j `FORCED_OPEN`).
+    ForcedOpen,
+    /// Set by [`Breaker::disable`]: every call is allowed, nothing is recorded
+    /// (resilience4j `DISABLED`).
+    Disabled,
+    /// Set by [`Breaker::metrics_only`]: every call is allowed and recorded, but the
+    /// breaker never trips (resilience4j `METRICS_ONLY`).
+    MetricsOnly,
 }
 
 impl BreakerState {
@@ -83,6 +94,9 @@ impl BreakerState {
             BreakerState::Closed => "closed",
             BreakerState::Open => "open",
             BreakerState::HalfOpen => "half_open",
+            BreakerState::ForcedOpen => "forced_open",
+            BreakerState::Disabled => "disabled",
+            BreakerState::MetricsOnly => "metrics_only",
         }
     }
 }
@@ -108,6 +122,16 @@ enum State {
         /// `max_wait_in_half_open` expiry.
         expires_at: Option<Instant>,
     },
+    /// One of the special states an operator sets by hand.
+    Special(Special),
+}
+
+/// resilience4j's special states: only the operator's calls leave them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Special {
+    ForcedOpen,
+    Disabled,
+    MetricsOnly,
 }
 
 /// What trips a CLOSED breaker: a closed enum, dispatched without `dyn`.
@@ -219,8 +243,44 @@ impl Breaker {
                 Admit::Probe
             }
             State::HalfOpen { .. } => Admit::Reject { retry_at: now },
+            State::Special(Special::ForcedOpen) => Admit::Reject {
+                retry_at: Instant(u64::MAX),
+            },
+            State::Special(Special::Disabled | Special::MetricsOnly) => {
+                self.in_flight += 1;
+                Admit::Allow
+            }
             State::Open { .. } => unreachable!("left OPEN above"),
         }
+    }
+
+    /// resilience4j `transitionToForcedOpenState`: reject every call until
+    /// [`Breaker::reset`]. Calls in flight may still report; their outcomes are
+    /// ignored.
+    pub fn force_open(&mut self, now: Instant) {
+        self.advance(now);
+        self.state = State::Special(Special::ForcedOpen);
+    }
+
+    /// resilience4j `transitionToDisabledState`: allow every call and record nothing
+    /// until [`Breaker::reset`].
+    pub fn disable(&mut self, now: Instant) {
+        self.advance(now);
+        self.state = State::Special(Special::Disabled);
+    }
+
+    /// resilience4j `transitionToMetricsOnlyState`: allow every call and keep
+    /// recording outcomes in the window, but never trip, until [`Breaker::reset`].
+    pub fn metrics_only(&mut self, now: Instant) {
+        self.advance(now);
+        self.state = State::Special(Special::MetricsOnly);
+    }
+
+    /// resilience4j `transitionToClosedState` / `reset`: CLOSED with an empty window,
+    /// from any state.
+    pub fn reset(&mut self, now: Instant) {
+        self.advance(now);
+        self.close(now);
     }
 
     /// An admitted call ended with `outcome` after `latency` (as the caller saw it).
@@ -242,7 +302,10 @@ impl Breaker {
                     self.open(now);
                 }
             }
-            State::Open { .. } => {}
+            State::Open { .. } | State::Special(Special::ForcedOpen | Special::Disabled) => {}
+            State::Special(Special::MetricsOnly) => {
+                let _trips = self.record_closed(now, sample);
+            }
             State::HalfOpen { tally, .. } => {
                 tally.add(sample);
                 let r = &self.rules;
@@ -293,6 +356,8 @@ impl Breaker {
             State::Closed => true,
             State::Open { until } => now > until,
             State::HalfOpen { permits_left, .. } => permits_left > 0,
+            State::Special(Special::ForcedOpen) => false,
+            State::Special(Special::Disabled | Special::MetricsOnly) => true,
         }
     }
 
@@ -303,6 +368,9 @@ impl Breaker {
             State::Closed => BreakerState::Closed,
             State::Open { .. } => BreakerState::Open,
             State::HalfOpen { .. } => BreakerState::HalfOpen,
+            State::Special(Special::ForcedOpen) => BreakerState::ForcedOpen,
+            State::Special(Special::Disabled) => BreakerState::Disabled,
+            State::Special(Special::MetricsOnly) => BreakerState::MetricsOnly,
         }
     }
 
@@ -311,6 +379,9 @@ impl Breaker {
     /// timer is needed (OPEN needs none: the next `admit` ends it).
     pub fn next_deadline(&self) -> Option<Instant> {
         match (&self.state, &self.detector) {
+            (State::Open { until }, _) if self.rules.automatic_transition => {
+                Some(Instant(until.0.saturating_add(1)))
+            }
             (State::HalfOpen { expires_at, .. }, _) => *expires_at,
             (State::Closed, Detector::Hystrix(h)) => h.next_deadline(),
             _ => None,
@@ -343,6 +414,13 @@ impl Breaker {
             self.last_now
         );
         self.last_now = self.last_now.max(now);
+        if let State::Open { until } = self.state {
+            // resilience4j `automaticTransitionFromOpenToHalfOpenEnabled`: the wait's
+            // end moves OPEN to HALF_OPEN by itself, at that instant.
+            if self.rules.automatic_transition && now > until {
+                self.enter_half_open(Instant(until.0.saturating_add(1)));
+            }
+        }
         if let State::HalfOpen {
             expires_at: Some(t),
             ..

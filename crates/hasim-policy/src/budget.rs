@@ -46,7 +46,14 @@ use crate::ConfigError;
 /// `budget = { ratio, min_per_sec, ttl }` of a retry config.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        default,
+        expecting = "a retry budget table { ratio = ..., min_per_sec = ..., ttl = ... }"
+    )
+)]
 pub struct BudgetConfig {
     /// Retries allowed per call made recently (0.2: one retry per five calls).
     pub ratio: f64,

@@ -1,5 +1,5 @@
-//! Every policy kind with its parameters, defaults and a one-line description: what
-//! `hasim policies` prints. Tests parse the parameter lists of the balancers, breaker
+//! Every policy kind with its parameters, defaults, a one-line description and a TOML
+//! example: what `hasim policies` prints. The scenario tests load every example. Tests parse the parameter lists of the balancers, breaker
 //! flavors, retry (with backoff, budget, throttle), hedge, health check, outlier
 //! detection and AIMD limiter into their config types and check they equal the code's
 //! defaults. The failover, fallback and panic-threshold entries describe scenario keys
@@ -12,12 +12,15 @@ use super::balancer;
 pub struct PolicyKind {
     /// The client key (`balancer`, `breaker`, `retry`, ...).
     pub key: &'static str,
-    /// The kind or flavor (`p2c`, `resilience4j`), or `""` for single-kind policies.
+    /// The `kind` (`p2c`, `resilience4j`), or `""` for single-kind policies.
     pub kind: &'static str,
     /// Parameters with their defaults, as TOML (`choices = 2, distinct = true`).
     pub params: &'static str,
     /// What it does, and whose production behaviour it follows.
     pub about: &'static str,
+    /// How to write it in a `[[clients]]` table: one line of TOML, checked by a test
+    /// that loads it into a scenario.
+    pub example: &'static str,
 }
 
 const fn kind(
@@ -25,112 +28,175 @@ const fn kind(
     kind: &'static str,
     params: &'static str,
     about: &'static str,
+    example: &'static str,
 ) -> PolicyKind {
     PolicyKind {
         key,
         kind,
         params,
         about,
+        example,
     }
 }
+
+/// How each balancer kind is written (same order as [`balancer::KINDS`]).
+const BALANCER_EXAMPLES: &[&str] = &[
+    "balancer = \"round_robin\"",
+    "balancer = \"random\"",
+    "balancer = \"weighted_round_robin\"",
+    "balancer = \"weighted_random\"",
+    "balancer = \"least_connections\"",
+    "balancer = { kind = \"p2c\", choices = 2, distinct = true }",
+    "balancer = { kind = \"peak_ewma\", decay = \"10s\", default_rtt = \"30ms\" }",
+    "balancer = { kind = \"least_response_time\", decay = \"5s\" }",
+    "balancer = { kind = \"ring_hash\", ring_size = 1024 }",
+    "balancer = { kind = \"maglev\", table_size = 65537 }",
+];
 
 /// Policy kinds other than balancers (those come from [`balancer::KINDS`]).
 const OTHERS: &[PolicyKind] = &[
     kind(
         "breaker",
         "resilience4j",
-        "failure_rate = 0.5, slow_call_rate = 1.0, slow_call_duration = \"60s\", window = \"count\", window_size = 100, minimum_calls = 100, wait_in_open = \"60s\", wait_multiplier = 1.0, half_open_calls = 10, max_wait_in_half_open = \"0s\", on = [\"timeout\", \"error\", \"refused\", \"rejected\"], scope = \"client\"",
-        "count or time window of failure and slow-call rates; OPEN, then HALF_OPEN permits (resilience4j)",
+        "failure_rate = 0.5, slow_call_rate = 1.0, slow_call_duration = \"60s\", window = \"count\", window_size = 100, minimum_calls = 100, wait_in_open = \"60s\", wait_multiplier = 1.0, half_open_calls = 10, max_wait_in_half_open = \"0s\", automatic_transition = false, on = [\"timeout\", \"error\", \"refused\", \"rejected\"], scope = \"client\"",
+        "count or time window of failure and slow-call rates; OPEN, then HALF_OPEN permits; automatic_transition: OPEN ends at its deadline without a call (resilience4j automaticTransitionFromOpenToHalfOpenEnabled); forced open, disabled and metrics-only states in the library API (resilience4j)",
+        "breaker = { kind = \"resilience4j\", failure_rate = 0.5, window_size = 20, minimum_calls = 10, wait_in_open = \"5s\" }",
     ),
     kind(
         "breaker",
         "hystrix",
-        "window_size = 10, request_volume = 20, failure_rate = 0.5, wait_in_open = \"5s\"",
-        "10 s window in 500 ms buckets, trips at >= 20 calls and >= 50% errors; one trial call (Hystrix)",
+        "window_size = \"10s\", request_volume = 20, failure_rate = 0.5, wait_in_open = \"5s\", on = [\"timeout\", \"error\", \"refused\", \"rejected\"], scope = \"client\"",
+        "10 s window in 500 ms buckets, checked at bucket ends; trips at >= request_volume calls and >= 50% errors; one trial call (Hystrix)",
+        "breaker = { kind = \"hystrix\", request_volume = 20, wait_in_open = \"5s\" }",
     ),
     kind(
         "breaker",
         "consecutive",
-        "consecutive_failures = 5, wait_in_open = \"5s\"",
-        "trips after N failures in a row; one trial after the wait (Finagle failure accrual)",
+        "consecutive_failures = 5, wait_in_open = \"5s\", wait_multiplier = 1.0, on = [\"timeout\", \"error\", \"refused\", \"rejected\"], scope = \"client\"",
+        "trips after N failures in a row; one trial after the wait, which grows by wait_multiplier per reopening (Finagle failure accrual)",
+        "breaker = { kind = \"consecutive\", consecutive_failures = 5, scope = \"endpoint\" }",
     ),
     kind(
         "retry",
         "",
         "attempts = 1, on = [\"timeout\", \"error\", \"refused\", \"rejected\"], other_endpoint = true",
-        "total attempts per call; a retry avoids endpoints the call already tried; bounded by the deadline",
+        "total attempts per call, the first included; a retry avoids endpoints the call already tried; no retry starts after the deadline",
+        "retry = { attempts = 3, on = [\"timeout\", \"refused\"] }",
     ),
     kind(
         "retry.backoff",
         "exponential",
         "base = \"25ms\", max = \"250ms\", jitter = \"full\"",
-        "delay min(max, base x 2^(n-1)); jitter none, full, equal or decorrelated (AWS backoff study); kind = \"constant\" too",
+        "delay ceiling min(max, base x 2^(n-1)) for retry n; jitter none, full [0, d), equal d/2 + [0, d/2), decorrelated (AWS backoff study). The default kind",
+        "retry = { attempts = 3, backoff = { kind = \"exponential\", base = \"10ms\", max = \"1s\", jitter = \"equal\" } }",
+    ),
+    kind(
+        "retry.backoff",
+        "constant",
+        "base = \"25ms\", max = \"250ms\", jitter = \"full\"",
+        "delay ceiling = base for every retry (max still caps it); base = \"0s\" retries at once",
+        "retry = { attempts = 3, backoff = { kind = \"constant\", base = \"0s\", jitter = \"none\" } }",
     ),
     kind(
         "retry.budget",
         "",
         "ratio = 0.2, min_per_sec = 10, ttl = \"10s\"",
-        "retries within ratio of recent calls plus a reserve (Finagle RetryBudget, tower TpsBudget)",
+        "a retry (or hedge) is allowed while retries stay within ratio x recent calls plus min_per_sec x ttl (Finagle RetryBudget, tower TpsBudget)",
+        "retry = { attempts = 3, budget = { ratio = 0.1 } }",
     ),
     kind(
         "retry.throttle",
         "",
         "max_tokens = 10, token_ratio = 0.1",
-        "failures cost a token, successes return token_ratio; no retries at <= half (gRPC retry throttling)",
+        "each failed attempt costs a token, each success returns token_ratio; no retries while tokens <= max_tokens/2 (gRPC retry throttling). Not with `budget`",
+        "retry = { attempts = 3, throttle = { max_tokens = 10, token_ratio = 0.1 } }",
     ),
     kind(
         "hedge",
         "",
-        "max_extra = 1",
-        "after `delay` (default \"20ms\") or the client's own `percentile` latency, send a copy elsewhere; first success wins (tower Hedge, gRPC A6)",
+        "max_extra = 1, min_data_points = 100",
+        "after `delay` (default \"20ms\") or the client's own `percentile` latency (of winning successful attempts, each from its own send, as tower records; needs min_data_points samples), send a copy elsewhere; first success wins (tower Hedge, gRPC A6)",
+        "hedge = { percentile = 0.95, max_extra = 1 }",
     ),
     kind(
         "health_check",
         "",
         "interval = \"5s\", interval_jitter = \"0s\", timeout = \"1s\", unhealthy_threshold = 3, healthy_threshold = 2",
-        "probes every endpoint as real messages; thresholds of failures/passes in a row; optional probe_cost (Envoy)",
+        "probes every endpoint as real messages; unhealthy after N failed probes in a row, healthy after M passes; probe_cost (a duration, default none) makes probes take a worker (Envoy)",
+        "health_check = { interval = \"2s\", timeout = \"500ms\", unhealthy_threshold = 2 }",
     ),
     kind(
         "outlier",
         "",
-        "consecutive_failures = 5, interval = \"10s\", base_ejection = \"30s\", max_ejection = \"300s\", max_ejection_percent = 10, always_eject_one = true, success_rate = false, success_rate_minimum_hosts = 5, success_rate_request_volume = 100, success_rate_stdev_factor = 1.9",
-        "ejects endpoints after consecutive failures or low success rate, for base_ejection x times ejected (Envoy)",
+        "consecutive_failures = 5, enforcing_consecutive_failures = 100, consecutive_gateway_failures = 5, enforcing_consecutive_gateway_failures = 0, interval = \"10s\", base_ejection = \"30s\", max_ejection_percent = 10, always_eject_one = true, success_rate = false, enforcing_success_rate = 100, success_rate_minimum_hosts = 5, success_rate_request_volume = 100, success_rate_stdev_factor = 1.9, failure_percentage_threshold = 85, enforcing_failure_percentage = 0, failure_percentage_minimum_hosts = 5, failure_percentage_request_volume = 50",
+        "ejects endpoints after consecutive failures or gateway failures, low success rate or high failure percentage, for base_ejection x times ejected, at most max_ejection (default max(300s, base_ejection)); enforcing_* are percent chances, Envoy's defaults (Envoy)",
+        "outlier = { consecutive_failures = 3, base_ejection = \"10s\" }",
     ),
     kind(
         "limiter",
         "token_bucket",
         "rate = (required), burst = (required)",
-        "at most `rate` calls per second, `burst` at once; the rest are rejected at the client",
+        "at most `rate` calls per second on average, `burst` at once; the rest are rejected at the client",
+        "limiter = { kind = \"token_bucket\", rate = 500, burst = 50 }",
     ),
-    kind("limiter", "concurrency", "max = (required)", "at most `max` attempts in flight"),
+    kind(
+        "limiter",
+        "concurrency",
+        "max = (required)",
+        "at most `max` attempts in flight; the rest are rejected at the client",
+        "limiter = { kind = \"concurrency\", max = 64 }",
+    ),
     kind(
         "limiter",
         "aimd",
         "initial = 20, min = 1, max = 200, backoff_ratio = 0.9",
-        "in-flight cap: drop or timeout -> cap x ratio, success at >= cap/2 in flight -> cap + 1 (Netflix concurrency-limits)",
+        "in-flight cap: drop or timeout -> cap x ratio, success at >= cap/2 in flight -> cap + 1; `initial` is kept until the first sample clamps it and min = 0 is allowed; `timeout` (default none) counts slower successes as drops (Netflix concurrency-limits AIMDLimit, whose own default minLimit is 20)",
+        "limiter = \"aimd\"",
     ),
     kind(
         "failover",
         "priority",
         "overprovisioning = 1.4",
-        "tier P takes min(1, 1.4 x eligible/total) of the traffic, the rest spills to the next tier (Envoy priorities)",
+        "tier P takes min(1, 1.4 x eligible/total) of the traffic, the rest spills to the next tier; when every tier is in panic, load follows endpoint counts (Envoy priorities, recalculateLoadInTotalPanic)",
+        "failover = \"priority\"",
     ),
-    kind("failover", "primary_backup", "", "everything to the lowest tier with an eligible endpoint (active/standby)"),
-    kind("fallback", "fail", "", "a call that cannot succeed fails (the default)"),
-    kind("fallback", "degrade", "", "a call that cannot succeed gets a degraded answer, counted apart from ok and failed"),
+    kind(
+        "failover",
+        "primary_backup",
+        "",
+        "everything to the lowest tier with an eligible endpoint (active/standby)",
+        "failover = \"primary_backup\"",
+    ),
+    kind(
+        "fallback",
+        "fail",
+        "",
+        "a call that cannot succeed fails (the default)",
+        "fallback = \"fail\"",
+    ),
+    kind(
+        "fallback",
+        "degrade",
+        "",
+        "a call that cannot succeed gets a degraded answer, counted apart from ok and failed",
+        "fallback = \"degrade\"",
+    ),
     kind(
         "panic_threshold",
         "",
         "panic_threshold = 0.5",
-        "below this fraction of eligible endpoints, ignore health and ejection (Envoy panic mode)",
+        "below this fraction of eligible endpoints, ignore health and ejection (Envoy panic mode; Envoy's default 50%, decided per tier by failover::priority_loads)",
+        "panic_threshold = 0.3",
     ),
 ];
 
 /// Every policy kind, balancers first.
 pub fn all() -> Vec<PolicyKind> {
+    debug_assert_eq!(balancer::KINDS.len(), BALANCER_EXAMPLES.len());
     balancer::KINDS
         .iter()
-        .map(|&(name, params, about)| kind("balancer", name, params, about))
+        .zip(BALANCER_EXAMPLES)
+        .map(|(&(name, params, about), example)| kind("balancer", name, params, about, example))
         .chain(OTHERS.iter().copied())
         .collect()
 }
@@ -171,6 +237,16 @@ mod tests {
             BackoffConfig::default()
         );
         assert_eq!(
+            parse::<BackoffConfig>(&format!(
+                "kind = \"constant\", {}",
+                entry("retry.backoff", "constant").params
+            )),
+            BackoffConfig {
+                kind: crate::retry::BackoffKind::Constant,
+                ..BackoffConfig::default()
+            }
+        );
+        assert_eq!(
             parse::<BudgetConfig>(entry("retry.budget", "").params),
             BudgetConfig::default()
         );
@@ -180,7 +256,11 @@ mod tests {
         );
         assert_eq!(
             parse::<HedgeConfig>(entry("hedge", "").params),
-            HedgeConfig::default()
+            HedgeConfig {
+                delay: Some(crate::hedge::DEFAULT_DELAY),
+                ..HedgeConfig::default()
+            },
+            "the listed delay is the one used when neither delay nor percentile is set"
         );
         assert_eq!(
             parse::<HealthCheckConfig>(entry("health_check", "").params),
@@ -192,10 +272,10 @@ mod tests {
         );
         for flavor in ["resilience4j", "hystrix", "consecutive"] {
             let listed: BreakerConfig = parse(&format!(
-                "flavor = \"{flavor}\", {}",
+                "kind = \"{flavor}\", {}",
                 entry("breaker", flavor).params
             ));
-            let default: BreakerConfig = parse(&format!("flavor = \"{flavor}\""));
+            let default: BreakerConfig = parse(&format!("kind = \"{flavor}\""));
             assert_eq!(listed.resolved(), default.resolved(), "breaker {flavor}");
         }
         let aimd: LimiterConfig = parse(&format!(

@@ -46,7 +46,14 @@ use crate::{ConfigError, EndpointId};
 /// The `health_check` table of a client (Envoy `HealthCheck`).
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        default,
+        expecting = "a health_check table { interval = ..., timeout = ..., ... }"
+    )
+)]
 pub struct HealthCheckConfig {
     /// Time between two probes of the same endpoint (Envoy `interval`).
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]

@@ -36,12 +36,17 @@ pub mod hedge;
 pub mod limiter;
 pub mod outlier;
 pub mod retry;
+#[cfg(feature = "serde")]
+pub mod spelling;
 #[cfg(test)]
 mod test_rng;
 pub mod time;
 
 #[cfg(feature = "serde")]
 use serde::Deserialize;
+
+/// This crate's version, for `hasim --version` and bug reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A dense index of an endpoint chosen by the caller (0, 1, 2, ...).
 ///

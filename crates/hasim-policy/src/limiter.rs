@@ -36,7 +36,12 @@ use crate::{ConfigError, Outcome};
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[cfg_attr(
     feature = "serde",
-    serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)
+    serde(
+        tag = "kind",
+        rename_all = "snake_case",
+        deny_unknown_fields,
+        expecting = "a limiter table { kind = \"token_bucket\" | \"concurrency\" | \"aimd\", ... }"
+    )
 )]
 pub enum LimiterConfig {
     /// At most `rate` calls per second on average, `burst` at once.
@@ -124,10 +129,14 @@ impl LimiterConfig {
                 backoff_ratio,
                 ..
             } => {
-                if min == 0 {
+                // Netflix `AIMDLimit.Builder` allows `minLimit = 0` and an initial limit
+                // outside [min, max] (it only logs a warning); the limit is clamped at
+                // the first sample. An initial limit of 0 would admit nothing, so no
+                // sample would ever come: rejected.
+                if initial == 0 {
                     return Err(ConfigError::new(
-                        "min",
-                        "= 0 could stop all traffic; use >= 1",
+                        "initial",
+                        "= 0 would admit nothing and never adapt; use >= 1",
                     ));
                 }
                 if min > max {
@@ -136,11 +145,8 @@ impl LimiterConfig {
                         format!("= {min} exceeds `max` = {max}"),
                     ));
                 }
-                if !(min..=max).contains(&initial) {
-                    return Err(ConfigError::new(
-                        "initial",
-                        format!("= {initial} must be between `min` = {min} and `max` = {max}"),
-                    ));
+                if max == 0 {
+                    return Err(ConfigError::new("max", "= 0 would admit nothing; use >= 1"));
                 }
                 // Netflix AIMDLimit asserts the same range.
                 if !(0.5..1.0).contains(&backoff_ratio) {

@@ -59,12 +59,21 @@ use std::time::Duration;
 #[cfg(feature = "serde")]
 use crate::time::duration_str;
 use crate::time::{nanos, Instant};
-use crate::{ConfigError, EndpointId, KindSet, Outcome};
+use rand::Rng;
+
+use crate::{ConfigError, EndpointId, FailureKind, KindSet, Outcome};
 
 /// The `outlier` table of a client (Envoy `OutlierDetection`).
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        default,
+        expecting = "an outlier table { consecutive_failures = ..., interval = ..., ... }"
+    )
+)]
 pub struct OutlierConfig {
     /// Failures in a row that eject an endpoint at once (Envoy `consecutive_5xx`);
     /// 0 turns consecutive-failure ejection off.
@@ -75,9 +84,10 @@ pub struct OutlierConfig {
     /// Ejection time of a first ejection; later ones last a multiple of it.
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
     pub base_ejection: Duration,
-    /// The longest an ejection lasts (Envoy `max_ejection_time`).
-    #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
-    pub max_ejection: Duration,
+    /// The longest an ejection lasts (Envoy `max_ejection_time`); unset: the larger
+    /// of 300 s and `base_ejection`, as Envoy defaults it.
+    #[cfg_attr(feature = "serde", serde(with = "duration_str::option"))]
+    pub max_ejection: Option<Duration>,
     /// The most endpoints, in percent of the known ones, ejected at the same time.
     pub max_ejection_percent: u32,
     /// Allow one ejection even when the percent cap would forbid it (gRPC, Envoy
@@ -93,6 +103,31 @@ pub struct OutlierConfig {
     pub success_rate_stdev_factor: f64,
     /// Failure kinds that count; others count as successes.
     pub on: KindSet,
+    /// Percent chance that a consecutive-failure ejection is enforced (Envoy
+    /// `enforcing_consecutive_5xx`, default 100).
+    pub enforcing_consecutive_failures: u32,
+    /// Gateway failures in a row that eject (Envoy `consecutive_gateway_failure`,
+    /// default 5): `rejected` (503), `timeout` (504) and `refused` (connect failure,
+    /// which Envoy reports as 503 when local-origin errors are not split).
+    pub consecutive_gateway_failures: u32,
+    /// Percent chance that a gateway-failure ejection is enforced (Envoy
+    /// `enforcing_consecutive_gateway_failure`, default 0: detected, not enforced).
+    pub enforcing_consecutive_gateway_failures: u32,
+    /// Percent chance that a success-rate ejection is enforced (Envoy
+    /// `enforcing_success_rate`, default 100).
+    pub enforcing_success_rate: u32,
+    /// At each tick, eject endpoints whose failure percentage over the interval is at
+    /// least this (Envoy `failure_percentage_threshold`, default 85).
+    pub failure_percentage_threshold: u32,
+    /// Percent chance that a failure-percentage ejection is enforced (Envoy
+    /// `enforcing_failure_percentage`, default 0: off).
+    pub enforcing_failure_percentage: u32,
+    /// Endpoints with enough volume needed before failure percentages are used
+    /// (Envoy `failure_percentage_minimum_hosts`, default 5).
+    pub failure_percentage_minimum_hosts: u32,
+    /// Attempts in one interval an endpoint needs for its failure percentage to count
+    /// (Envoy `failure_percentage_request_volume`, default 50).
+    pub failure_percentage_request_volume: u32,
 }
 
 impl Default for OutlierConfig {
@@ -101,7 +136,7 @@ impl Default for OutlierConfig {
             consecutive_failures: 5,
             interval: Duration::from_secs(10),
             base_ejection: Duration::from_secs(30),
-            max_ejection: Duration::from_secs(300),
+            max_ejection: None,
             max_ejection_percent: 10,
             always_eject_one: true,
             success_rate: false,
@@ -109,11 +144,29 @@ impl Default for OutlierConfig {
             success_rate_request_volume: 100,
             success_rate_stdev_factor: 1.9,
             on: KindSet::ALL,
+            enforcing_consecutive_failures: 100,
+            consecutive_gateway_failures: 5,
+            enforcing_consecutive_gateway_failures: 0,
+            enforcing_success_rate: 100,
+            failure_percentage_threshold: 85,
+            enforcing_failure_percentage: 0,
+            failure_percentage_minimum_hosts: 5,
+            failure_percentage_request_volume: 50,
         }
     }
 }
 
+/// Envoy's `max_ejection_time` default when the config leaves it out.
+pub const DEFAULT_MAX_EJECTION: Duration = Duration::from_secs(300);
+
 impl OutlierConfig {
+    /// The longest ejection: `max_ejection`, or Envoy's default `max(300 s,
+    /// base_ejection)` when it is not set.
+    pub fn max_ejection(&self) -> Duration {
+        self.max_ejection
+            .unwrap_or(DEFAULT_MAX_EJECTION.max(self.base_ejection))
+    }
+
     /// Checks every value once at load time, so the detector never has to fail.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.interval.is_zero() {
@@ -128,11 +181,37 @@ impl OutlierConfig {
                 "= 0s would eject for no time; use a positive duration such as \"30s\"",
             ));
         }
-        if self.max_ejection < self.base_ejection {
+        if self.max_ejection.is_some_and(|m| m < self.base_ejection) {
             return Err(ConfigError::new(
                 "max_ejection",
                 "must be at least `base_ejection` (Envoy rejects this too)",
             ));
+        }
+        for (key, value) in [
+            (
+                "enforcing_consecutive_failures",
+                self.enforcing_consecutive_failures,
+            ),
+            (
+                "enforcing_consecutive_gateway_failures",
+                self.enforcing_consecutive_gateway_failures,
+            ),
+            ("enforcing_success_rate", self.enforcing_success_rate),
+            (
+                "failure_percentage_threshold",
+                self.failure_percentage_threshold,
+            ),
+            (
+                "enforcing_failure_percentage",
+                self.enforcing_failure_percentage,
+            ),
+        ] {
+            if value > 100 {
+                return Err(ConfigError::new(
+                    key,
+                    format!("= {value} must be in [0, 100]"),
+                ));
+            }
         }
         if self.max_ejection_percent > 100 {
             return Err(ConfigError::new(
@@ -151,6 +230,15 @@ impl OutlierConfig {
     }
 }
 
+/// Envoy `featureEnabled(key, percent)`: 100 always, 0 never, else a draw below it.
+fn enforced(percent: u32, draw: &mut dyn FnMut() -> u32) -> bool {
+    match percent {
+        0 => false,
+        p if p >= 100 => true,
+        p => draw() < p,
+    }
+}
+
 /// Why an endpoint was ejected, for reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EjectReason {
@@ -158,6 +246,10 @@ pub enum EjectReason {
     ConsecutiveFailures,
     /// Success rate below the fleet's mean by more than the stdev factor.
     SuccessRate,
+    /// `consecutive_gateway_failures` gateway failures in a row.
+    GatewayFailures,
+    /// Failure percentage over the interval at least `failure_percentage_threshold`.
+    FailurePercentage,
 }
 
 /// An endpoint just ejected: the caller drops it from the eligible list until an
@@ -195,8 +287,11 @@ pub struct TickReport {
 /// Ejection state of one endpoint; each state carries only what is valid in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
-    /// Taking traffic, with the failures seen in a row.
-    Serving { failures_in_row: u32 },
+    /// Taking traffic, with the failures and gateway failures seen in a row.
+    Serving {
+        failures_in_row: u32,
+        gateway_in_row: u32,
+    },
     /// Ejected since `at`.
     Ejected { at: Instant },
 }
@@ -214,7 +309,10 @@ struct Host {
 
 impl Host {
     const NEW: Host = Host {
-        state: State::Serving { failures_in_row: 0 },
+        state: State::Serving {
+            failures_in_row: 0,
+            gateway_in_row: 0,
+        },
         multiplier: 0,
         requests: 0,
         successes: 0,
@@ -269,26 +367,76 @@ impl OutlierDetector {
         outcome: Outcome,
         known_endpoints: usize,
     ) -> Option<Ejection> {
+        self.on_outcome_inner(now, ep, outcome, known_endpoints, &mut || 0)
+    }
+
+    /// [`on_outcome`](Self::on_outcome) with Envoy's enforcement draws: an ejection
+    /// whose `enforcing_*` percent is below 100 happens only when a uniform draw in
+    /// `0..100` from `rng` is below it (Envoy `featureEnabled`). Without an `rng`
+    /// ([`on_outcome`](Self::on_outcome)) every percent above 0 enforces.
+    pub fn on_outcome_with_rng<R: Rng + ?Sized>(
+        &mut self,
+        now: Instant,
+        ep: EndpointId,
+        outcome: Outcome,
+        known_endpoints: usize,
+        rng: &mut R,
+    ) -> Option<Ejection> {
+        self.on_outcome_inner(now, ep, outcome, known_endpoints, &mut || {
+            rng.random_range(0..100)
+        })
+    }
+
+    fn on_outcome_inner(
+        &mut self,
+        now: Instant,
+        ep: EndpointId,
+        outcome: Outcome,
+        known_endpoints: usize,
+        draw: &mut dyn FnMut() -> u32,
+    ) -> Option<Ejection> {
         self.advance(now);
         let failed = outcome.counts_as_failure(self.cfg.on);
+        let gateway = matches!(
+            outcome,
+            Outcome::Failure(FailureKind::Rejected | FailureKind::Timeout | FailureKind::Refused)
+        );
         let threshold = self.cfg.consecutive_failures;
+        let gateway_threshold = self.cfg.consecutive_gateway_failures;
         let host = self.host_mut(ep);
         host.requests += 1;
         host.successes += u64::from(!failed);
-        let State::Serving { failures_in_row } = &mut host.state else {
+        let State::Serving {
+            failures_in_row,
+            gateway_in_row,
+        } = &mut host.state
+        else {
             return None; // already ejected: outcomes only feed the interval counts
         };
-        if !failed {
+        // Envoy: a 5xx that is not a gateway error ends the gateway run; a non-5xx
+        // ends both.
+        *gateway_in_row = if gateway { *gateway_in_row + 1 } else { 0 };
+        *failures_in_row = if failed { *failures_in_row + 1 } else { 0 };
+        let mut reason = None;
+        if threshold > 0 && *failures_in_row >= threshold {
+            // Envoy resets the run whether or not the ejection happens.
             *failures_in_row = 0;
+            reason = Some((
+                EjectReason::ConsecutiveFailures,
+                self.cfg.enforcing_consecutive_failures,
+            ));
+        } else if gateway_threshold > 0 && *gateway_in_row >= gateway_threshold {
+            *gateway_in_row = 0;
+            reason = Some((
+                EjectReason::GatewayFailures,
+                self.cfg.enforcing_consecutive_gateway_failures,
+            ));
+        }
+        let (reason, enforcing) = reason?;
+        if !enforced(enforcing, draw) {
             return None;
         }
-        *failures_in_row += 1;
-        if threshold == 0 || *failures_in_row < threshold {
-            return None;
-        }
-        // Envoy resets the run whether or not the cap lets the ejection through.
-        *failures_in_row = 0;
-        self.try_eject(now, ep, EjectReason::ConsecutiveFailures, known_endpoints)
+        self.try_eject(now, ep, reason, known_endpoints)
     }
 
     /// True while `ep` is ejected.
@@ -325,7 +473,29 @@ impl OutlierDetector {
         &mut self,
         now: Instant,
         known: &[EndpointId],
+        on_event: impl FnMut(OutlierEvent),
+    ) -> TickReport {
+        self.handle_timeout_inner(now, known, on_event, &mut || 0)
+    }
+
+    /// [`handle_timeout`](Self::handle_timeout) with Envoy's enforcement draws (see
+    /// [`on_outcome_with_rng`](Self::on_outcome_with_rng)).
+    pub fn handle_timeout_with_rng<R: Rng + ?Sized>(
+        &mut self,
+        now: Instant,
+        known: &[EndpointId],
+        on_event: impl FnMut(OutlierEvent),
+        rng: &mut R,
+    ) -> TickReport {
+        self.handle_timeout_inner(now, known, on_event, &mut || rng.random_range(0..100))
+    }
+
+    fn handle_timeout_inner(
+        &mut self,
+        now: Instant,
+        known: &[EndpointId],
         mut on_event: impl FnMut(OutlierEvent),
+        draw: &mut dyn FnMut() -> u32,
     ) -> TickReport {
         self.advance(now);
         let mut report = TickReport::default();
@@ -338,8 +508,14 @@ impl OutlierDetector {
                 on_event(OutlierEvent::Unejected(EndpointId(i as u32)));
             }
         }
-        if self.cfg.success_rate {
-            self.success_rate_ejections(now, known, |e| {
+        if self.cfg.success_rate && self.cfg.enforcing_success_rate > 0 {
+            self.success_rate_ejections(now, known, draw, |e| {
+                report.ejected += 1;
+                on_event(OutlierEvent::Ejected(e));
+            });
+        }
+        if self.cfg.enforcing_failure_percentage > 0 {
+            self.failure_percentage_ejections(now, known, draw, |e| {
                 report.ejected += 1;
                 on_event(OutlierEvent::Ejected(e));
             });
@@ -374,7 +550,10 @@ impl OutlierDetector {
                 false
             }
             State::Ejected { at } if now.since(at) >= time => {
-                host.state = State::Serving { failures_in_row: 0 };
+                host.state = State::Serving {
+                    failures_in_row: 0,
+                    gateway_in_row: 0,
+                };
                 self.ejected -= 1;
                 true
             }
@@ -388,6 +567,7 @@ impl OutlierDetector {
         &mut self,
         now: Instant,
         known: &[EndpointId],
+        draw: &mut dyn FnMut() -> u32,
         mut on_eject: impl FnMut(Ejection),
     ) {
         let volume = u64::from(self.cfg.success_rate_request_volume);
@@ -413,8 +593,46 @@ impl OutlierDetector {
             / n as f64;
         let threshold = mean - self.cfg.success_rate_stdev_factor * variance.sqrt();
         for &ep in known {
-            if rate(&self.hosts, ep).is_some_and(|r| r < threshold) {
+            if rate(&self.hosts, ep).is_some_and(|r| r < threshold)
+                && enforced(self.cfg.enforcing_success_rate, draw)
+            {
                 if let Some(e) = self.try_eject(now, ep, EjectReason::SuccessRate, known.len()) {
+                    on_eject(e);
+                }
+            }
+        }
+    }
+
+    /// Failure-percentage ejection over `known` (Envoy `processSuccessRateEjections`,
+    /// second half): among the serving endpoints with at least
+    /// `failure_percentage_request_volume` attempts in the interval, if at least
+    /// `failure_percentage_minimum_hosts` qualify, eject each whose failure percentage
+    /// is at least `failure_percentage_threshold`.
+    fn failure_percentage_ejections(
+        &mut self,
+        now: Instant,
+        known: &[EndpointId],
+        draw: &mut dyn FnMut() -> u32,
+        mut on_eject: impl FnMut(Ejection),
+    ) {
+        let volume = u64::from(self.cfg.failure_percentage_request_volume);
+        let rate = |hosts: &[Host], ep: EndpointId| {
+            hosts.get(ep.index()).and_then(|h| h.success_rate(volume))
+        };
+        let qualified = known
+            .iter()
+            .filter(|&&ep| rate(&self.hosts, ep).is_some())
+            .count();
+        if qualified == 0 || qualified < self.cfg.failure_percentage_minimum_hosts as usize {
+            return;
+        }
+        let threshold = f64::from(self.cfg.failure_percentage_threshold);
+        for &ep in known {
+            if rate(&self.hosts, ep).is_some_and(|r| 100.0 - r >= threshold)
+                && enforced(self.cfg.enforcing_failure_percentage, draw)
+            {
+                let reason = EjectReason::FailurePercentage;
+                if let Some(e) = self.try_eject(now, ep, reason, known.len()) {
                     on_eject(e);
                 }
             }
@@ -435,7 +653,10 @@ impl OutlierDetector {
         if !(within_percent || first_one) {
             return None;
         }
-        let (base, max) = (nanos(self.cfg.base_ejection), nanos(self.cfg.max_ejection));
+        let (base, max) = (
+            nanos(self.cfg.base_ejection),
+            nanos(self.cfg.max_ejection()),
+        );
         let host = self.host_mut(ep);
         debug_assert!(matches!(host.state, State::Serving { .. }));
         if u64::from(host.multiplier).saturating_mul(base) < max.saturating_add(base) {
@@ -454,7 +675,7 @@ impl OutlierDetector {
     /// `base_ejection x multiplier`, capped at `max_ejection`.
     fn ejection_time(&self, multiplier: u32) -> Duration {
         let base = nanos(self.cfg.base_ejection);
-        let max = nanos(self.cfg.max_ejection);
+        let max = nanos(self.cfg.max_ejection());
         Duration::from_nanos(base.saturating_mul(u64::from(multiplier)).min(max))
     }
 
@@ -512,6 +733,8 @@ mod tests {
             let reason = match e.reason {
                 EjectReason::ConsecutiveFailures => "consecutive",
                 EjectReason::SuccessRate => "success_rate",
+                EjectReason::GatewayFailures => "gateway",
+                EjectReason::FailurePercentage => "failure_percentage",
             };
             format!(
                 "{}s eject {} {}s {reason}",
@@ -685,7 +908,7 @@ mod tests {
         let cfg = OutlierConfig {
             interval: Duration::from_secs(1),
             base_ejection: Duration::from_secs(10),
-            max_ejection: Duration::from_secs(25),
+            max_ejection: Some(Duration::from_secs(25)),
             ..cfg()
         };
         check(
@@ -903,7 +1126,7 @@ mod tests {
         assert!(cfg.on.contains(FailureKind::Timeout) && !cfg.on.contains(FailureKind::Error));
         assert!(cfg.validate().is_ok());
         let bad = OutlierConfig {
-            max_ejection: Duration::from_secs(1),
+            max_ejection: Some(Duration::from_secs(1)),
             ..cfg.clone()
         };
         assert_eq!(bad.validate().unwrap_err().key, "max_ejection");

@@ -40,7 +40,14 @@ pub const MAX_ATTEMPTS: u32 = 100;
 /// `retry = { attempts, on, other_endpoint, backoff, budget | throttle }` of a client.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        default,
+        expecting = "a retry table { attempts = ..., backoff = ..., budget = ... }"
+    )
+)]
 pub struct RetryConfig {
     /// Attempts per call in total, the first included (1 = no retries).
     pub attempts: u32,
@@ -50,10 +57,22 @@ pub struct RetryConfig {
     /// eligible list does it; the retrier only carries the flag).
     pub other_endpoint: bool,
     /// Delay before each retry.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::spelling::required")
+    )]
     pub backoff: BackoffConfig,
     /// Finagle/tower retry budget shared by the client's calls, if any.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::spelling::optional")
+    )]
     pub budget: Option<BudgetConfig>,
     /// gRPC retry throttling, if any (not together with `budget`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::spelling::optional")
+    )]
     pub throttle: Option<ThrottleConfig>,
 }
 

@@ -76,10 +76,16 @@ const UNITS: [(&str, f64); 9] = [
 /// "my timeout was 1000 seconds" mistakes.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    if let Some(positive) = t.strip_prefix('-') {
+        return Err(format!(
+            "`{text}` is negative; a duration is >= 0 (e.g. \"{}\")",
+            positive.trim()
+        ));
+    }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
         .ok_or_else(|| {
-            format!("`{text}` has no unit; write e.g. \"{t}ms\" (units: ns, us, ms, s, m, h)")
+            format!("`{text}` has no unit; write e.g. \"{t}ms\" (units: ns, us, ms, s, m, h, d)")
         })?;
     let (number, unit) = t.split_at(split);
     let unit = unit.trim();
@@ -88,7 +94,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .find(|(u, _)| *u == unit)
         .map(|(_, s)| *s)
         .ok_or_else(|| {
-            format!("`{text}` has unknown unit `{unit}` (units: ns, us, ms, s, m, h)")
+            format!("`{text}` has unknown unit `{unit}` (units: ns, us, ms, s, m, h, d)")
         })?;
     let value: f64 = number
         .replace('_', "")
@@ -143,6 +149,8 @@ mod tests {
         check("1.2.3s", None);
         check("5 parsecs", None);
         check("-1s", None);
+        assert!(parse_duration("-1s").unwrap_err().contains("negative"));
+        check("1d", Some(86_400_000_000_000));
         check("", None);
     }
 
@@ -181,7 +189,7 @@ pub mod duration_str {
     }
 
     /// A string, with a message that says a duration needs quotes and a unit.
-    struct DurationText(String);
+    pub(super) struct DurationText(pub(super) String);
 
     impl<'de> Deserialize<'de> for DurationText {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -196,12 +204,12 @@ pub mod duration_str {
                 }
                 fn visit_i64<E: de::Error>(self, v: i64) -> Result<DurationText, E> {
                     Err(E::custom(format!(
-                        "`{v}` has no unit; write e.g. \"{v}ms\" (units: ns, us, ms, s, m, h)"
+                        "`{v}` has no unit; write e.g. \"{v}ms\" (units: ns, us, ms, s, m, h, d)"
                     )))
                 }
                 fn visit_f64<E: de::Error>(self, v: f64) -> Result<DurationText, E> {
                     Err(E::custom(format!(
-                        "`{v}` has no unit; write e.g. \"{v}ms\" (units: ns, us, ms, s, m, h)"
+                        "`{v}` has no unit; write e.g. \"{v}ms\" (units: ns, us, ms, s, m, h, d)"
                     )))
                 }
             }
@@ -211,12 +219,19 @@ pub mod duration_str {
 
     /// The same for `Option<Duration>` fields.
     pub mod option {
-        use serde::{Deserializer, Serializer};
+        use serde::{Deserialize, Deserializer, Serializer};
         use std::time::Duration;
 
-        /// Reads an optional duration string.
+        /// Reads an optional duration string; `"none"` means none (so
+        /// `--set clients.web.timeout=none` removes a timeout).
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-            super::deserialize(d).map(Some)
+            let text = super::DurationText::deserialize(d)?;
+            if text.0 == "none" {
+                return Ok(None);
+            }
+            super::parse_duration(&text.0)
+                .map(Some)
+                .map_err(serde::de::Error::custom)
         }
 
         /// Writes an optional duration (`None` is skipped by the caller).

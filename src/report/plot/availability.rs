@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::csv_input::{
-    mean_by_x, runs_without_gaps, window_s, Context, FaultSpan, Series, WindowPoint,
+    mean_by_x, runs_without_gaps, same_as, window_s, Context, FaultSpan, Series, WindowPoint,
 };
 use super::frame::{self, Entry, Mark};
 use super::output::{Chart, DrawResult};
@@ -65,8 +65,16 @@ impl Chart for Availability {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let same = same_as(&[&self.series]);
         let mut legend: Vec<Entry> = (0..self.series.len())
-            .map(|v| Entry::new(self.ctx.label(v), variant_color(v), Mark::Line))
+            .map(|v| {
+                let label = self.ctx.overlap_label(v, same[v]);
+                let mark = match same[v] {
+                    Some(_) => Mark::Dashed,
+                    None => Mark::Line,
+                };
+                Entry::new(label, variant_color(v), mark)
+            })
             .collect();
         if let Some(slo) = self.slo {
             let label = format!("SLO {}", percent(slo));
@@ -109,7 +117,17 @@ impl Chart for Availability {
         for (v, series) in self.series.iter().enumerate() {
             let color = variant_color(v);
             for run in runs_without_gaps(series, self.window_s) {
-                chart.draw_series(LineSeries::new(run.iter().copied(), color.stroke_width(2)))?;
+                // A line on top of an identical one is dashed, so both colors show.
+                match same[v] {
+                    Some(_) => chart.draw_series(DashedLineSeries::new(
+                        run.iter().copied(),
+                        7,
+                        7,
+                        color.stroke_width(2),
+                    ))?,
+                    None => chart
+                        .draw_series(LineSeries::new(run.iter().copied(), color.stroke_width(2)))?,
+                };
             }
             if series.len() <= 40 {
                 let dots = series.iter().map(|p| Circle::new(*p, 3, color.filled()));

@@ -1,21 +1,29 @@
 //! `comparison.svg`/`.png`: the key metrics per variant (from `comparison.csv`),
 //! the mean as a dot and the 95% confidence interval over seeds as a whisker, one
-//! panel per metric (each with its own unit and a y range zoomed to the data).
+//! panel per metric (each with its own unit and a y range zoomed to the data;
+//! availability on a nines axis, as in the availability chart).
+//!
+//! With more than four variants, or names longer than 14 characters, the x axis
+//! shows numbers and the legend maps each number to its variant (as the other
+//! charts' legends do), so labels never overlap.
 
 use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+
 use super::csv_input::{Context, Table};
 use super::frame::{self, text, Entry, Mark};
 use super::output::{Chart, DrawResult};
+use super::scale::{percent, NinesAxis};
 use super::style::*;
 use super::PlotError;
 
 /// The panels: `comparison.csv` metric, panel title, and a factor for display.
 const PANELS: [(&str, &str, f64); 4] = [
-    ("availability", "availability (%)", 100.0),
+    ("availability", "availability (nines scale)", 1.0),
     ("latency_p99_ms", "p99 latency of ok calls (ms)", 1.0),
     ("attempts_per_call", "attempts per call", 1.0),
     ("load_max_over_mean", "load: busiest server / mean", 1.0),
@@ -95,29 +103,60 @@ impl Comparison {
     /// One panel: a dot and whisker per variant.
     fn panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, p: usize) -> DrawResult<DB> {
         let values = &self.values[p];
-        let n = values.len().max(1);
-        let ends = values.iter().flatten().flat_map(|e| {
-            let (l, h) = e.ci.unwrap_or((e.mean, e.mean));
-            [e.mean, l, h]
-        });
-        let (low, high) = ends.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
+        let ends: Vec<f64> = values
+            .iter()
+            .flatten()
+            .flat_map(|e| {
+                let (l, h) = e.ci.unwrap_or((e.mean, e.mean));
+                [e.mean, l, h]
+            })
+            .collect();
+        if PANELS[p].0 == "availability" {
+            let axis = NinesAxis::covering(ends.iter().copied());
+            return self.draw_panel(area, p, axis, &|v: &f64| percent(*v));
+        }
+        let (low, high) = ends
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(*v), b.max(*v))
+            });
         let (low, high) = if low.is_finite() {
             let pad = ((high - low) * 0.15).max(high.abs() * 0.01).max(1e-9);
             (low - pad, high + pad)
         } else {
             (0.0, 1.0)
         };
+        let step = (high - low) / 6.0;
+        self.draw_panel(area, p, low..high, &|v: &f64| {
+            trim_number(*v, digits_for(step) + 1)
+        })
+    }
+
+    /// Draws panel `p` on the y axis `y`.
+    fn draw_panel<DB, Y>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        p: usize,
+        y: Y,
+        y_format: &dyn Fn(&f64) -> String,
+    ) -> DrawResult<DB>
+    where
+        DB: DrawingBackend,
+        Y: AsRangedCoord<Value = f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
+        let values = &self.values[p];
+        let n = values.len().max(1);
         let title = (FONT, AXIS_PX, FontStyle::Bold).into_font().color(&INK);
-        let mut chart = ChartBuilder::on(area)
-            .caption(PANELS[p].1, title)
+        // The title apart, so dots at the top of the range never cover it.
+        let area = area.titled(PANELS[p].1, title)?;
+        let mut chart = ChartBuilder::on(&area)
             .margin(14)
             .x_label_area_size(34)
             .y_label_area_size(70)
-            .build_cartesian_2d(-0.5..n as f64 - 0.5, low..high)?;
+            .build_cartesian_2d(-0.5..n as f64 - 0.5, y)?;
         let ctx = &self.ctx;
-        let step = (high - low) / 6.0;
+        let numbered = ctx.numbered();
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -125,18 +164,18 @@ impl Comparison {
             .bold_line_style(GRID.stroke_width(1))
             .axis_style(INK.stroke_width(1))
             .label_style(text(LABEL_PX, INK))
-            .x_labels(n.min(12))
+            .x_labels(n.min(40))
             .y_labels(6)
             .x_label_formatter(&|v: &f64| {
                 let i = v.round();
                 let near = (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n;
-                if near {
-                    ctx.label(i as usize)
-                } else {
-                    String::new()
+                match (near, numbered) {
+                    (false, _) => String::new(),
+                    (true, true) => (i as usize + 1).to_string(),
+                    (true, false) => ctx.label(i as usize),
                 }
             })
-            .y_label_formatter(&|v: &f64| trim_number(*v, digits_for(step) + 1))
+            .y_label_formatter(y_format)
             .draw()?;
         for (v, estimate) in values.iter().enumerate() {
             let Some(e) = estimate else { continue };
@@ -165,7 +204,7 @@ impl Chart for Comparison {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let legend: Vec<Entry> = (0..self.ctx.variants.len())
-            .map(|v| Entry::new(self.ctx.label(v), variant_color(v), Mark::Dot))
+            .map(|v| Entry::new(self.ctx.legend_label(v), variant_color(v), Mark::Dot))
             .collect();
         let title = format!("{}: variants compared", self.ctx.scenario);
         let subtitle = match self.runs {

@@ -149,6 +149,30 @@ impl Context {
         }
     }
 
+    /// Whether charts number the variants (`1 name` in legends, `1` on a comparison
+    /// axis): with more than four variants, or a name longer than 14 characters.
+    pub(crate) fn numbered(&self) -> bool {
+        self.variants.len() > 4 || self.variants.iter().any(|v| v.chars().count() > 14)
+    }
+
+    /// A variant's legend entry: its name, after its number when [`Self::numbered`].
+    pub(crate) fn legend_label(&self, index: usize) -> String {
+        match self.numbered() {
+            true => format!("{} {}", index + 1, self.label(index)),
+            false => self.label(index),
+        }
+    }
+
+    /// A legend entry that says its line lies exactly on an earlier variant's.
+    pub(crate) fn overlap_label(&self, index: usize, under: Option<usize>) -> String {
+        let name = self.legend_label(index);
+        match (under, self.numbered()) {
+            (None, _) => name,
+            (Some(u), true) => format!("{name} (same line as {})", u + 1),
+            (Some(u), false) => format!("{name} (same line as {})", self.label(u)),
+        }
+    }
+
     /// The name shown for a variant: `run` may leave it empty.
     pub(crate) fn label(&self, index: usize) -> String {
         match self.variants.get(index).map(String::as_str) {
@@ -297,4 +321,18 @@ pub(crate) fn window_s(points: &[WindowPoint]) -> f64 {
         .filter(|d| *d > 0.0)
         .min_by(f64::total_cmp)
         .unwrap_or(1.0)
+}
+
+/// For each series, the first earlier series with exactly the same points (its line
+/// would hide under the later one), if any. Empty series are never "the same".
+pub(crate) fn same_as(series: &[&[Series]]) -> Vec<Option<usize>> {
+    let n = series.first().map_or(0, |s| s.len());
+    (0..n)
+        .map(|v| {
+            if series.iter().all(|s| s[v].is_empty()) {
+                return None;
+            }
+            (0..v).find(|&u| series.iter().all(|s| s[u] == s[v]))
+        })
+        .collect()
 }

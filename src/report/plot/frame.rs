@@ -1,5 +1,6 @@
-//! The parts every chart has around its data: title, subtitle, a legend row above
-//! the plot (so it never covers data), the grid and axes, and fault shading.
+//! The parts every chart has around its data: title, subtitle, a legend above the
+//! plot (so it never covers data; it wraps onto as many rows as it needs), the grid
+//! and axes, and fault shading.
 
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
@@ -11,8 +12,14 @@ use super::csv_input::FaultSpan;
 use super::output::DrawResult;
 use super::style::*;
 
-/// Height of the title block (title, subtitle, legend row).
-const HEADER_PX: i32 = 100;
+/// Height of the title block above the legend (title, subtitle).
+const TITLE_BLOCK_PX: i32 = 70;
+/// Height of one legend row.
+const LEGEND_ROW_PX: i32 = 22;
+/// Legend rows at most; entries beyond are summed up as "+N more".
+const MAX_LEGEND_ROWS: usize = 6;
+/// Legend labels longer than this are cut with an ellipsis.
+const MAX_LABEL_CHARS: usize = 60;
 /// Left edge of header text.
 const LEFT_PX: i32 = 24;
 
@@ -56,41 +63,65 @@ pub(crate) fn text(px: f64, color: RGBColor) -> TextStyle<'static> {
     (FONT, px).into_font().color(&color)
 }
 
-/// Draws the title, subtitle and legend row on `root`; returns the area left for
-/// the plot.
+/// Draws the title, subtitle and legend on `root`; returns the area left for the
+/// plot (the legend takes as many rows as its entries need).
 pub(crate) fn header<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     subtitle: &str,
     legend: &[Entry],
 ) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
-    let (top, body) = root.split_vertically(HEADER_PX);
+    let style = text(LABEL_PX, INK).pos(Pos::new(HPos::Left, VPos::Center));
+    let width = root.dim_in_pixel().0 as i32;
+    // Lay the entries out in rows: (entry, x) per row.
+    let mut rows: Vec<Vec<(usize, i32, String)>> = vec![Vec::new()];
+    let mut x = LEFT_PX;
+    let mut hidden = 0;
+    for (i, entry) in legend.iter().enumerate() {
+        let label = shorten(&entry.label);
+        let label_px = root.estimate_text_size(&label, &style)?.0 as i32;
+        let needed = 28 + label_px;
+        if x + needed > width - LEFT_PX && x > LEFT_PX {
+            if rows.len() == MAX_LEGEND_ROWS {
+                hidden = legend.len() - i;
+                break;
+            }
+            rows.push(Vec::new());
+            x = LEFT_PX;
+        }
+        if let Some(row) = rows.last_mut() {
+            row.push((i, x, label));
+        }
+        x += needed + 22;
+    }
+    let height = TITLE_BLOCK_PX + LEGEND_ROW_PX * rows.len() as i32 + 8;
+    let (top, body) = root.split_vertically(height);
     let bold = (FONT, TITLE_PX, FontStyle::Bold).into_font().color(&INK);
     top.draw_text(title, &bold, (LEFT_PX, 14))?;
     top.draw_text(subtitle, &text(SUBTITLE_PX, MUTED), (LEFT_PX, 46))?;
-    legend_row(&top, legend, (LEFT_PX, 80))?;
+    for (r, row) in rows.iter().enumerate() {
+        let y = TITLE_BLOCK_PX + 10 + LEGEND_ROW_PX * r as i32;
+        for (i, x, label) in row {
+            sample(&top, &legend[*i], (*x, y))?;
+            top.draw_text(label, &style, (x + 28, y))?;
+        }
+    }
+    if hidden > 0 {
+        let y = TITLE_BLOCK_PX + 10 + LEGEND_ROW_PX * (rows.len() as i32 - 1);
+        let more = format!("+{hidden} more");
+        let px = top.estimate_text_size(&more, &style)?.0 as i32;
+        top.draw_text(&more, &style, (width - LEFT_PX - px, y))?;
+    }
     Ok(body)
 }
 
-/// Draws legend entries left to right from `at` (the vertical middle of the row).
-fn legend_row<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    entries: &[Entry],
-    at: (i32, i32),
-) -> DrawResult<DB> {
-    let style = text(LABEL_PX, INK).pos(Pos::new(HPos::Left, VPos::Center));
-    let (mut x, y) = at;
-    let width = area.dim_in_pixel().0 as i32;
-    for entry in entries {
-        let label_px = area.estimate_text_size(&entry.label, &style)?.0 as i32;
-        if x + 30 + label_px > width - LEFT_PX {
-            break; // Too many entries for one row: the rest are told by the colors.
-        }
-        sample(area, entry, (x, y))?;
-        area.draw_text(&entry.label, &style, (x + 28, y))?;
-        x += 28 + label_px + 22;
+/// A legend label cut to [`MAX_LABEL_CHARS`] characters.
+fn shorten(label: &str) -> String {
+    if label.chars().count() <= MAX_LABEL_CHARS {
+        return label.to_string();
     }
-    Ok(())
+    let cut: String = label.chars().take(MAX_LABEL_CHARS - 1).collect();
+    format!("{cut}…")
 }
 
 /// The 22-pixel-wide sample of a legend entry, vertically centered on `y`.

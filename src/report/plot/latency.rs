@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use super::availability::seeds_note;
 use super::csv_input::{
-    mean_by_x, runs_without_gaps, window_s, Context, FaultSpan, Series, WindowPoint,
+    mean_by_x, runs_without_gaps, same_as, window_s, Context, FaultSpan, Series, WindowPoint,
 };
 use super::frame::{self, Entry, Mark};
 use super::output::{Chart, DrawResult};
@@ -106,19 +106,15 @@ impl Chart for Latency {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let mut legend = Vec::new();
-        for v in 0..self.p50.len() {
-            let name = self.ctx.label(v);
-            legend.push(Entry::new(
-                format!("{name} p99"),
-                variant_color(v),
-                Mark::Line,
-            ));
-            legend.push(Entry::new(
-                format!("{name} p50"),
-                variant_color(v),
-                Mark::Dashed,
-            ));
+        // One entry per variant (its color), and one per line style.
+        let same = same_as(&[&self.p50, &self.p99]);
+        let mut legend = vec![
+            Entry::new("p99 (solid)", INK, Mark::Line),
+            Entry::new("p50 (dashed)", INK, Mark::Dashed),
+        ];
+        for (v, under) in same.iter().enumerate() {
+            let label = self.ctx.overlap_label(v, *under);
+            legend.push(Entry::new(label, variant_color(v), Mark::Box));
         }
         if !self.faults.is_empty() {
             legend.push(Entry {

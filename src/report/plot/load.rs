@@ -80,7 +80,7 @@ impl Chart for Load {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let variants = self.share.len();
         let mut legend: Vec<Entry> = (0..variants)
-            .map(|v| Entry::new(self.ctx.label(v), variant_color(v), Mark::Box))
+            .map(|v| Entry::new(self.ctx.legend_label(v), variant_color(v), Mark::Box))
             .collect();
         let n = self.servers.len().max(1);
         let even = 1.0 / n as f64;

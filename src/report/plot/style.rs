@@ -41,8 +41,9 @@ pub(crate) const FAULT: RGBColor = RGBColor(0xD6, 0x27, 0x28);
 pub(crate) const REFERENCE: RGBColor = RGBColor(0x55, 0x55, 0x55);
 
 /// Tableau 10, reordered so red (the fault shading) comes last: distinct for the
-/// common kinds of color blindness in its first few entries.
-const PALETTE: [RGBColor; 10] = [
+/// common kinds of color blindness in its first few entries; then ten darker tones
+/// for sweeps of up to 20 variants.
+const PALETTE: [RGBColor; 20] = [
     RGBColor(0x4E, 0x79, 0xA7),
     RGBColor(0xF2, 0x8E, 0x2B),
     RGBColor(0x59, 0xA1, 0x4F),
@@ -53,10 +54,20 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(0xFF, 0x9D, 0xA7),
     RGBColor(0xBA, 0xB0, 0xAC),
     RGBColor(0xE1, 0x57, 0x59),
+    RGBColor(0x1B, 0x3A, 0x5C),
+    RGBColor(0x8C, 0x4A, 0x00),
+    RGBColor(0x2E, 0x6B, 0x28),
+    RGBColor(0x6B, 0x3A, 0x63),
+    RGBColor(0x2F, 0x6F, 0x6B),
+    RGBColor(0x5A, 0x3E, 0x2B),
+    RGBColor(0x8A, 0x70, 0x00),
+    RGBColor(0xB5, 0x55, 0x6A),
+    RGBColor(0x55, 0x55, 0x55),
+    RGBColor(0x00, 0x00, 0x00),
 ];
 
 /// The color of the variant at `index` (in `summary.csv` order): the same in every
-/// chart. More than ten variants repeat colors.
+/// chart. More than twenty variants repeat colors.
 pub(crate) fn variant_color(index: usize) -> RGBColor {
     PALETTE[index % PALETTE.len()]
 }

@@ -158,8 +158,9 @@ fn every_chart_renders_as_svg_and_png() {
         &[
             "latency per window",
             "latency of ok calls (ms",
-            "p2c p99",
-            "round_robin p50",
+            "p99 (solid)",
+            "p50 (dashed)",
+            "round_robin",
         ],
         &[
             "load per server",

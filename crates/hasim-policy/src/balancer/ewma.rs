@@ -17,8 +17,9 @@ pub(super) enum Flavor {
     /// Jumps up to any higher sample at once and decays toward zero while no sample
     /// arrives, so an idle endpoint is tried again (Finagle `PeakEwma.get` observes 0).
     Peak,
-    /// A plain time-weighted moving average that holds its value between samples.
-    Plain,
+    /// A time-weighted moving average (no jump to peaks) that decays toward zero
+    /// while no sample arrives, so an endpoint that once looked slow is tried again.
+    Decaying,
 }
 
 /// The last estimate of one endpoint and when it was made.
@@ -56,8 +57,7 @@ impl Ewma {
     pub(super) fn estimate(&self, now: Instant, ep: EndpointId) -> Option<f64> {
         let e = self.estimates.get(ep.index()).copied().flatten()?;
         Some(match self.flavor {
-            Flavor::Peak => e.value_ns * self.keep(e.at, now),
-            Flavor::Plain => e.value_ns,
+            Flavor::Peak | Flavor::Decaying => e.value_ns * self.keep(e.at, now),
         })
     }
 
@@ -66,6 +66,24 @@ impl Ewma {
         (0..self.estimates.len())
             .filter_map(|i| self.estimate(now, EndpointId(i as u32)))
             .fold(0.0, f64::max)
+    }
+
+    /// True if `ep` has an estimate (observed or seeded).
+    pub(super) fn has(&self, ep: EndpointId) -> bool {
+        matches!(self.estimates.get(ep.index()), Some(Some(_)))
+    }
+
+    /// Gives a never-observed `ep` the estimate `value_ns` made at `now`, which then
+    /// decays and blends like any other (tower's default RTT, set when an endpoint is
+    /// first seen). Does nothing if `ep` already has an estimate.
+    pub(super) fn seed(&mut self, now: Instant, ep: EndpointId, value_ns: f64) {
+        if self.estimates.len() <= ep.index() {
+            self.estimates.resize(ep.index() + 1, None);
+        }
+        let slot = &mut self.estimates[ep.index()];
+        if slot.is_none() {
+            *slot = Some(Estimate { value_ns, at: now });
+        }
     }
 
     /// Folds a latency sample of `ep` taken at `now` into its estimate.
@@ -181,14 +199,17 @@ mod tests {
     }
 
     #[test]
-    fn plain_moves_toward_samples_and_holds_between_them() {
+    fn decaying_moves_toward_samples_and_toward_zero_between_them() {
         let ep = EndpointId(0);
-        let mut e = Ewma::new(Flavor::Plain, Duration::from_secs(10));
+        let mut e = Ewma::new(Flavor::Decaying, Duration::from_secs(10));
         e.observe(at_ms(0), ep, 100.0 * MS);
         e.observe(at_ms(10_000), ep, 0.0);
         let want = 100.0 * MS * (-1.0f64).exp();
         assert!(close(e.estimate(at_ms(10_000), ep).unwrap(), want));
-        assert!(close(e.estimate(at_ms(90_000), ep).unwrap(), want));
+        assert!(close(
+            e.estimate(at_ms(20_000), ep).unwrap(),
+            want * (-1.0f64).exp()
+        ));
         // A higher sample is averaged in, not jumped to.
         e.observe(at_ms(10_000), ep, 500.0 * MS);
         assert!(close(e.estimate(at_ms(10_000), ep).unwrap(), want));
@@ -198,7 +219,7 @@ mod tests {
     fn failures_are_charged_as_configured() {
         let ep = EndpointId(1);
         let other = EndpointId(0);
-        let mut e = Ewma::new(Flavor::Plain, Duration::from_secs(10));
+        let mut e = Ewma::new(Flavor::Decaying, Duration::from_secs(10));
         e.observe(at_ms(0), other, 80.0 * MS);
         let fail = Outcome::Failure(FailureKind::Refused);
         let fast = Duration::from_millis(1);

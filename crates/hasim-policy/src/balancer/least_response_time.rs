@@ -1,10 +1,11 @@
-//! Lowest EWMA response time, full scan (nginx-plus `least_time` style).
+//! Lowest EWMA response time x (in flight + 1), full scan (nginx-plus `least_time`
+//! style: "the least average response time and least number of active connections").
 
 use std::time::Duration;
 
 use rand::Rng;
 
-use super::common::min_with_random_ties;
+use super::common::{min_with_random_ties, InFlight};
 use super::ewma::{Ewma, FailureCharge, Flavor};
 use super::peak_ewma::positive;
 use super::{PickRequest, Setup};
@@ -41,18 +42,24 @@ impl LeastResponseTimeConfig {
     }
 }
 
-/// Picks the eligible endpoint with the lowest moving-average latency, ties at random.
+/// Picks the eligible endpoint with the lowest `cost = average latency x (in-flight
+/// + 1)` (the client's own in-flight attempts), ties at random.
 ///
-/// An endpoint never heard from counts as 0 latency, so every new endpoint is tried
-/// (and, while several are new, they share the traffic at random) before the
-/// estimates take over. The average holds between samples: an endpoint that looked
-/// slow is not tried again until the others look slower. That herding is the point of
-/// simulating this policy. In-flight attempts are not counted; cancelled attempts
-/// teach nothing.
+/// As first specified, the cost was the average alone, held between samples: every
+/// call of a client went to the one endpoint that looked fastest (herding), and an
+/// endpoint charged one slow answer or a failure penalty was never tried again while
+/// the others kept answering. Like nginx-plus `least_time`, which weighs response
+/// time by active connections, in-flight attempts now count, so load spreads over
+/// endpoints of similar speed; and the average decays toward zero while an endpoint
+/// gets no samples (time constant `decay`), so a penalized endpoint is tried again.
+/// An endpoint never heard from has average 0; averages are floored at 1 ns so
+/// in-flight counts still order endpoints that have none. Cancelled attempts teach
+/// nothing.
 #[derive(Clone, Debug)]
 pub struct LeastResponseTime {
     charge: FailureCharge,
     estimates: Ewma,
+    in_flight: InFlight,
 }
 
 impl LeastResponseTime {
@@ -60,18 +67,36 @@ impl LeastResponseTime {
     pub fn new(config: &LeastResponseTimeConfig, setup: &Setup) -> LeastResponseTime {
         LeastResponseTime {
             charge: FailureCharge::new(config.penalize_failures, setup.attempt_timeout),
-            estimates: Ewma::new(Flavor::Plain, config.decay),
+            estimates: Ewma::new(Flavor::Decaying, config.decay),
+            in_flight: InFlight::default(),
         }
     }
 
-    /// The fastest-looking eligible endpoint.
-    #[must_use]
-    pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
-        let estimate = |id| self.estimates.estimate(req.now, id).unwrap_or(0.0);
-        min_with_random_ties(req.eligible, estimate, rng)
+    /// The cost of one more attempt to `ep` at `now`.
+    pub fn cost(&self, now: Instant, ep: EndpointId) -> f64 {
+        let average = self.estimates.estimate(now, ep).unwrap_or(0.0);
+        average.max(1.0) * f64::from(self.in_flight.get(ep) + 1)
     }
 
-    /// An attempt to `ep` ended after `latency`: learn from it.
+    /// The cheapest eligible endpoint.
+    #[must_use]
+    pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
+        min_with_random_ties(req.eligible, |id| self.cost(req.now, id), rng)
+    }
+
+    /// An attempt to `ep` left.
+    pub fn on_send(&mut self, ep: EndpointId) {
+        self.in_flight.add(ep);
+    }
+
+    /// An attempt to `ep` was abandoned: it leaves the in-flight count only.
+    pub fn on_cancel(&mut self, ep: EndpointId) {
+        self.in_flight.remove(ep);
+    }
+
+    /// An attempt to `ep` ended after `latency`: learn from it. Attempts the balancer
+    /// did not see leave (no `on_send`) are learned from without touching in-flight
+    /// counts.
     pub fn on_complete(
         &mut self,
         now: Instant,
@@ -79,6 +104,9 @@ impl LeastResponseTime {
         outcome: Outcome,
         latency: Duration,
     ) {
+        if self.in_flight.get(ep) > 0 {
+            self.in_flight.remove(ep);
+        }
         let sample = self
             .charge
             .sample_ns(&self.estimates, now, ep, outcome, latency, 0.0);
@@ -169,8 +197,9 @@ mod tests {
                 (10_000, Done(0, OK, 100)),
                 // 1 and 2 tie at 20 ms and share at random.
                 (10_000, Pick(&[1, 2])),
-                // The average holds while no sample arrives.
-                (900_000, Pick(&[1, 2])),
+                // While no sample arrives every average decays toward zero (floored
+                // at 1 ns): after 890 s all three tie again.
+                (900_000, Pick(&[0, 1, 2])),
             ],
         );
     }
@@ -204,6 +233,74 @@ mod tests {
             Some(Duration::from_secs(1)),
             &after_fast_failure(&[0]),
         );
+    }
+
+    #[test]
+    fn in_flight_attempts_spread_the_load() {
+        let mut b = LeastResponseTime::new(&cfg(), &Setup::default());
+        let now = Instant::ZERO;
+        for i in 0..3 {
+            b.on_complete(
+                now,
+                EndpointId(i),
+                OK,
+                Duration::from_millis(10 + u64::from(i)),
+            );
+        }
+        let e = eps(&[0, 1, 2]);
+        let req = PickRequest {
+            now,
+            eligible: &e,
+            known: &e,
+            hash_key: 0,
+        };
+        let mut r = rng(5);
+        let mut counts = [0u32; 3];
+        for _ in 0..30 {
+            let ep = b.pick(&req, &mut r);
+            b.on_send(ep);
+            counts[ep.index()] += 1;
+        }
+        // 10, 11 and 12 ms: each in-flight attempt adds a whole average, so the three
+        // take about 10 each (11/10/9) rather than all 30 going to the fastest.
+        assert_eq!(counts, [11, 10, 9]);
+        b.on_cancel(EndpointId(0));
+        assert_eq!(b.pick(&req, &mut r), EndpointId(0));
+    }
+
+    #[test]
+    fn a_penalized_endpoint_is_tried_again_after_its_average_decays() {
+        let mut b = LeastResponseTime::new(&cfg(), &Setup::default());
+        let t0 = Instant::ZERO;
+        b.on_complete(t0, EndpointId(0), OK, Duration::from_millis(500));
+        let e = eps(&[0, 1]);
+        let pick_at = |b: &LeastResponseTime, now: Instant| {
+            let req = PickRequest {
+                now,
+                eligible: &e,
+                known: &e,
+                hash_key: 0,
+            };
+            b.pick(&req, &mut rng(6))
+        };
+        b.on_complete(
+            Instant(1_000_000_000),
+            EndpointId(1),
+            OK,
+            Duration::from_millis(20),
+        );
+        assert_eq!(pick_at(&b, Instant(1_000_000_000)), EndpointId(1));
+        // 1 keeps answering in 20 ms; 0's 500 ms decays: 500 e^(-t/10 s) < 20 ms
+        // once t > 32.2 s.
+        for s in 2..40u64 {
+            b.on_complete(
+                Instant(s * 1_000_000_000),
+                EndpointId(1),
+                OK,
+                Duration::from_millis(20),
+            );
+        }
+        assert_eq!(pick_at(&b, Instant(39_000_000_000)), EndpointId(0));
     }
 
     #[test]

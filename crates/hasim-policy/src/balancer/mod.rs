@@ -29,7 +29,7 @@
 //! | `weighted_random` | `weighted_random.rs` | none |
 //! | `least_connections`, `p2c` | `least_connections.rs`, `p2c.rs` | in-flight counts |
 //! | `peak_ewma` | `peak_ewma.rs` | in-flight counts, peak-EWMA latencies |
-//! | `least_response_time` | `least_response_time.rs` | EWMA latencies |
+//! | `least_response_time` | `least_response_time.rs` | in-flight counts, decaying EWMA latencies |
 //! | `ring_hash`, `maglev` | `ring_hash.rs`, `maglev.rs` | ring / table over `known` |
 //!
 //! A pick allocates only when it rebuilds: the schedule, ring and table are rebuilt
@@ -37,6 +37,7 @@
 //! by endpoint id, and the only hashing is `common::mix64`, fixed across runs.
 
 mod common;
+mod edf;
 mod ewma;
 mod least_connections;
 mod least_response_time;
@@ -51,6 +52,7 @@ mod round_robin;
 mod weighted_random;
 mod weighted_round_robin;
 
+pub use edf::{EdfScheduler, MAX_PRE_PICKS};
 pub use least_connections::LeastConnections;
 pub use least_response_time::{LeastResponseTime, LeastResponseTimeConfig};
 pub use maglev::{Maglev, MaglevConfig, MAX_TABLE_SIZE};
@@ -66,9 +68,7 @@ use std::time::Duration;
 
 use rand::Rng;
 #[cfg(feature = "serde")]
-use serde::de::{self, value::MapDeserializer, IntoDeserializer};
-#[cfg(feature = "serde")]
-use serde::{Deserialize, Deserializer};
+use serde::Deserializer;
 
 use crate::time::Instant;
 use crate::{ConfigError, Endpoint, EndpointId, Outcome};
@@ -79,7 +79,12 @@ use crate::{ConfigError, Endpoint, EndpointId, Outcome};
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 #[cfg_attr(
     feature = "serde",
-    serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)
+    serde(
+        tag = "kind",
+        rename_all = "snake_case",
+        deny_unknown_fields,
+        expecting = "a balancer table { kind = \"...\", ... }"
+    )
 )]
 pub enum BalancerConfig {
     /// Next eligible endpoint in order, from a random start (Envoy, gRPC).
@@ -92,11 +97,12 @@ pub enum BalancerConfig {
     WeightedRandom {},
     /// Fewest client-local in-flight attempts over all eligible endpoints.
     LeastConnections {},
-    /// Least in-flight of `choices` random picks (Envoy LEAST_REQUEST, Finagle, tower).
+    /// Least in-flight of `choices` random picks: distinct ones (Finagle, tower,
+    /// `distinct = true`) or with replacement (Envoy LEAST_REQUEST, `distinct = false`).
     P2c(P2cConfig),
     /// Peak-EWMA latency x load over two random picks (Finagle, tower, Linkerd).
     PeakEwma(PeakEwmaConfig),
-    /// Lowest moving-average latency (nginx-plus `least_time`).
+    /// Lowest moving-average latency x (in-flight + 1) (nginx-plus `least_time`).
     LeastResponseTime(LeastResponseTimeConfig),
     /// Consistent hashing on a ring (Envoy RING_HASH).
     RingHash(RingHashConfig),
@@ -126,7 +132,7 @@ pub const KINDS: &[(&str, &str, &str)] = &[
     (
         "weighted_round_robin",
         "",
-        "earliest-deadline-first by weight, ties in insertion order (Envoy EDF)",
+        "earliest-deadline-first by weight, ties in insertion order, started with a random number of emulated picks and weight changes applied at the next pick (Envoy EDF, createWithPicks); retries do not move the schedule",
     ),
     (
         "weighted_random",
@@ -141,7 +147,7 @@ pub const KINDS: &[(&str, &str, &str)] = &[
     (
         "p2c",
         "choices = 2, distinct = true",
-        "least in-flight of `choices` random picks (Envoy LEAST_REQUEST; Finagle, tower)",
+        "least in-flight of `choices` random picks, ties to the first drawn; distinct = true: two different endpoints (Finagle P2C, tower p2c); distinct = false: drawn with replacement, may pick one endpoint twice (Envoy LEAST_REQUEST choice_count)",
     ),
     (
         "peak_ewma",
@@ -151,7 +157,7 @@ pub const KINDS: &[(&str, &str, &str)] = &[
     (
         "least_response_time",
         "decay = \"10s\", penalize_failures = true",
-        "lowest moving-average latency, ties at random (nginx-plus least_time)",
+        "lowest moving-average latency x (in-flight + 1), full scan, ties at random; averages decay toward 0 while idle (nginx-plus least_time)",
     ),
     (
         "ring_hash",
@@ -207,39 +213,13 @@ impl BalancerConfig {
             _ => Ok(()),
         }
     }
-
-    /// Reads the string shorthand or the table form.
-    #[cfg(feature = "serde")]
-    fn from_any<'de, D: Deserializer<'de>>(d: D) -> Result<BalancerConfig, D::Error> {
-        struct Visitor;
-        impl<'de> de::Visitor<'de> for Visitor {
-            type Value = BalancerConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                let names: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
-                write!(
-                    f,
-                    "a balancer kind or a table {{ kind = ... }}; kinds: {}",
-                    names.join(", ")
-                )
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<BalancerConfig, E> {
-                let map =
-                    MapDeserializer::<_, E>::new(std::iter::once(("kind", v.into_deserializer())));
-                BalancerConfig::deserialize(map)
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<BalancerConfig, A::Error> {
-                BalancerConfig::deserialize(de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_any(Visitor)
-    }
 }
 
 /// Serde adapter so a config field can be `"p2c"` or `{ kind = "p2c", ... }`:
 /// use `#[cfg_attr(feature = "serde", serde(deserialize_with = "balancer::deserialize_config"))]`.
 #[cfg(feature = "serde")]
 pub fn deserialize_config<'de, D: Deserializer<'de>>(d: D) -> Result<BalancerConfig, D::Error> {
-    BalancerConfig::from_any(d)
+    crate::spelling::required(d)
 }
 
 /// What the caller tells a balancer once, when building it.
@@ -333,18 +313,31 @@ impl Balancer {
         }
     }
 
+    /// Picks an endpoint for a further attempt of a call already sent (a retry or a
+    /// hedge), from `req.eligible` (never empty; typically narrowed to the endpoints
+    /// the call has not tried). Weighted round robin answers from its schedule without
+    /// moving it, so retries do not skew the first attempts' shares; every other kind
+    /// picks as [`Balancer::pick`] does.
+    #[must_use]
+    pub fn pick_again<R: Rng + ?Sized>(&mut self, req: &PickRequest, rng: &mut R) -> EndpointId {
+        match self {
+            Balancer::WeightedRoundRobin(b) => b.pick_again(req, rng),
+            _ => self.pick(req, rng),
+        }
+    }
+
     /// An attempt to `ep` has been sent.
     pub fn on_send(&mut self, now: Instant, ep: EndpointId) {
         let _ = now;
         match self {
             Balancer::LeastConnections(b) => b.on_send(ep),
             Balancer::P2c(b) => b.on_send(ep),
-            Balancer::PeakEwma(b) => b.on_send(ep),
+            Balancer::PeakEwma(b) => b.on_send(now, ep),
+            Balancer::LeastResponseTime(b) => b.on_send(ep),
             Balancer::RoundRobin(_)
             | Balancer::Random(_)
             | Balancer::WeightedRoundRobin(_)
             | Balancer::WeightedRandom(_)
-            | Balancer::LeastResponseTime(_)
             | Balancer::RingHash(_)
             | Balancer::Maglev(_) => {}
         }
@@ -380,11 +373,11 @@ impl Balancer {
             Balancer::LeastConnections(b) => b.on_done(ep),
             Balancer::P2c(b) => b.on_done(ep),
             Balancer::PeakEwma(b) => b.on_cancel(ep),
+            Balancer::LeastResponseTime(b) => b.on_cancel(ep),
             Balancer::RoundRobin(_)
             | Balancer::Random(_)
             | Balancer::WeightedRoundRobin(_)
             | Balancer::WeightedRandom(_)
-            | Balancer::LeastResponseTime(_)
             | Balancer::RingHash(_)
             | Balancer::Maglev(_) => {}
         }
@@ -485,7 +478,7 @@ mod tests {
     #[test]
     fn unknown_kinds_and_parameters_are_errors() {
         let err = parse(r#""fastest""#).unwrap_err();
-        assert!(err.contains("unknown variant `fastest`"), "{err}");
+        assert!(err.contains("unknown balancer kind `fastest`"), "{err}");
         assert!(err.contains("round_robin"), "lists the valid kinds: {err}");
         let err = parse(r#"{ kind = "random", choices = 2 }"#).unwrap_err();
         assert!(err.contains("unknown field `choices`"), "{err}");

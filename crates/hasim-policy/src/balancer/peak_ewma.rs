@@ -60,7 +60,11 @@ impl PeakEwmaConfig {
 ///
 /// Costs are floored at 1 ns, so in-flight attempts still count when an estimate has
 /// decayed to (nearly) zero (Finagle charges a penalty there for the same reason).
-/// A never-seen endpoint costs `default_rtt` x (in-flight + 1) and does not decay.
+/// An endpoint gets the estimate `default_rtt` when the balancer first sees it (as a
+/// pick candidate, a send or an answer), and that estimate decays like any other
+/// (tower `PeakEwma`, whose default RTT decays on every read since tower PR #134), so
+/// an endpoint that was never tried still gets tried once its default has decayed
+/// below the others' costs, and a first answer blends with it as tower's does.
 /// A cancelled attempt (a hedge that lost) teaches nothing about latency: it only
 /// lowers the in-flight count.
 #[derive(Clone, Debug)]
@@ -82,7 +86,15 @@ impl PeakEwma {
         }
     }
 
-    /// The cost of sending one more attempt to `ep` at `now`.
+    /// Starts the decaying default estimate of an endpoint seen for the first time.
+    fn touch(&mut self, now: Instant, ep: EndpointId) {
+        if !self.estimates.has(ep) {
+            self.estimates.seed(now, ep, self.default_rtt_ns);
+        }
+    }
+
+    /// The cost of sending one more attempt to `ep` at `now`: its estimate (or
+    /// `default_rtt` if it was never seen) x (in-flight + 1).
     pub fn cost(&self, now: Instant, ep: EndpointId) -> f64 {
         let latency = self
             .estimates
@@ -93,12 +105,15 @@ impl PeakEwma {
 
     /// The cheaper of two distinct random eligible endpoints.
     #[must_use]
-    pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
+    pub fn pick<R: Rng + ?Sized>(&mut self, req: &PickRequest, rng: &mut R) -> EndpointId {
         if req.eligible.len() == 1 {
+            self.touch(req.now, req.eligible[0].id);
             return req.eligible[0].id;
         }
         let (a, b) = two_distinct(req.eligible.len(), rng);
         let (a, b) = (req.eligible[a].id, req.eligible[b].id);
+        self.touch(req.now, a);
+        self.touch(req.now, b);
         if self.cost(req.now, b) < self.cost(req.now, a) {
             b
         } else {
@@ -107,7 +122,8 @@ impl PeakEwma {
     }
 
     /// An attempt to `ep` left.
-    pub fn on_send(&mut self, ep: EndpointId) {
+    pub fn on_send(&mut self, now: Instant, ep: EndpointId) {
+        self.touch(now, ep);
         self.in_flight.add(ep);
     }
 
@@ -120,6 +136,7 @@ impl PeakEwma {
         latency: Duration,
     ) {
         self.in_flight.remove(ep);
+        self.touch(now, ep);
         let sample = self.charge.sample_ns(
             &self.estimates,
             now,
@@ -167,7 +184,7 @@ mod tests {
         for (step, (ms, input)) in script.iter().enumerate() {
             let now = Instant(ms * 1_000_000);
             match *input {
-                Send(i) => b.on_send(EndpointId(i)),
+                Send(i) => b.on_send(now, EndpointId(i)),
                 Done(i, o, lat) => b.on_complete(now, EndpointId(i), o, Duration::from_millis(lat)),
                 Cancel(i) => b.on_cancel(EndpointId(i)),
                 Pick(want) => {
@@ -217,13 +234,16 @@ mod tests {
             cfg(),
             None,
             &[
+                // 0 is seen at 0 ms with the default 30 ms; a 29 ms answer at 29 ms
+                // blends with it (tower): just under 30 ms. 1 is first seen at the
+                // pick: 30 ms.
                 (0, Send(0)),
-                (0, Done(0, OK, 29)),
-                (0, Pick(0)),
-                (0, Send(0)),
+                (29, Done(0, OK, 29)),
+                (29, Pick(0)),
+                (29, Send(0)),
                 // A higher sample replaces the estimate at once (the peak).
-                (0, Done(0, OK, 31)),
-                (0, Pick(1)),
+                (29, Done(0, OK, 31)),
+                (29, Pick(1)),
             ],
         );
     }
@@ -287,7 +307,7 @@ mod tests {
 
     #[test]
     fn on_a_tie_the_first_pick_wins() {
-        let b = PeakEwma::new(&cfg(), &Setup::default());
+        let mut b = PeakEwma::new(&cfg(), &Setup::default());
         let e = eps(&[0, 1, 2]);
         let req = PickRequest {
             now: Instant::ZERO,
@@ -304,7 +324,7 @@ mod tests {
 
     #[test]
     fn one_endpoint_is_always_picked() {
-        let b = PeakEwma::new(&cfg(), &Setup::default());
+        let mut b = PeakEwma::new(&cfg(), &Setup::default());
         let e = eps(&[5]);
         let req = PickRequest {
             now: Instant::ZERO,

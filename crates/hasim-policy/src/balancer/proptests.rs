@@ -30,10 +30,9 @@ fn all_configs() -> Vec<BalancerConfig> {
         .iter()
         .map(|(name, _, _)| {
             let map = std::iter::once(("kind", *name));
-            BalancerConfig::deserialize(serde::de::value::MapDeserializer::<
-                _,
-                serde::de::value::Error,
-            >::new(map))
+            <BalancerConfig as serde::Deserialize>::deserialize(
+                serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(map),
+            )
             .expect("every kind has defaults")
         })
         .collect();

@@ -13,8 +13,6 @@
 
 use std::time::Duration;
 
-#[cfg(feature = "serde")]
-use crate::time::duration_str;
 use crate::{check_fraction, ConfigError, KindSet};
 
 /// The largest count window, in calls: a bound on memory per breaker.
@@ -95,7 +93,7 @@ pub enum WindowKind {
 /// `wait_in_open = "5s"`, `wait_multiplier = 1.0`.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
+#[cfg_attr(feature = "serde", serde(try_from = "super::table::BreakerTable"))]
 pub struct BreakerConfig {
     /// Which production breaker to imitate.
     pub flavor: Flavor,
@@ -109,7 +107,6 @@ pub struct BreakerConfig {
     /// Trip when the slow share of the window is at least this (inclusive), in (0, 1].
     pub slow_call_rate: Option<f64>,
     /// A call is slow when it took strictly longer than this.
-    #[cfg_attr(feature = "serde", serde(with = "duration_str::option"))]
     pub slow_call_duration: Option<Duration>,
     /// Count or time window (resilience4j).
     pub window: Option<WindowKind>,
@@ -118,17 +115,19 @@ pub struct BreakerConfig {
     /// Rates are computed only once the window holds this many calls (resilience4j).
     pub minimum_calls: Option<u32>,
     /// How long OPEN rejects before the next call may probe.
-    #[cfg_attr(feature = "serde", serde(with = "duration_str::option"))]
     pub wait_in_open: Option<Duration>,
     /// The n-th consecutive opening waits `wait_in_open x wait_multiplier^(n-1)`.
     pub wait_multiplier: Option<f64>,
     /// Probes admitted in HALF_OPEN (resilience4j).
     pub half_open_calls: Option<u32>,
     /// HALF_OPEN goes back to OPEN after this long; zero means never (resilience4j).
-    #[cfg_attr(feature = "serde", serde(with = "duration_str::option"))]
     pub max_wait_in_half_open: Option<Duration>,
     /// Hystrix trips only with at least this many calls in its window.
     pub request_volume: Option<u32>,
+    /// OPEN moves to HALF_OPEN by itself when the wait ends, without waiting for a
+    /// call (resilience4j `automaticTransitionFromOpenToHalfOpenEnabled`, default
+    /// false). The caller must then call `handle_timeout` at `next_deadline`.
+    pub automatic_transition: Option<bool>,
     /// Failures in a row that trip a `consecutive` breaker.
     pub consecutive_failures: Option<u32>,
 }
@@ -191,6 +190,8 @@ pub struct Rules {
     pub half_open_minimum: u32,
     /// HALF_OPEN times out after this; `None` = never.
     pub max_wait_in_half_open: Option<Duration>,
+    /// OPEN ends at its deadline without a call (resilience4j only).
+    pub automatic_transition: bool,
 }
 
 /// The keys each flavor reads; any other optional key is an error.
@@ -205,6 +206,7 @@ const RESILIENCE4J_KEYS: &[&str] = &[
     "wait_multiplier",
     "half_open_calls",
     "max_wait_in_half_open",
+    "automatic_transition",
 ];
 const HYSTRIX_KEYS: &[&str] = &[
     "failure_rate",
@@ -228,7 +230,7 @@ impl BreakerConfig {
                 return Err(ConfigError::new(
                     key,
                     format!(
-                        "is not used by flavor `{}` (its keys: {})",
+                        "is not used by kind `{}` (its keys: {})",
                         self.flavor.name(),
                         allowed.join(", ")
                     ),
@@ -242,6 +244,22 @@ impl BreakerConfig {
         positive_fraction("slow_call_rate", r.slow_call_rate)?;
         if r.wait_in_open.is_zero() {
             return Err(ConfigError::new("wait_in_open", "must be longer than 0s"));
+        }
+        // resilience4j `CircuitBreakerConfig.Builder`: `waitDurationInOpenState` must be
+        // at least 1 ms and `slowCallDurationThreshold` at least 1 ns.
+        if self.flavor == Flavor::Resilience4j {
+            if r.wait_in_open < Duration::from_millis(1) {
+                return Err(ConfigError::new(
+                    "wait_in_open",
+                    "must be at least 1ms (resilience4j waitDurationInOpenState)",
+                ));
+            }
+            if r.slow_call_duration.is_zero() {
+                return Err(ConfigError::new(
+                    "slow_call_duration",
+                    "must be longer than 0s (resilience4j slowCallDurationThreshold >= 1ns)",
+                ));
+            }
         }
         if !(r.wait_multiplier.is_finite() && r.wait_multiplier >= 1.0) {
             return Err(ConfigError::new(
@@ -300,6 +318,7 @@ impl BreakerConfig {
                     half_open_calls,
                     half_open_minimum: minimum_calls.min(half_open_calls),
                     max_wait_in_half_open: self.max_wait_in_half_open.filter(|d| !d.is_zero()),
+                    automatic_transition: self.automatic_transition.unwrap_or(false),
                 }
             }
             Flavor::Hystrix => {
@@ -344,6 +363,7 @@ impl BreakerConfig {
             ),
             ("request_volume", self.request_volume.is_some()),
             ("consecutive_failures", self.consecutive_failures.is_some()),
+            ("automatic_transition", self.automatic_transition.is_some()),
         ]
         .into_iter()
         .filter(|(_, set)| *set)
@@ -365,6 +385,7 @@ fn single_trial(on: KindSet, trip: TripRule, wait_in_open: Duration, multiplier:
         half_open_calls: 1,
         half_open_minimum: 1,
         max_wait_in_half_open: None,
+        automatic_transition: false,
     }
 }
 
@@ -444,7 +465,7 @@ mod tests {
             }
         );
         assert_eq!(r.half_open_minimum, 3);
-        let c = parse("window = \"time\"\nwindow_size = 10").unwrap();
+        let c = parse("window = \"time\"\nwindow_size = \"10s\"").unwrap();
         assert_eq!(
             c.resolved().trip,
             TripRule::TimeWindow {
@@ -456,7 +477,7 @@ mod tests {
 
     #[test]
     fn flavor_defaults_apply() {
-        let r = parse("flavor = \"hystrix\"").unwrap().resolved();
+        let r = parse("kind = \"hystrix\"").unwrap().resolved();
         assert_eq!(
             r.trip,
             TripRule::Hystrix {
@@ -467,7 +488,7 @@ mod tests {
         );
         assert_eq!(r.wait_in_open, Duration::from_secs(5));
         assert_eq!(r.half_open_calls, 1);
-        let r = parse("flavor = \"consecutive\"").unwrap().resolved();
+        let r = parse("kind = \"consecutive\"").unwrap().resolved();
         assert_eq!(r.trip, TripRule::Consecutive { failures: 5 });
         assert_eq!(r.wait_in_open, Duration::from_secs(5));
         assert_eq!(percent_ceil(0.07), 7);
@@ -483,24 +504,24 @@ mod tests {
         check("failure_rate = 0.0", "failure_rate");
         check("slow_call_rate = 1.5", "slow_call_rate");
         check("window_size = 0", "window_size");
-        check("window = \"time\"\nwindow_size = 100000", "window_size");
+        check(
+            "window = \"time\"\nwindow_size = \"100000s\"",
+            "window_size",
+        );
         check("minimum_calls = 0", "minimum_calls");
         check("half_open_calls = 0", "half_open_calls");
         check("wait_in_open = \"0s\"", "wait_in_open");
         check("wait_multiplier = 0.5", "wait_multiplier");
-        check("flavor = \"hystrix\"\nminimum_calls = 5", "minimum_calls");
-        check("flavor = \"hystrix\"\nrequest_volume = 0", "request_volume");
+        check("kind = \"hystrix\"\nminimum_calls = 5", "minimum_calls");
+        check("kind = \"hystrix\"\nrequest_volume = 0", "request_volume");
         check(
-            "flavor = \"consecutive\"\nconsecutive_failures = 0",
+            "kind = \"consecutive\"\nconsecutive_failures = 0",
             "consecutive_failures",
         );
         check("request_volume = 5", "request_volume");
         assert!(parse("").unwrap().validate().is_ok());
-        assert!(parse("flavor = \"hystrix\"").unwrap().validate().is_ok());
-        assert!(parse("flavor = \"consecutive\"")
-            .unwrap()
-            .validate()
-            .is_ok());
+        assert!(parse("kind = \"hystrix\"").unwrap().validate().is_ok());
+        assert!(parse("kind = \"consecutive\"").unwrap().validate().is_ok());
     }
 
     #[test]

@@ -327,14 +327,14 @@ fn time_window_buckets_align_to_whole_seconds() {
     // Second 0 counts while now_second < 0 + 2: a failure at 0.999s and one at
     // 2.0s never meet; at 1.0s and 2.999s they do.
     check(
-        "window = \"time\"\nwindow_size = 2\nminimum_calls = 2",
+        "window = \"time\"\nwindow_size = \"2s\"\nminimum_calls = 2",
         "0s admit*4 => allow
          0.999s fail error => closed
          2s fail error => closed
          3s fail error => open",
     );
     check(
-        "window = \"time\"\nwindow_size = 2\nminimum_calls = 2",
+        "window = \"time\"\nwindow_size = \"2s\"\nminimum_calls = 2",
         "0s admit*2 => allow
          1s fail error => closed
          2.999s fail error => open",
@@ -344,7 +344,7 @@ fn time_window_buckets_align_to_whole_seconds() {
 #[test]
 fn time_window_minimum_is_not_capped_by_the_window_size() {
     check(
-        "window = \"time\"\nwindow_size = 1\nminimum_calls = 3",
+        "window = \"time\"\nwindow_size = \"1s\"\nminimum_calls = 3",
         "0s admit*3 => allow
          0.1s fail error*2 => closed
          0.2s fail error => open",
@@ -354,7 +354,7 @@ fn time_window_minimum_is_not_capped_by_the_window_size() {
 #[test]
 fn time_window_forgets_after_a_long_idle_gap() {
     check(
-        "window = \"time\"\nwindow_size = 5\nminimum_calls = 2",
+        "window = \"time\"\nwindow_size = \"5s\"\nminimum_calls = 2",
         "0s admit*3 => allow
          0.5s fail error => closed
          1000s ok => closed
@@ -367,7 +367,7 @@ fn time_window_forgets_after_a_long_idle_gap() {
 #[test]
 fn hystrix_trips_only_at_a_bucket_boundary() {
     check(
-        "flavor = \"hystrix\"",
+        "kind = \"hystrix\"",
         "0.1s admit*20 => allow
          0.1s fail error*10 => closed
          0.1s ok*10 => closed deadline=0.5s
@@ -382,14 +382,14 @@ fn hystrix_trips_only_at_a_bucket_boundary() {
 #[test]
 fn hystrix_needs_the_request_volume_and_the_integer_percent() {
     check(
-        "flavor = \"hystrix\"",
+        "kind = \"hystrix\"",
         "0.1s admit*19 => allow
          0.1s fail error*19 => closed deadline=none
          5s timeout => closed",
     );
     // 9 of 20 = 45 % < 50 %.
     check(
-        "flavor = \"hystrix\"",
+        "kind = \"hystrix\"",
         "0.1s admit*20 => allow
          0.1s fail error*9 => closed
          0.1s ok*11 => closed deadline=0.5s
@@ -397,7 +397,7 @@ fn hystrix_needs_the_request_volume_and_the_integer_percent() {
          10.5s timeout => closed deadline=none",
     );
     check(
-        "flavor = \"hystrix\"\nfailure_rate = 0.45\nrequest_volume = 4",
+        "kind = \"hystrix\"\nfailure_rate = 0.45\nrequest_volume = 4",
         "0.1s admit*20 => allow
          0.1s fail error*9 => closed
          0.1s ok*11 => closed
@@ -408,7 +408,7 @@ fn hystrix_needs_the_request_volume_and_the_integer_percent() {
 #[test]
 fn hystrix_counts_a_call_at_a_boundary_in_the_next_check() {
     check(
-        "flavor = \"hystrix\"",
+        "kind = \"hystrix\"",
         "0.1s admit*20 => allow
          0.1s fail error*19 => closed
          0.5s fail error => closed deadline=1s
@@ -420,7 +420,7 @@ fn hystrix_counts_a_call_at_a_boundary_in_the_next_check() {
 fn hystrix_window_rolls_over_ten_seconds() {
     // Bucket 0 (0.1s) is in the checks up to 10.0s; the 10.2s calls only from 10.5s.
     check(
-        "flavor = \"hystrix\"",
+        "kind = \"hystrix\"",
         "0.1s admit*20 => allow
          0.1s fail error*10 => closed
          10.2s fail error*10 => closed
@@ -432,7 +432,7 @@ fn hystrix_window_rolls_over_ten_seconds() {
 #[test]
 fn hystrix_checks_missed_boundaries_when_the_next_input_comes() {
     check(
-        "flavor = \"hystrix\"",
+        "kind = \"hystrix\"",
         "0.1s admit*20 => allow
          0.1s fail error*20 => closed
          3s admit => reject@5.500000001s open",
@@ -442,7 +442,7 @@ fn hystrix_checks_missed_boundaries_when_the_next_input_comes() {
 #[test]
 fn hystrix_trial_failure_reopens_for_a_full_wait_and_success_clears_the_window() {
     check(
-        "flavor = \"hystrix\"\nrequest_volume = 2",
+        "kind = \"hystrix\"\nrequest_volume = 2",
         "0.1s admit*2 => allow
          0.1s fail error*2 => closed
          0.5s timeout => open
@@ -462,7 +462,7 @@ fn hystrix_trial_failure_reopens_for_a_full_wait_and_success_clears_the_window()
 #[test]
 fn consecutive_trips_on_a_run_of_failures_only() {
     check(
-        "flavor = \"consecutive\"",
+        "kind = \"consecutive\"",
         "0s admit*10 => allow
          1s fail error*4 => closed
          1s ok => closed
@@ -470,7 +470,7 @@ fn consecutive_trips_on_a_run_of_failures_only() {
          2s fail refused => open deadline=none",
     );
     check(
-        "flavor = \"consecutive\"\nconsecutive_failures = 2\non = [\"refused\"]",
+        "kind = \"consecutive\"\nconsecutive_failures = 2\non = [\"refused\"]",
         "0s admit*3 => allow
          1s fail refused => closed
          1s fail error => closed
@@ -481,7 +481,7 @@ fn consecutive_trips_on_a_run_of_failures_only() {
 #[test]
 fn consecutive_allows_one_trial_after_the_wait() {
     check(
-        "flavor = \"consecutive\"\nconsecutive_failures = 1\nwait_multiplier = 3.0",
+        "kind = \"consecutive\"\nconsecutive_failures = 1\nwait_multiplier = 3.0",
         "0s admit => allow
          0s fail error => open
          5s admit => reject@5.000000001s

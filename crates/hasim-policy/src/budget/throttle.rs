@@ -6,7 +6,14 @@ use crate::ConfigError;
 /// `throttle = { max_tokens, token_ratio }` of a retry config.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        default,
+        expecting = "a retry throttle table { max_tokens = ..., token_ratio = ... }"
+    )
+)]
 pub struct ThrottleConfig {
     /// Tokens at the start and at most (gRPC `maxTokens`, 1 to 1000).
     pub max_tokens: u32,

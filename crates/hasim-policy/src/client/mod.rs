@@ -195,6 +195,10 @@ pub struct Client<R> {
     scratch_ids: Vec<EndpointId>,
     tier_health: Vec<TierHealth>,
     tier_loads: Vec<f64>,
+    /// Emptied `tried` and `pending` lists of finished calls, reused by the next
+    /// calls so that starting and finishing a call allocates nothing.
+    spare_tried: Vec<Vec<EndpointId>>,
+    spare_pending: Vec<Vec<AttemptId>>,
     last_now: Instant,
 }
 
@@ -238,6 +242,8 @@ impl<R: Rng> Client<R> {
             scratch_ids: Vec::new(),
             tier_health: Vec::new(),
             tier_loads: Vec::new(),
+            spare_tried: Vec::new(),
+            spare_pending: Vec::new(),
             last_now: now,
         };
         if let Some(at) = client.outlier.as_ref().and_then(|o| o.next_deadline()) {
@@ -335,8 +341,8 @@ impl<R: Rng> Client<R> {
             attempts_made: 0,
             hedges: 0,
             breaker_admitted: admitted == Some(true),
-            tried: Vec::new(),
-            pending: Vec::new(),
+            tried: self.spare_tried.pop().unwrap_or_default(),
+            pending: self.spare_pending.pop().unwrap_or_default(),
             previous_delay: None,
         }));
         if rate_limited {
@@ -761,7 +767,7 @@ impl<R: Rng> Client<R> {
             started: c.start,
             result,
         });
-        for attempt in c.pending {
+        for &attempt in &c.pending {
             let Some(a) = self.attempts.remove(attempt.0) else {
                 continue;
             };
@@ -779,6 +785,15 @@ impl<R: Rng> Client<R> {
                 endpoint: a.endpoint,
             });
         }
+        let Call {
+            mut tried,
+            mut pending,
+            ..
+        } = c;
+        tried.clear();
+        pending.clear();
+        self.spare_tried.push(tried);
+        self.spare_pending.push(pending);
     }
 
     // ----- health checks and outlier ticks ---------------------------------------------

@@ -25,7 +25,8 @@ use crate::{FailureKind, Outcome};
 /// Call order: `admit` before each, then exactly one `on_complete` or `on_cancel`.
 #[derive(Clone, Debug)]
 pub struct Aimd {
-    /// The current cap: `min <= cap <= max`.
+    /// The current cap: as configured until the first sample (Netflix keeps
+    /// `initialLimit` as given), then `min <= cap <= max`.
     cap: u32,
     min: u32,
     max: u32,
@@ -35,7 +36,8 @@ pub struct Aimd {
 }
 
 impl Aimd {
-    /// A cap of `initial` with nothing in flight (parameters validated by
+    /// A cap of `initial` (kept as given, even outside `[min, max]`, until the first
+    /// sample clamps it, as Netflix does) with nothing in flight (parameters validated by
     /// `LimiterConfig::validate`).
     pub fn new(
         initial: u32,
@@ -45,7 +47,7 @@ impl Aimd {
         timeout: Option<Duration>,
     ) -> Aimd {
         Aimd {
-            cap: initial.clamp(min, max),
+            cap: initial,
             min,
             max,
             backoff_ratio,
@@ -73,11 +75,12 @@ impl Aimd {
             Outcome::Failure(FailureKind::Timeout | FailureKind::Rejected) => self.decrease(),
             Outcome::Success if slow => self.decrease(),
             Outcome::Success if 2 * u64::from(in_flight) >= u64::from(self.cap) => {
-                self.cap = (self.cap + 1).min(self.max);
+                self.cap = (self.cap + 1).clamp(self.min, self.max);
             }
-            Outcome::Success | Outcome::Failure(FailureKind::Error | FailureKind::Refused) => {}
+            // Netflix clamps on every sample, even one that leaves the limit alone.
+            Outcome::Success => self.cap = self.cap.clamp(self.min, self.max),
+            Outcome::Failure(FailureKind::Error | FailureKind::Refused) => {}
         }
-        debug_assert!((self.min..=self.max).contains(&self.cap));
     }
 
     /// An admitted one was abandoned: free its slot, leave the cap alone.

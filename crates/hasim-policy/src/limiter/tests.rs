@@ -253,9 +253,11 @@ fn validation_and_parsing() {
         "burst"
     );
     assert_eq!(bad(LimiterConfig::Concurrency { max: 0 }), "max");
-    assert_eq!(bad(aimd(10, 0, 20, None)), "min");
+    // Netflix allows min = 0 and an initial limit outside [min, max].
+    assert_eq!(aimd(10, 0, 20, None).validate(), Ok(()));
+    assert_eq!(aimd(50, 1, 20, None).validate(), Ok(()));
     assert_eq!(bad(aimd(10, 30, 20, None)), "min");
-    assert_eq!(bad(aimd(50, 1, 20, None)), "initial");
+    assert_eq!(bad(aimd(0, 0, 20, None)), "initial");
     let ratio = LimiterConfig::Aimd {
         initial: 20,
         min: 1,

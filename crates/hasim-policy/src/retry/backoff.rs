@@ -51,7 +51,14 @@ pub enum Jitter {
 /// `backoff = { kind, base, max, jitter }` of a retry config.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        default,
+        expecting = "a backoff table { kind = \"exponential\" | \"constant\", base = ..., max = ..., jitter = ... }"
+    )
+)]
 pub struct BackoffConfig {
     /// How the ceiling grows with the retry number.
     pub kind: BackoffKind,

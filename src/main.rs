@@ -156,8 +156,8 @@ struct Common {
     /// Do not draw charts.
     #[arg(long)]
     no_plots: bool,
-    /// Runs at once (default: every core; at most 1024).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1024))]
+    /// Runs at once (0 or absent: every core; at most 1024).
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_parser = clap::value_parser!(u64).range(0..=1024))]
     jobs: u64,
     /// Run only the K-th of N slices of the (variant, seed) plan; combine the N
     /// folders with `hasim merge`.

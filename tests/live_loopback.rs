@@ -118,7 +118,7 @@ balancer = "round_robin"
 arrival = { process = "poisson", rate = 600 }
 timeout = "100ms"
 retry = { attempts = 1 }
-breaker = { flavor = "resilience4j", window_size = 20, minimum_calls = 20, wait_in_open = "500ms", half_open_calls = 5 }
+breaker = { kind = "resilience4j", window_size = 20, minimum_calls = 20, wait_in_open = "500ms", half_open_calls = 5 }
 
 [[faults]]
 kind = "crash"

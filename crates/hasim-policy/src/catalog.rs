@@ -114,8 +114,8 @@ const OTHERS: &[PolicyKind] = &[
     kind(
         "hedge",
         "",
-        "max_extra = 1, min_data_points = 100",
-        "after `delay` (default \"20ms\") or the client's own `percentile` latency (of winning successful attempts, each from its own send, as tower records; needs min_data_points samples), send a copy elsewhere; first success wins (tower Hedge, gRPC A6)",
+        "delay = \"20ms\", max_extra = 1, min_data_points = 100",
+        "after `delay` (20ms when neither delay nor percentile is set) or the client's own `percentile` latency (of winning successful attempts, each from its own send, as tower records; needs min_data_points samples), send a copy elsewhere; first success wins (tower Hedge, gRPC A6)",
         "hedge = { percentile = 0.95, max_extra = 1 }",
     ),
     kind(

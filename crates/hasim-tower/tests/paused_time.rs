@@ -139,7 +139,7 @@ async fn the_hedge_loser_is_cancelled() {
 async fn an_open_breaker_fails_fast_without_calling() {
     let down = Mock::new("down", 1).failing();
     let (svc, handle) = Builder::from_toml(
-        "breaker = { flavor = \"consecutive\", consecutive_failures = 3, wait_in_open = \"10s\" }",
+        "breaker = { kind = \"consecutive\", consecutive_failures = 3, wait_in_open = \"10s\" }",
     )
     .unwrap()
     .endpoint("down", down.clone())

@@ -80,7 +80,9 @@ impl Dist {
         }
     }
 
-    /// The mean in nanoseconds (infinite for a Pareto with shape <= 1).
+    /// The mean in nanoseconds (infinite for a Pareto with shape <= 1). An empirical
+    /// distribution whose file is not read yet reports `f64::MAX` ("unknown, but not
+    /// zero"): validation runs before files are read, and must not reject it.
     pub fn mean_ns(&self) -> f64 {
         match self {
             Dist::Constant { ns } => *ns as f64,
@@ -94,6 +96,7 @@ impl Dist {
                 slow,
                 slow_probability: p,
             } => (1.0 - p) * fast.mean_ns() + p * slow.mean_ns(),
+            Dist::Empirical { samples_ns, .. } if samples_ns.is_empty() => f64::MAX,
             Dist::Empirical { samples_ns, .. } => {
                 samples_ns.iter().map(|&s| s as f64).sum::<f64>() / samples_ns.len() as f64
             }

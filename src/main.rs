@@ -325,6 +325,8 @@ fn run(path: &Path, seeds: u64, common: &Common) -> anyhow::Result<()> {
             path.display()
         );
     }
+    hasim::scenario::check_sweep(&scenario.config, scenario.text.len(), 0, [], seeds)
+        .map_err(usage)?;
     let first = common.seed.unwrap_or(scenario.config.run.seed);
     run_and_report(Sweep::single(scenario, first, seeds), path, common, None)
 }
@@ -403,6 +405,15 @@ fn compare(
         .map(|v| experiment::parse_vary(v).map_err(|e| usage(e.to_string())))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let base = Scenario::load(path, &overrides).map_err(scenario_error)?;
+    let lengths = axes.iter().map(|a| a.values.len());
+    hasim::scenario::check_sweep(
+        &base.config,
+        base.text.len(),
+        base.config.variants.len(),
+        lengths,
+        seeds,
+    )
+    .map_err(usage)?;
     let variants = experiment::variants(base.declared_variants(), &axes, !no_file_variants)
         .map_err(|e| usage(e.to_string()))?;
     let first = common.seed.unwrap_or(base.config.run.seed);
@@ -436,9 +447,20 @@ fn run_and_report(
     common: &Common,
     baseline: Option<String>,
 ) -> anyhow::Result<()> {
+    let max_memory = sweep
+        .scenarios
+        .iter()
+        .map(|s| s.config.run.max_memory)
+        .max();
+    let jobs = match hasim::scenario::check_jobs(common.jobs as usize, max_memory.unwrap_or(0))
+        .map_err(usage)?
+    {
+        0 => common.workers(),
+        n => n,
+    };
     let options = SweepOptions {
         out: common.out_dir(path),
-        jobs: common.workers(),
+        jobs,
         shard: common.shard,
         resume: common.resume,
         force: common.force,

@@ -26,12 +26,14 @@ fn files(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Item 1: a variant name of 65,536 characters panicked in the terminal table.
+/// Item 1: a variant name of 65,536 characters panicked in the terminal table. Names
+/// are now capped at 4,096 characters (`tests/limits.rs` checks the error); one at the
+/// cap still prints its tables and writes its folder.
 #[test]
 fn a_huge_variant_name_does_not_panic() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let vary = format!("description={},short", "x".repeat(65_536));
+    let vary = format!("description={},short", "x".repeat(4096));
     let result = hasim(&[
         "compare",
         "scenarios/quickstart.toml",

@@ -9,6 +9,7 @@
 mod error;
 mod faults;
 mod json_schema;
+mod limits;
 mod locate;
 mod overrides;
 mod schema;
@@ -17,6 +18,9 @@ mod validate;
 
 pub use error::ScenarioError;
 pub use faults::{CrashMode, Fault, FaultConfig, FaultKind, Selector};
+pub use limits::{
+    check_jobs, check_sweep, format_bytes, read_capped, MAX_DATA_BYTES, MAX_SCENARIO_BYTES,
+};
 pub use overrides::{parse_value, Override};
 pub use schema::*;
 
@@ -49,7 +53,7 @@ pub struct Scenario {
 impl Scenario {
     /// Reads and validates the scenario at `file` with `overrides` applied in order.
     pub fn load(file: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(file)
+        let text = read_capped(file, MAX_SCENARIO_BYTES)
             .map_err(|e| ScenarioError::file(file, format!("cannot read the scenario: {e}")))?;
         Scenario::from_text(file, &text, overrides)
     }
@@ -225,7 +229,7 @@ impl Loader<'_> {
             for pending in dist.pending_files_mut() {
                 if let Dist::Empirical { file, samples_ns } = pending {
                     let full = dir.join(&*file);
-                    let text = std::fs::read_to_string(&full).map_err(|e| Problem {
+                    let text = read_capped(&full, MAX_DATA_BYTES).map_err(|e| Problem {
                         path: path.clone(),
                         message: format!("cannot read `{}`: {e}", full.display()),
                     })?;

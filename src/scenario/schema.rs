@@ -137,6 +137,12 @@ pub struct RunConfig {
     /// Safety bound on the number of events of one run.
     #[serde(default = "default_max_events")]
     pub max_events: u64,
+    /// Memory the run's state may hold (`"1GiB"`, or bytes); see `limits.rs`.
+    #[serde(
+        with = "super::limits::bytes_str",
+        default = "super::limits::default_max_memory"
+    )]
+    pub max_memory: u64,
 }
 
 fn default_seed() -> u64 {

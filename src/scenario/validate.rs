@@ -243,7 +243,7 @@ pub fn validate(s: &ScenarioFile) -> Result<(), Problem> {
             .map_err(|e| problem(at("overprovisioning"), e.problem))?;
         fraction(c.panic_threshold, at("panic_threshold"))?;
     }
-    Ok(())
+    super::limits::check(s)
 }
 
 /// The file's `[[variants]]`: names that are unique and usable, and no `run.seed`

@@ -10,6 +10,13 @@
 //! each carries the generation of what it refers to and is dropped when it reaches the
 //! top and no longer matches (lazy cancellation). Every popped event is folded into a
 //! running hash, the run's determinism fingerprint.
+//!
+//! Lazy cancellation alone lets dead timers pile up: at 1e6 calls/s with a 1 h attempt
+//! timeout, every finished call leaves an entry that stays an hour. So once the heap
+//! has doubled since the last look, [`Engine::compact`] drops the entries the world
+//! says are dead. Entries have unique keys, so removing some never changes the order
+//! of the others; the dropped ones are accounted for so that `processed` ends the same
+//! as if they had been popped (see `compact`).
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
@@ -67,7 +74,15 @@ pub struct Engine {
     next_seq: u64,
     processed: u64,
     fingerprint: u64,
+    /// The heap length at which [`Engine::wants_compaction`] next says yes.
+    compact_at: usize,
 }
+
+/// The smallest heap worth compacting: below it the dead entries cost little memory.
+const MIN_COMPACT: usize = 4096;
+
+/// The size in bytes of one pending entry (for the memory budget).
+pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
 
 /// FNV-1a 64-bit offset basis and prime: a simple, stable fold for the fingerprint.
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -84,7 +99,85 @@ impl Engine {
             next_seq: 0,
             processed: 0,
             fingerprint: FNV_OFFSET,
+            compact_at: MIN_COMPACT,
         }
+    }
+
+    /// Pending entries, live or dead, in the heap and the lanes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.heap.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>()
+    }
+
+    /// True if there is nothing pending.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Entries the heap and the lanes have room for without reallocating (what they
+    /// hold in memory).
+    pub fn capacity(&self) -> usize {
+        self.heap.capacity() + self.lanes.iter().map(VecDeque::capacity).sum::<usize>()
+    }
+
+    /// True when the pending entries have doubled since the last compaction (called
+    /// every few events, so it must stay cheap; compaction stays amortised O(1) per
+    /// push).
+    #[inline]
+    pub fn wants_compaction(&self) -> bool {
+        self.len() >= self.compact_at
+    }
+
+    /// Drops the entries for which `is_dead` holds, keeping the pop order of the rest.
+    ///
+    /// A dead entry is one whose handler would do nothing, now or later (a timer of a
+    /// freed slot). The event loop stops at the first entry after `drain_end`, and not
+    /// before `measure_end`, so a dead entry before `measure_end` would certainly have
+    /// been popped: it is counted in `processed` now. One after `drain_end` would never
+    /// be popped: it is dropped uncounted. One in between is kept, because whether it
+    /// would be popped depends on when the last measured call ends. The fingerprint
+    /// skips dropped entries (it is not part of any output). Returns how many were
+    /// dropped.
+    pub fn compact(
+        &mut self,
+        mut is_dead: impl FnMut(&Event) -> bool,
+        measure_end: Instant,
+        drain_end: Instant,
+    ) -> usize {
+        let before = self.len();
+        let (lo, hi) = (measure_end.as_nanos(), drain_end.as_nanos());
+        let mut counted = 0u64;
+        let mut keep = |e: &Entry| {
+            let t = e.time();
+            if (lo..=hi).contains(&t) || !is_dead(&e.event) {
+                return true;
+            }
+            if t < lo {
+                counted += 1;
+            }
+            false
+        };
+        self.heap.retain(&mut keep);
+        shrink_if_sparse(
+            &mut self.heap,
+            BinaryHeap::len,
+            BinaryHeap::capacity,
+            |h, n| h.shrink_to(n),
+        );
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
+            // `retain` keeps the survivors' order, so a lane stays sorted.
+            lane.retain(&mut keep);
+            if lane.is_empty() {
+                self.lanes_busy &= !(1 << i);
+            }
+            shrink_if_sparse(lane, VecDeque::len, VecDeque::capacity, |q, n| {
+                q.shrink_to(n)
+            });
+        }
+        self.processed += counted;
+        let after = self.len();
+        self.compact_at = (2 * after).max(MIN_COMPACT);
+        before - after
     }
 
     /// The current simulated time.
@@ -213,6 +306,20 @@ impl Engine {
     }
 }
 
+/// Gives memory back when a queue holds four times more room than entries, keeping
+/// twice the entries (so a queue that refills does not reallocate at once).
+fn shrink_if_sparse<Q>(
+    queue: &mut Q,
+    len: impl Fn(&Q) -> usize,
+    capacity: impl Fn(&Q) -> usize,
+    shrink_to: impl FnOnce(&mut Q, usize),
+) {
+    let room = len(queue).max(MIN_COMPACT);
+    if capacity(queue) > 4 * room {
+        shrink_to(queue, 2 * room);
+    }
+}
+
 impl Default for Engine {
     fn default() -> Self {
         Engine::new()
@@ -285,5 +392,38 @@ mod tests {
         };
         assert_eq!(run(5), run(5));
         assert_ne!(run(5), run(6));
+    }
+
+    /// Compaction keeps the order of live entries, counts dead ones before
+    /// `measure_end` as processed, keeps dead ones in the drain window and drops the
+    /// rest uncounted.
+    #[test]
+    fn compaction_keeps_order_and_counts() {
+        let tick = |client| Event::ArrivalTick { client };
+        let mut e = Engine::new();
+        // Odd clients are dead; times 0..40, measure_end 20, drain_end 30.
+        for i in 0..40u32 {
+            e.schedule_at(Instant(u64::from(40 - i)), tick(i));
+        }
+        let dropped = e.compact(
+            |ev| matches!(ev, Event::ArrivalTick { client } if client % 2 == 1),
+            Instant(20),
+            Instant(30),
+        );
+        // Dead at times < 20: clients 21..=39 odd (times 19..1) -> 10; kept in [20,30]:
+        // times 20..=30 -> clients 10..=20, odd ones kept; dropped > 30: clients 1..9 odd (5).
+        assert_eq!(dropped, 15);
+        assert_eq!(e.processed(), 10);
+        let mut last = 0;
+        while let Some(ev) = e.pop() {
+            let Event::ArrivalTick { client } = ev else {
+                unreachable!()
+            };
+            let t = u64::from(40 - client);
+            assert!(t >= last);
+            last = t;
+            assert!(client % 2 == 0 || (20..=30).contains(&t), "{client}");
+        }
+        assert_eq!(e.processed(), 10 + 20 + 5);
     }
 }

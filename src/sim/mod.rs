@@ -4,6 +4,7 @@
 //! event loop until the measured calls have drained, and returns the metrics.
 
 mod autoscale;
+mod budget;
 mod client;
 mod discovery;
 mod engine;
@@ -15,6 +16,7 @@ mod slab;
 mod workload;
 mod world;
 
+pub use budget::thousands;
 pub use engine::Engine;
 pub use event::{Event, Reply};
 // `hasim live` resolves fault targets and draws arrivals exactly as the simulator does.
@@ -49,6 +51,18 @@ pub enum RunError {
         limit: u64,
         /// Simulated time when it was reached.
         at: Instant,
+    },
+    /// The run's growing state passed `run.max_memory`.
+    #[error(
+        "the run passed its memory budget (run.max_memory = {limit}) at simulated time {at}: {what}"
+    )]
+    OverBudget {
+        /// The budget, readable.
+        limit: String,
+        /// Simulated time when it was passed.
+        at: Instant,
+        /// What grew, and what to change.
+        what: String,
     },
 }
 

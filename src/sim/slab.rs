@@ -70,6 +70,20 @@ impl<T> Slab<T> {
         }
     }
 
+    /// True if slot `index` is live and still of generation `generation` (a timer
+    /// naming it is not stale).
+    #[inline]
+    pub fn is_live(&self, index: u32, generation: u32) -> bool {
+        self.slots
+            .get(index as usize)
+            .is_some_and(|s| s.value.is_some() && s.generation == generation)
+    }
+
+    /// Slots allocated (live or free): what the slab holds in memory.
+    pub fn slots(&self) -> usize {
+        self.slots.capacity()
+    }
+
     /// The live value at `index`.
     #[inline]
     pub fn get(&self, index: u32) -> &T {
@@ -95,7 +109,6 @@ impl<T> Slab<T> {
     }
 
     /// Live entries.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.live
     }

@@ -159,6 +159,8 @@ pub struct World {
     pub(crate) measure_end: Instant,
     pub(crate) drain_end: Instant,
     pub(crate) max_events: u64,
+    /// `run.max_memory`: bytes the growing state may hold (`budget.rs`).
+    pub(crate) max_memory: u64,
     /// Time-series window, ns (for fault recovery times).
     pub(crate) window_ns: u64,
     /// The per-window availability objective.
@@ -280,6 +282,7 @@ impl World {
             measure_end,
             drain_end: measure_end.after(run.drain),
             max_events: run.max_events,
+            max_memory: run.max_memory,
             window_ns: nanos(run.window),
             slo: run.slo,
             open_measured: 0,
@@ -290,7 +293,15 @@ impl World {
     pub fn run(mut self, progress: &AtomicU64) -> Result<RunOutput, RunError> {
         self.start_workload();
         let end_ns = self.measure_end.as_nanos().max(1);
-        while let Some(t) = self.engine.peek_time() {
+        loop {
+            // Before the peek: compaction may drop the entry a peek would have seen.
+            if self.engine.processed() % super::budget::CHECK_EVERY == 0 {
+                self.compact_timers();
+                self.check_budget()?;
+            }
+            let Some(t) = self.engine.peek_time() else {
+                break;
+            };
             if self.engine.processed() % PROGRESS_EVERY == 0 {
                 let permille = u128::from(t.as_nanos().min(end_ns)) * 1000 / u128::from(end_ns);
                 progress.store(permille as u64, Ordering::Relaxed);

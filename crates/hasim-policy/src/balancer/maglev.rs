@@ -43,7 +43,8 @@ impl MaglevConfig {
     /// `key_space >= 1`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let m = self.table_size;
-        if !is_prime(m) || m > MAX_TABLE_SIZE {
+        // The range first: trial division of a huge prime would take seconds.
+        if m > MAX_TABLE_SIZE || !is_prime(m) {
             return Err(ConfigError::new(
                 "table_size",
                 format!(
@@ -272,6 +273,16 @@ mod tests {
         let one = eps(&[3]);
         assert!((0..20).all(|k| pick(&mut b, &one, &one, k) == 3));
         assert_eq!(pick(&mut b, &[], &one, 5), 3, "empty known falls back");
+    }
+
+    #[test]
+    fn huge_table_sizes_are_refused_by_range_first() {
+        // The largest prime below 2^64: trial division would take hours.
+        let cfg = MaglevConfig {
+            table_size: 18_446_744_073_709_551_557,
+            ..MaglevConfig::default()
+        };
+        assert_eq!(cfg.validate().unwrap_err().key, "table_size");
     }
 
     #[test]

@@ -99,6 +99,11 @@ impl<T> Slab<T> {
         Some(value)
     }
 
+    /// Slots held in memory, live or free.
+    pub(crate) fn slots_held(&self) -> usize {
+        self.slots.capacity()
+    }
+
     /// Live entries.
     pub(crate) fn len(&self) -> usize {
         self.slots.len() - self.free.len()

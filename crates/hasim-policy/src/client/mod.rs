@@ -516,6 +516,33 @@ impl<R: Rng> Client<R> {
         self.attempts.len()
     }
 
+    /// False if `timer` can no longer do anything because the call, attempt or probe
+    /// it was armed for has ended, so a driver may drop it instead of keeping it until
+    /// its instant (a driver with millions of long timeouts should). Firing a timer
+    /// this calls dead is a no-op; true means only that it may still matter.
+    pub fn is_timer_live(&self, timer: Timer) -> bool {
+        match timer.0 {
+            TimerKind::AttemptTimeout(attempt) => self.attempts.get(attempt.0).is_some(),
+            TimerKind::Retry(call) | TimerKind::Hedge(call) | TimerKind::Deadline(call) => {
+                self.calls.get(call.0).is_some()
+            }
+            TimerKind::ProbeTimeout(probe) => self.probes.get(probe.0).is_some(),
+            TimerKind::ProbeTick(_) | TimerKind::OutlierTick => true,
+        }
+    }
+
+    /// Bytes its calls, attempts and probes hold (slots kept for reuse included):
+    /// the part of the stack that grows with the load, for drivers that keep a
+    /// memory budget. The per-endpoint state is fixed by the endpoint count.
+    pub fn bytes_in_flight(&self) -> usize {
+        use std::mem::size_of;
+        // A call's lists hold a few ids each; count their typical room.
+        const LISTS: usize = 4 * size_of::<EndpointId>() + 4 * size_of::<AttemptId>();
+        self.calls.slots_held() * (size_of::<(u32, Option<Call>)>() + LISTS)
+            + self.attempts.slots_held() * size_of::<(u32, Option<Attempt>)>()
+            + self.probes.slots_held() * size_of::<(u32, Option<Probe>)>()
+    }
+
     /// The configuration it runs.
     pub fn config(&self) -> &ClientConfig {
         &self.config

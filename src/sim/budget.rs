@@ -1,0 +1,171 @@
+//! The run's memory budget and the compaction of dead timers.
+//!
+//! DESIGN.md invariant 7: a run over a bound ends with a clear error, never an
+//! out-of-memory abort. What a run holds that grows with time is its pending events,
+//! its calls and attempts in flight and its servers' queues; everything else (servers,
+//! client state, windows) is fixed when the run is built and checked at load time
+//! (`scenario/limits.rs`). Every few thousand events the loop adds up the bytes the
+//! growing parts hold (allocated capacity, not length: that is what the allocator
+//! gave) and ends the run with [`RunError::OverBudget`] naming the largest part and
+//! what to change. The check costs O(servers) every [`CHECK_EVERY`] events.
+
+use super::engine::ENTRY_BYTES;
+use super::event::Event;
+use super::world::{Attempt, World};
+use super::RunError;
+use crate::scenario::format_bytes;
+
+/// Events between two budget checks. Between two checks a run can add only a few
+/// entries per event, so it cannot overshoot by much.
+pub const CHECK_EVERY: u64 = 1 << 14;
+
+/// Bytes per slab slot beyond the value: generation and occupancy.
+const SLOT_EXTRA_BYTES: usize = 8;
+
+/// One part of the run's growing state, and its size.
+struct Part {
+    bytes: u64,
+    /// The bytes this part is the cause of: a queued request also holds its attempt
+    /// and its call, so a long queue is blamed for those too.
+    blame: u64,
+    what: String,
+}
+
+impl World {
+    /// Drops dead timers (and messages of requests no longer in the world) once the
+    /// pending events have doubled since the last time. Called every
+    /// [`CHECK_EVERY`] events, so the queue outgrows its live part by at most that
+    /// many events' pushes. The order of the remaining
+    /// events does not change, nor any output.
+    pub(crate) fn compact_timers(&mut self) {
+        if !self.engine.wants_compaction() {
+            return;
+        }
+        let (clients, attempts) = (&self.clients, &self.attempts);
+        let is_dead = |e: &Event| match *e {
+            Event::ClientTimer { client, timer } => {
+                !clients[client as usize].stack.is_timer_live(timer)
+            }
+            Event::RequestArrive { attempt, gen }
+            | Event::ServiceDone { attempt, gen, .. }
+            | Event::ResponseArrive { attempt, gen, .. } => !attempts.is_live(attempt, gen),
+            _ => false,
+        };
+        self.engine
+            .compact(is_dead, self.measure_end, self.drain_end);
+    }
+
+    /// Ends the run if its growing state holds more than `run.max_memory`.
+    pub(crate) fn check_budget(&self) -> Result<(), RunError> {
+        let parts = self.growing_parts();
+        let total: u64 = parts.iter().map(|p| p.bytes).sum();
+        if total <= self.max_memory {
+            return Ok(());
+        }
+        let largest = parts
+            .into_iter()
+            .max_by_key(|p| p.blame)
+            .expect("there are parts");
+        Err(RunError::OverBudget {
+            limit: format_bytes(self.max_memory),
+            at: self.engine.now(),
+            what: largest.what,
+        })
+    }
+
+    /// The growing parts, each with a message that names it and what to change.
+    fn growing_parts(&self) -> Vec<Part> {
+        let mut parts = Vec::with_capacity(4);
+        let pending = self.engine.len() as u64;
+        let events_bytes = (self.engine.capacity() * ENTRY_BYTES) as u64;
+        parts.push(Part {
+            bytes: events_bytes,
+            blame: events_bytes,
+            what: format!(
+                "{} events are pending (timers, and messages in flight); lower the load, \
+                 shorten the clients' `timeout`, `deadline`, hedge and backoff delays, \
+                 or raise run.max_memory",
+                thousands(pending)
+            ),
+        });
+        let (mut calls, mut stack_bytes) = (0u64, 0u64);
+        for c in &self.clients {
+            calls += c.stack.calls_in_progress() as u64;
+            stack_bytes += c.stack.bytes_in_flight() as u64;
+        }
+        parts.push(Part {
+            bytes: stack_bytes,
+            blame: stack_bytes,
+            what: format!(
+                "{} calls are in progress at once; set a `deadline` or `timeout` on the \
+                 clients, set a `queue` limit on the servers, or lower the load",
+                thousands(calls)
+            ),
+        });
+        let attempt_bytes = std::mem::size_of::<Attempt>() + SLOT_EXTRA_BYTES;
+        let attempts_bytes = (self.attempts.slots() * attempt_bytes) as u64;
+        parts.push(Part {
+            bytes: attempts_bytes,
+            blame: (self.attempts.len() * attempt_bytes) as u64,
+            what: format!(
+                "{} requests are in the world at once; set a `timeout` on the clients, \
+                 a `queue` limit on the servers, or lower the load",
+                thousands(self.attempts.len() as u64)
+            ),
+        });
+        let mut queued_bytes = 0u64;
+        let mut queued = 0u64;
+        let mut longest: Option<usize> = None;
+        for (i, s) in self.servers.iter().enumerate() {
+            queued_bytes += (s.queue.capacity() * std::mem::size_of::<u32>()) as u64;
+            queued += s.queue.len() as u64;
+            if longest.is_none_or(|l| s.queue.len() > self.servers[l].queue.len()) {
+                longest = Some(i);
+            }
+        }
+        if let Some(l) = longest {
+            let s = &self.servers[l];
+            // A queued request also holds its call in the client stack.
+            let per_call = stack_bytes / calls.max(1);
+            let per_request = (std::mem::size_of::<u32>() + attempt_bytes) as u64 + per_call;
+            parts.push(Part {
+                bytes: queued_bytes,
+                blame: queued * per_request,
+                what: format!(
+                    "server {} holds {} queued requests; set a `queue` limit on \
+                     servers.{} or lower the load",
+                    s.stats.name,
+                    thousands(s.queue.len() as u64),
+                    s.stats.group
+                ),
+            });
+        }
+        parts
+    }
+}
+
+/// `4000000` -> `4,000,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(4_000_000), "4,000,000");
+    }
+}

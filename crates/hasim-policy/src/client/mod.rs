@@ -890,7 +890,11 @@ impl<R: Rng> Client<R> {
         if let Some(b) = &mut state.breaker {
             b.handle_timeout(now);
             eligible &= b.would_admit(now);
-            if let Some(next) = b.next_change().filter(|&t| Some(t) != state.wake_at) {
+            // Only a change still ahead needs a wake-up: an OPEN breaker whose wait
+            // has passed (without automatic transition) reports the wait's end until
+            // its next admit, and re-arming that past instant would wake forever.
+            let ahead = b.next_change().filter(|&t| t > now);
+            if let Some(next) = ahead.filter(|&t| Some(t) != state.wake_at) {
                 state.wake_at = Some(next);
                 self.wakes.push(Reverse((next, id.0)));
             }

@@ -278,3 +278,63 @@ fn the_stack_is_send_and_sync() {
     check::<Action>();
     check::<ClientConfig>();
 }
+
+/// Issue 8's breaker lifecycle: an endpoint breaker opens, the endpoint leaves the
+/// eligible set, and it comes back when the open wait ends, although no call asked
+/// its breaker in between (OPEN ends on the next admit in resilience4j and Finagle,
+/// so only the stack's wake-up can make it eligible again). Every loop is bounded.
+#[test]
+fn an_open_endpoint_breaker_leaves_the_set_and_returns_after_its_wait() {
+    let mut config = ClientConfig::default();
+    config.balancer = BalancerConfig::Random {};
+    config.breaker = Some(BreakerConfig {
+        flavor: crate::breaker::Flavor::Consecutive,
+        scope: crate::breaker::Scope::Endpoint,
+        consecutive_failures: Some(2),
+        wait_in_open: Some(Duration::from_secs(1)),
+        ..BreakerConfig::default()
+    });
+    let mut c = client(config, 4);
+    // Endpoint 0 fails every attempt, the others succeed.
+    let mut call_at = |c: &mut Client<TestRng>, t: u64| -> EndpointId {
+        let _ = c.start_call(at_ms(t), 0);
+        let (attempt, endpoint, _) = sent(&drain(c))[0];
+        let outcome = if endpoint == EndpointId(0) {
+            Outcome::Failure(FailureKind::Error)
+        } else {
+            Outcome::Success
+        };
+        let _ = c.on_attempt_outcome(at_ms(t), attempt, outcome);
+        let _ = drain(c);
+        endpoint
+    };
+    let mut opened_at = None;
+    for t in 0..1000 {
+        let _ = call_at(&mut c, t);
+        if !c.is_eligible(EndpointId(0)) {
+            opened_at = Some(t);
+            break;
+        }
+    }
+    let opened_at = opened_at.expect("two failures in a row open endpoint 0's breaker");
+    assert_eq!(
+        c.endpoint_breaker(EndpointId(0)).map(Breaker::state),
+        Some(crate::breaker::BreakerState::Open)
+    );
+    assert_eq!(c.eligible_count(), 3);
+    assert!(!c.is_panicking(), "3 of 4 is above the 50% panic threshold");
+    for t in opened_at + 1..opened_at + 1000 {
+        assert_ne!(call_at(&mut c, t), EndpointId(0), "at {t} ms");
+    }
+    // Past the wait: the first call's catch-up makes it eligible again, and it is
+    // picked again within a bounded number of calls.
+    let mut back = false;
+    for t in opened_at + 1001..opened_at + 1500 {
+        if call_at(&mut c, t) == EndpointId(0) {
+            back = true;
+            break;
+        }
+        assert!(c.is_eligible(EndpointId(0)), "eligible again at {t} ms");
+    }
+    assert!(back, "endpoint 0 is picked again after its wait");
+}

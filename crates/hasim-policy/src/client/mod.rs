@@ -91,7 +91,10 @@ use ids::Slab;
 
 use crate::balancer::{Balancer, PickRequest, Setup};
 use crate::breaker::{Admit, Breaker, BreakerConfig, Scope};
-use crate::failover::{pick_tier, tier_loads, TierHealth};
+use crate::failover::{
+    overprovisioning_percent, panic_percent, pick_tier, priority_loads, tier_loads, FailoverMode,
+    PriorityHosts, PriorityLoads, TierHealth,
+};
 use crate::health::{HealthChange, HealthChecker};
 use crate::hedge::Hedger;
 use crate::limiter::{LimitDecision, Limiter};
@@ -195,6 +198,9 @@ pub struct Client<R> {
     scratch_ids: Vec<EndpointId>,
     tier_health: Vec<TierHealth>,
     tier_loads: Vec<f64>,
+    /// Scratch of the Envoy priority computation (per-tier panic), reused per pick.
+    priority_hosts: Vec<PriorityHosts>,
+    priority_state: PriorityLoads,
     /// Emptied `tried` and `pending` lists of finished calls, reused by the next
     /// calls so that starting and finishing a call allocates nothing.
     spare_tried: Vec<Vec<EndpointId>>,
@@ -242,6 +248,8 @@ impl<R: Rng> Client<R> {
             scratch_ids: Vec::new(),
             tier_health: Vec::new(),
             tier_loads: Vec::new(),
+            priority_hosts: Vec::new(),
+            priority_state: PriorityLoads::default(),
             spare_tried: Vec::new(),
             spare_pending: Vec::new(),
             last_now: now,
@@ -383,7 +391,10 @@ impl<R: Rng> Client<R> {
             h.on_latency(now, latency);
         }
         if let Some(o) = &mut self.outlier {
-            if let Some(ejection) = o.on_outcome(now, ep, outcome, self.set.known.len()) {
+            // Envoy's `enforcing_*` percents draw from the stream only when strictly
+            // between 0 and 100 (the defaults are 0 or 100: no draw).
+            let known = self.set.known.len();
+            if let Some(ejection) = o.on_outcome_with_rng(now, ep, outcome, known, &mut self.rng) {
                 self.refresh(now, ejection.endpoint);
             }
         }
@@ -476,7 +487,9 @@ impl<R: Rng> Client<R> {
     }
 
     /// True if so few endpoints are eligible that picks ignore health, ejection and
-    /// breakers (panic mode: fewer than `panic_threshold` of the known ones).
+    /// breakers (panic mode: fewer than `panic_threshold` of the known ones). With
+    /// `priority` failover over several tiers, picks decide panic per tier (see
+    /// `choose_tier`); this whole-view answer is then only a summary.
     pub fn is_panicking(&self) -> bool {
         self.panics(self.set.eligible_count, self.set.known.len())
     }
@@ -627,11 +640,10 @@ impl<R: Rng> Client<R> {
         if self.set.known.is_empty() {
             return Err(FailReason::NoServer);
         }
-        let panic = self.is_panicking();
-        let tier = if self.set.tiers.len() > 1 {
-            self.choose_tier(panic)
+        let (tier, panic) = if self.set.tiers.len() > 1 {
+            self.choose_tier()
         } else {
-            0
+            (0, self.is_panicking())
         };
         let tier_set = &self.set.tiers[tier];
         let from_known = if panic || (tier_set.eligible.is_empty() && self.set.eligible_count > 0) {
@@ -677,7 +689,13 @@ impl<R: Rng> Client<R> {
             known: &set.known,
             hash_key: c.hash_key,
         };
-        let picked = balancer.pick(&request, rng);
+        // Further attempts must not move a schedule the first attempts follow (Envoy's
+        // weighted round robin answers a retry without consuming a slot).
+        let picked = if c.tried.is_empty() {
+            balancer.pick(&request, rng)
+        } else {
+            balancer.pick_again(&request, rng)
+        };
         if avoid {
             for ep in scratch.iter() {
                 if let Err(i) = candidates.binary_search_by_key(&ep.id, |e| e.id) {
@@ -689,8 +707,43 @@ impl<R: Rng> Client<R> {
     }
 
     /// The index in `set.tiers` of the tier this pick goes to (the failover rule; one
-    /// draw from the stream whatever the loads).
-    fn choose_tier(&mut self, panic: bool) -> usize {
+    /// draw from the stream whatever the loads), and whether that tier is in panic.
+    ///
+    /// `priority` failover follows Envoy per priority (`recalculatePerPriorityPanic`):
+    /// a tier is in panic when fewer than `panic_threshold` of its endpoints are
+    /// eligible and the tiers together cannot carry the load (normalized availability
+    /// under 100); when every tier is, loads follow the endpoint counts ("total
+    /// panic"). `primary_backup` keeps the whole-view panic of [`Client::is_panicking`].
+    fn choose_tier(&mut self) -> (usize, bool) {
+        self.tier_loads.clear();
+        self.tier_loads.resize(self.set.tiers.len(), 0.0);
+        if self.config.failover == FailoverMode::Priority {
+            self.priority_hosts.clear();
+            self.priority_hosts
+                .extend(self.set.tiers.iter().map(|t| PriorityHosts {
+                    healthy: t.eligible.len() as u64,
+                    degraded: 0,
+                    total: t.known.len() as u64,
+                }));
+            priority_loads(
+                &self.priority_hosts,
+                overprovisioning_percent(self.config.overprovisioning),
+                panic_percent(self.config.panic_threshold),
+                &mut self.priority_state,
+            );
+            let state = &self.priority_state;
+            for (load, (h, d)) in self
+                .tier_loads
+                .iter_mut()
+                .zip(state.healthy.iter().zip(&state.degraded))
+            {
+                *load = f64::from(h + d) / 100.0;
+            }
+            let tier = pick_tier(&self.tier_loads, &mut self.rng);
+            let panic = self.priority_state.total_panic || self.priority_state.panic[tier];
+            return (tier, panic);
+        }
+        let panic = self.is_panicking();
         self.tier_health.clear();
         self.tier_health
             .extend(self.set.tiers.iter().map(|t| TierHealth {
@@ -701,15 +754,13 @@ impl<R: Rng> Client<R> {
                 } as u32,
                 total: t.known.len() as u32,
             }));
-        self.tier_loads.clear();
-        self.tier_loads.resize(self.tier_health.len(), 0.0);
         tier_loads(
             self.config.failover,
             &self.tier_health,
             self.config.overprovisioning,
             &mut self.tier_loads,
         );
-        pick_tier(&self.tier_loads, &mut self.rng)
+        (pick_tier(&self.tier_loads, &mut self.rng), panic)
     }
 
     /// The last outstanding attempt of `call` failed with `kind`: retry after a
@@ -859,13 +910,14 @@ impl<R: Rng> Client<R> {
             .extend(self.set.known.iter().map(|ep| ep.id));
         let mut changed = std::mem::take(&mut self.scratch);
         changed.clear();
-        let _report = outlier.handle_timeout(now, &self.scratch_ids, |event| {
+        let note = |event| {
             let id = match event {
                 OutlierEvent::Unejected(id) => id,
                 OutlierEvent::Ejected(e) => e.endpoint,
             };
             changed.push(Endpoint { id, weight: 0 });
-        });
+        };
+        let _report = outlier.handle_timeout_with_rng(now, &self.scratch_ids, note, &mut self.rng);
         let next = outlier.next_deadline();
         for ep in &changed {
             self.refresh(now, ep.id);

@@ -296,7 +296,7 @@ fn an_open_endpoint_breaker_leaves_the_set_and_returns_after_its_wait() {
     });
     let mut c = client(config, 4);
     // Endpoint 0 fails every attempt, the others succeed.
-    let mut call_at = |c: &mut Client<TestRng>, t: u64| -> EndpointId {
+    let call_at = |c: &mut Client<TestRng>, t: u64| -> EndpointId {
         let _ = c.start_call(at_ms(t), 0);
         let (attempt, endpoint, _) = sent(&drain(c))[0];
         let outcome = if endpoint == EndpointId(0) {
@@ -337,4 +337,117 @@ fn an_open_endpoint_breaker_leaves_the_set_and_returns_after_its_wait() {
         assert!(c.is_eligible(EndpointId(0)), "eligible again at {t} ms");
     }
     assert!(back, "endpoint 0 is picked again after its wait");
+}
+
+/// Issue 10 item 1 through the stack: with weights 1:2:3 and every first attempt
+/// retried on another endpoint, the first attempts still follow the weights exactly
+/// (Envoy's schedule is not moved by retries: `Balancer::pick_again`). Before, each
+/// retry consumed a slot and first attempts went 0 / 1/3 / 2/3.
+#[test]
+fn weighted_round_robin_retries_do_not_move_the_first_attempts() {
+    let mut config = ClientConfig::default();
+    config.balancer = BalancerConfig::WeightedRoundRobin {};
+    config.retry = RetryConfig {
+        attempts: 2,
+        ..RetryConfig::default()
+    };
+    config.retry.backoff.base = Duration::ZERO;
+    config.retry.budget = None;
+    let mut c = Client::try_new(&config, Instant::ZERO, stream(1, Role::Policy, 0)).unwrap();
+    for (id, weight) in [(0, 1), (1, 2), (2, 3)] {
+        c.on_endpoint_added(
+            Instant::ZERO,
+            Endpoint {
+                id: EndpointId(id),
+                weight,
+            },
+            0,
+        );
+    }
+    let mut firsts = [0u32; 3];
+    for t in 0..600 {
+        let now = at_ms(t);
+        let _ = c.start_call(now, 0);
+        let (first, endpoint, _) = sent(&drain(&mut c))[0];
+        firsts[endpoint.index()] += 1;
+        let _ = c.on_attempt_outcome(now, first, Outcome::Failure(FailureKind::Error));
+        // The retry goes out at once (zero backoff) or when its timer fires.
+        let mut actions = drain(&mut c);
+        if sent(&actions).is_empty() {
+            let (at, retry) = timers(&actions)[0];
+            c.on_timer(at, retry);
+            actions = drain(&mut c);
+        }
+        let (second, other, kind) = sent(&actions)[0];
+        assert_eq!(kind, AttemptKind::Retry);
+        assert_ne!(other, endpoint, "the retry goes elsewhere");
+        let _ = c.on_attempt_outcome(now, second, Outcome::Success);
+        assert_eq!(finished(&drain(&mut c)), Some(CallResult::Ok));
+    }
+    assert_eq!(firsts, [100, 200, 300]);
+}
+
+/// A client with health checks over `tiers` tiers of four endpoints each, where only
+/// the endpoints in `healthy` pass their first probe.
+fn tiered_client(tiers: u32, healthy: &[u32]) -> Client<TestRng> {
+    let mut config = ClientConfig::default();
+    config.health_check = Some(crate::health::HealthCheckConfig::default());
+    config.balancer = BalancerConfig::Random {};
+    let mut c = Client::try_new(&config, Instant::ZERO, stream(3, Role::Policy, 0)).unwrap();
+    for id in 0..4 * tiers {
+        c.on_endpoint_added(Instant::ZERO, ep(id), id / 4);
+    }
+    let arms = timers(&drain(&mut c));
+    for (at, timer) in arms {
+        c.on_timer(at, timer);
+        for a in drain(&mut c) {
+            if let Action::SendProbe { probe, endpoint } = a {
+                let _ = c.on_probe_result(at_ms(1), probe, healthy.contains(&endpoint.0));
+            }
+        }
+    }
+    c
+}
+
+/// How many of `calls` calls went to each endpoint.
+fn spread(c: &mut Client<TestRng>, calls: u64) -> Vec<u32> {
+    let mut hits = vec![0u32; c.known().len()];
+    for t in 0..calls {
+        let now = at_ms(10 + t);
+        let _ = c.start_call(now, 0);
+        let (attempt, endpoint, _) = sent(&drain(c))[0];
+        hits[endpoint.index()] += 1;
+        let _ = c.on_attempt_outcome(now, attempt, Outcome::Success);
+        let _ = drain(c);
+    }
+    hits
+}
+
+/// Envoy per-priority panic through the stack (`load_balancer_impl_base_test.cc`
+/// `GentleFailoverWithExtraLevels`, total panic case): two tiers with one of four
+/// endpoints eligible each are both in panic, so load splits by endpoint count (50/50)
+/// and each tier picks among all its endpoints. The old whole-view panic sent
+/// everything to tier 0.
+#[test]
+fn every_tier_in_panic_splits_by_endpoint_count() {
+    let mut c = tiered_client(2, &[0, 4]);
+    assert_eq!(c.eligible_count(), 2);
+    let hits = spread(&mut c, 4000);
+    let tier0: u32 = hits[..4].iter().sum();
+    assert!((1800..=2200).contains(&tier0), "{hits:?}");
+    assert!(
+        hits.iter().all(|&h| h > 0),
+        "panic picks among all: {hits:?}"
+    );
+}
+
+/// When the tiers together can carry the load (normalized availability 100), no tier
+/// panics: tier 0 with one of four eligible takes 1.4 x 25 = 35 % on that one endpoint
+/// and tier 1 the rest.
+#[test]
+fn a_degraded_tier_spills_without_panic() {
+    let mut c = tiered_client(2, &[0, 4, 5, 6, 7]);
+    let hits = spread(&mut c, 4000);
+    assert_eq!(&hits[1..4], &[0, 0, 0], "no panic in tier 0: {hits:?}");
+    assert!((1250..=1550).contains(&hits[0]), "35% to tier 0: {hits:?}");
 }

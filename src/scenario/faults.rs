@@ -6,34 +6,40 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::dist::Dist;
 use crate::time::duration_str;
 
 /// A fault as written in the scenario file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultConfig {
     /// `crash`, `random_crash`, `slow`, `errors`, `latency`, `loss`, `partition`,
     /// `registry_down`.
+    #[schemars(schema_with = "super::json_schema::fault_kind")]
     pub kind: String,
     /// Selector of the servers or clients it hits (every kind but `partition` and
     /// `registry_down`).
     pub target: Option<String>,
     /// Start, counted from the end of the warmup.
     #[serde(with = "duration_str", default)]
+    #[schemars(schema_with = "crate::policy::schema::duration")]
     pub at: Duration,
     /// How long it lasts (default: until the end of the run).
     #[serde(with = "duration_str::option", default)]
+    #[schemars(schema_with = "crate::policy::schema::optional_duration")]
     pub duration: Option<Duration>,
     /// `crash`, `random_crash`: `refuse` (default) or `blackhole`.
     pub mode: Option<CrashMode>,
     /// `random_crash`: mean time between failures (exponential).
     #[serde(with = "duration_str::option", default)]
+    #[schemars(schema_with = "crate::policy::schema::optional_duration")]
     pub mtbf: Option<Duration>,
     /// `random_crash`: mean time to repair (exponential).
     #[serde(with = "duration_str::option", default)]
+    #[schemars(schema_with = "crate::policy::schema::optional_duration")]
     pub mttr: Option<Duration>,
     /// `slow`: service times are multiplied by this.
     pub factor: Option<f64>,
@@ -49,7 +55,7 @@ pub struct FaultConfig {
 }
 
 /// How a crashed server looks to its clients.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CrashMode {
     /// The host answers "connection refused" at once; requests in flight are reset.

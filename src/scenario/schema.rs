@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{de, Deserialize, Deserializer};
 
 use super::faults::FaultConfig;
@@ -25,7 +26,7 @@ use crate::policy::spelling;
 use crate::time::duration_str;
 
 /// The whole scenario file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a scenario: top-level keys name, description, [run], [network], [[servers]], [[clients]], [[faults]], [discovery], [autoscale], [[variants]]"
@@ -60,7 +61,7 @@ pub struct ScenarioFile {
 }
 
 /// `[discovery]`: how clients learn which servers exist.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [discovery] table { kind = \"static\" | \"registry\", ... }"
@@ -71,20 +72,24 @@ pub struct DiscoveryConfig {
     pub kind: DiscoveryKind,
     /// Registry: interval between a server's heartbeats (default 5s).
     #[serde(with = "duration_str::option", default)]
+    #[schemars(schema_with = "crate::policy::schema::optional_duration")]
     pub heartbeat: Option<Duration>,
     /// Registry: a server is dropped this long after its last heartbeat (default 15s).
     #[serde(with = "duration_str::option", default)]
+    #[schemars(schema_with = "crate::policy::schema::optional_duration")]
     pub ttl: Option<Duration>,
     /// Registry, watch mode: clients learn of a change this much later (default 1s).
     #[serde(with = "duration_str::option", default)]
+    #[schemars(schema_with = "crate::policy::schema::optional_duration")]
     pub propagation: Option<Duration>,
     /// Registry, poll mode: clients fetch the registry this often (Eureka style).
     #[serde(with = "duration_str::option", default)]
+    #[schemars(schema_with = "crate::policy::schema::optional_duration")]
     pub refresh: Option<Duration>,
 }
 
 /// Which discovery.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DiscoveryKind {
     /// Every client knows every server from the start and never forgets one.
@@ -110,7 +115,7 @@ impl DiscoveryConfig {
 }
 
 /// `[run]`: what is simulated and measured.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [run] table { duration = ..., ... }"
@@ -118,30 +123,35 @@ impl DiscoveryConfig {
 pub struct RunConfig {
     /// Measured simulated time (required).
     #[serde(with = "duration_str")]
+    #[schemars(schema_with = "crate::policy::schema::duration")]
     pub duration: Duration,
     /// Simulated first, not measured.
     #[serde(with = "duration_str", default)]
+    #[schemars(schema_with = "crate::policy::schema::duration")]
     pub warmup: Duration,
     /// The default seed (`--seed` overrides it).
     #[serde(default = "default_seed")]
     pub seed: u64,
     /// Time-series bucket.
     #[serde(with = "duration_str", default = "default_window")]
+    #[schemars(schema_with = "crate::policy::schema::duration")]
     pub window: Duration,
     /// Per-window availability objective.
     #[serde(default = "default_slo")]
     pub slo: f64,
     /// Longest time after the measured interval to let measured calls finish.
     #[serde(with = "duration_str", default = "default_drain")]
+    #[schemars(schema_with = "crate::policy::schema::duration")]
     pub drain: Duration,
     /// Safety bound on the number of events of one run.
     #[serde(default = "default_max_events")]
     pub max_events: u64,
     /// Memory the run's state may hold (`"1GiB"`, or bytes); see `limits.rs`.
     #[serde(
-        with = "super::limits::bytes_str",
+        deserialize_with = "super::limits::bytes_str::deserialize",
         default = "super::limits::default_max_memory"
     )]
+    #[schemars(schema_with = "super::json_schema::byte_size")]
     pub max_memory: u64,
 }
 
@@ -164,7 +174,7 @@ fn default_max_events() -> u64 {
 }
 
 /// `[network]`: every message between a client and a server crosses it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [network] table { latency = ..., loss = ... }"
@@ -192,7 +202,7 @@ impl Default for NetworkConfig {
 }
 
 /// `[[servers]]`: a group of identical servers.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [[servers]] table { group = ..., count = ..., service = ... }"
@@ -266,7 +276,7 @@ impl<'de> Deserialize<'de> for QueueLimit {
 }
 
 /// `[[clients]]`: a population of identical callers.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [[clients]] table { name = ..., target = ..., arrival = ... }"
@@ -283,30 +293,39 @@ pub struct ClientConfig {
     pub arrival: ArrivalConfig,
     /// Per-attempt timeout (default: none).
     #[serde(with = "duration_str::option", default)]
+    #[schemars(schema_with = "crate::policy::schema::optional_duration")]
     pub timeout: Option<Duration>,
     /// Whole-call deadline including retries (default: none).
     #[serde(with = "duration_str::option", default)]
+    #[schemars(schema_with = "crate::policy::schema::optional_duration")]
     pub deadline: Option<Duration>,
     /// How an endpoint is picked.
     #[serde(deserialize_with = "spelling::required", default)]
+    #[schemars(schema_with = "crate::policy::schema::balancer")]
     pub balancer: BalancerConfig,
     /// Retries after a failed attempt (default and `"none"`: `attempts = 1`).
     #[serde(deserialize_with = "spelling::or_default", default)]
+    #[schemars(schema_with = "crate::policy::schema::retry")]
     pub retry: RetryConfig,
     /// Circuit breaker (absent, `"none"` or `false`: none).
     #[serde(deserialize_with = "spelling::optional", default)]
+    #[schemars(schema_with = "crate::policy::schema::breaker")]
     pub breaker: Option<BreakerConfig>,
     /// Hedged requests (absent: none).
     #[serde(deserialize_with = "spelling::optional", default)]
+    #[schemars(schema_with = "crate::policy::schema::hedge")]
     pub hedge: Option<HedgeConfig>,
     /// Active health checks (absent: none).
     #[serde(deserialize_with = "spelling::optional", default)]
+    #[schemars(schema_with = "crate::policy::schema::health_check")]
     pub health_check: Option<HealthCheckConfig>,
     /// Outlier detection (absent: none).
     #[serde(deserialize_with = "spelling::optional", default)]
+    #[schemars(schema_with = "crate::policy::schema::outlier")]
     pub outlier: Option<OutlierConfig>,
     /// Client-side limiter (absent: none).
     #[serde(deserialize_with = "spelling::optional", default)]
+    #[schemars(schema_with = "crate::policy::schema::limiter")]
     pub limiter: Option<LimiterConfig>,
     /// What the caller gets when a call cannot succeed.
     #[serde(default)]
@@ -373,7 +392,7 @@ impl<'de> Deserialize<'de> for Targets {
 }
 
 /// How calls arrive at one client population.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(
     tag = "process",
     rename_all = "snake_case",
@@ -400,9 +419,11 @@ pub enum ArrivalConfig {
         burst_rate: f64,
         /// Burst start, counted from the end of the warmup.
         #[serde(with = "duration_str")]
+        #[schemars(schema_with = "crate::policy::schema::duration")]
         at: Duration,
         /// Burst length.
         #[serde(with = "duration_str")]
+        #[schemars(schema_with = "crate::policy::schema::duration")]
         duration: Duration,
     },
     /// `concurrency` callers per instance; each starts its next call when the previous
@@ -416,7 +437,7 @@ pub enum ArrivalConfig {
 }
 
 /// `[[variants]]`: a named set of overrides.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a [[variants]] table { name = ..., set = { ... } }"
@@ -426,5 +447,6 @@ pub struct VariantConfig {
     pub name: String,
     /// Dotted keys and values, as with `--set`.
     #[serde(default)]
+    #[schemars(schema_with = "super::json_schema::variant_set")]
     pub set: toml::Table,
 }

@@ -55,6 +55,7 @@ use crate::ConfigError;
 /// The `[autoscale]` table of a scenario.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(
@@ -68,6 +69,7 @@ pub struct AutoscaleConfig {
     pub group: String,
     /// Time between two evaluations (HPA `--horizontal-pod-autoscaler-sync-period`).
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub interval: Duration,
     /// Utilization the group should run at. Default 0.6: a common production target
     /// that leaves room for a burst and for a replica's loss while new ones boot.
@@ -78,9 +80,11 @@ pub struct AutoscaleConfig {
     pub max: u32,
     /// How far back a scale-down looks for higher recommendations.
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub scale_down_stabilization: Duration,
     /// Time from asking for a replica to its being ready.
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub provision: Duration,
     /// Utilization ratios within this of 1 do not scale (HPA default 0.1).
     pub tolerance: f64,

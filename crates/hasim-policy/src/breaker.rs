@@ -25,7 +25,7 @@ mod config;
 mod consecutive;
 mod hystrix;
 #[cfg(feature = "serde")]
-mod table;
+pub(crate) mod table;
 mod window;
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ use crate::ConfigError;
 /// `budget = { ratio, min_per_sec, ttl }` of a retry config.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(
@@ -62,6 +63,7 @@ pub struct BudgetConfig {
     pub min_per_sec: u32,
     /// How long a deposit (or a withdrawal) is remembered; 1 s to 60 s as in Finagle.
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub ttl: Duration,
 }
 

@@ -60,6 +60,7 @@ use crate::ConfigError;
 /// How traffic is split across tiers (`failover = "..."` in a client).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum FailoverMode {
     /// Envoy priority levels: each tier takes its overprovisioned health share and the

@@ -46,6 +46,7 @@ use crate::{ConfigError, EndpointId};
 /// The `health_check` table of a client (Envoy `HealthCheck`).
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(
@@ -57,13 +58,16 @@ use crate::{ConfigError, EndpointId};
 pub struct HealthCheckConfig {
     /// Time between two probes of the same endpoint (Envoy `interval`).
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub interval: Duration,
     /// Extra wait, uniform in `[0, interval_jitter)`, added to every interval so that
     /// many clients do not probe in lockstep (Envoy `interval_jitter`).
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub interval_jitter: Duration,
     /// A probe not answered within this time has failed (Envoy `timeout`).
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub timeout: Duration,
     /// Failed probes in a row that make a healthy endpoint unhealthy.
     pub unhealthy_threshold: u32,
@@ -72,6 +76,10 @@ pub struct HealthCheckConfig {
     /// Service time a probe takes on the server; `None`: the probe is answered without
     /// taking a worker (a cheap endpoint served beside the request queue).
     #[cfg_attr(feature = "serde", serde(with = "duration_str::option"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::optional_duration")
+    )]
     pub probe_cost: Option<Duration>,
 }
 

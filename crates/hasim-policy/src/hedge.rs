@@ -41,6 +41,7 @@ pub const MIN_SAMPLES: usize = 100;
 /// `hedge = { delay | percentile, max_extra }` of a client.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(
@@ -52,6 +53,10 @@ pub const MIN_SAMPLES: usize = 100;
 pub struct HedgeConfig {
     /// A fixed delay before each hedge; 20 ms when `percentile` is not given either.
     #[cfg_attr(feature = "serde", serde(with = "duration_str::option"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::optional_duration")
+    )]
     pub delay: Option<Duration>,
     /// Hedge after this percentile of the client's own recent latencies instead.
     /// Feed the hedger as tower's `Hedge` records: only successful answers that won

@@ -36,6 +36,9 @@ pub mod hedge;
 pub mod limiter;
 pub mod outlier;
 pub mod retry;
+/// Hand-written JSON Schema parts for the custom deserializers.
+#[cfg(feature = "schema")]
+pub mod schema;
 #[cfg(feature = "serde")]
 pub mod spelling;
 #[cfg(test)]
@@ -75,6 +78,7 @@ pub struct Endpoint {
 /// Why an attempt (or a call) failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum FailureKind {
     /// No answer within the attempt timeout.

@@ -34,6 +34,7 @@ use crate::{ConfigError, Outcome};
 /// `limiter = { kind = ..., ... }` of a client.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(
@@ -72,6 +73,10 @@ pub enum LimiterConfig {
         backoff_ratio: f64,
         /// A success slower than this counts as a drop; `None`: latency is ignored.
         #[cfg_attr(feature = "serde", serde(default, with = "duration_str::option"))]
+        #[cfg_attr(
+            feature = "schema",
+            schemars(schema_with = "crate::schema::optional_duration")
+        )]
         timeout: Option<Duration>,
     },
 }

@@ -66,6 +66,7 @@ use crate::{ConfigError, EndpointId, FailureKind, KindSet, Outcome};
 /// The `outlier` table of a client (Envoy `OutlierDetection`).
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(
@@ -80,13 +81,19 @@ pub struct OutlierConfig {
     pub consecutive_failures: u32,
     /// Time between ticks: un-ejection checks and success-rate evaluation.
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub interval: Duration,
     /// Ejection time of a first ejection; later ones last a multiple of it.
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub base_ejection: Duration,
     /// The longest an ejection lasts (Envoy `max_ejection_time`); unset: the larger
     /// of 300 s and `base_ejection`, as Envoy defaults it.
     #[cfg_attr(feature = "serde", serde(with = "duration_str::option"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::optional_duration")
+    )]
     pub max_ejection: Option<Duration>,
     /// The most endpoints, in percent of the known ones, ejected at the same time.
     pub max_ejection_percent: u32,

@@ -40,6 +40,7 @@ pub const MAX_ATTEMPTS: u32 = 100;
 /// `retry = { attempts, on, other_endpoint, backoff, budget | throttle }` of a client.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(
@@ -61,18 +62,21 @@ pub struct RetryConfig {
         feature = "serde",
         serde(deserialize_with = "crate::spelling::required")
     )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::backoff"))]
     pub backoff: BackoffConfig,
     /// Finagle/tower retry budget shared by the client's calls, if any.
     #[cfg_attr(
         feature = "serde",
         serde(deserialize_with = "crate::spelling::optional")
     )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::budget"))]
     pub budget: Option<BudgetConfig>,
     /// gRPC retry throttling, if any (not together with `budget`).
     #[cfg_attr(
         feature = "serde",
         serde(deserialize_with = "crate::spelling::optional")
     )]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::throttle"))]
     pub throttle: Option<ThrottleConfig>,
 }
 

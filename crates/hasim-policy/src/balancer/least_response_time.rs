@@ -15,11 +15,13 @@ use crate::{ConfigError, EndpointId, Outcome};
 /// Parameters of `least_response_time`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct LeastResponseTimeConfig {
     /// Time constant of the moving average: an old estimate keeps weight
     /// `exp(-elapsed/decay)` against a new sample.
     #[cfg_attr(feature = "serde", serde(with = "crate::time::duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub decay: Duration,
     /// Count a failed attempt as (at least) an attempt timeout, so failing fast never
     /// looks attractive.

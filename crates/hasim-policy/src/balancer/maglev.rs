@@ -15,6 +15,7 @@ const SKIP_SALT: u64 = 0x6D61_676C_6576_736B; // "maglevsk"
 /// Parameters of `maglev`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct MaglevConfig {
     /// Lookup-table entries; must be prime so every endpoint's permutation visits

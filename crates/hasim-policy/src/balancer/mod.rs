@@ -77,6 +77,7 @@ use crate::{ConfigError, Endpoint, EndpointId, Outcome};
 /// (`{ kind = "p2c", choices = 3 }`).
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(

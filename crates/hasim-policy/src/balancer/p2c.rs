@@ -13,6 +13,7 @@ pub const MAX_CHOICES: u32 = 1024;
 /// Parameters of `p2c`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct P2cConfig {
     /// Random picks per request (Envoy `choice_count`).

@@ -13,13 +13,16 @@ use crate::{ConfigError, EndpointId, Outcome};
 /// Parameters of `peak_ewma`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct PeakEwmaConfig {
     /// Time constant of the decay: an old estimate keeps weight `exp(-elapsed/decay)`.
     #[cfg_attr(feature = "serde", serde(with = "crate::time::duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub decay: Duration,
     /// The latency assumed for an endpoint never heard from (tower `default_rtt`).
     #[cfg_attr(feature = "serde", serde(with = "crate::time::duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub default_rtt: Duration,
     /// Count a failed attempt as (at least) an attempt timeout, so failing fast never
     /// looks attractive.

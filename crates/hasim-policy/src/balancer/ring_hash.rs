@@ -11,6 +11,7 @@ pub const MAX_RING_ENTRIES: u64 = 8 * 1024 * 1024;
 /// Parameters of `ring_hash`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct RingHashConfig {
     /// Ring entries per unit of weight: more entries spread keys more evenly.

@@ -25,6 +25,7 @@ pub const HYSTRIX_BUCKET: Duration = Duration::from_millis(500);
 /// Which production breaker's rules to follow (POLICIES.md, "Circuit breaker").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Flavor {
     /// Failure and slow-call rates over a count or time window, evaluated after every
@@ -57,6 +58,7 @@ impl Flavor {
 /// client uses this to decide how many instances to build and what to report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Scope {
     /// One breaker per client around the whole target; fed per call (resilience4j,
@@ -71,6 +73,7 @@ pub enum Scope {
 /// How a resilience4j window is measured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum WindowKind {
     /// The last `window_size` calls.

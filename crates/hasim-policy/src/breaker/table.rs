@@ -47,6 +47,7 @@ impl<'de> serde::Deserialize<'de> for WindowSize {
 
 /// Every key a breaker table may hold, each optional.
 #[derive(serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(
     deny_unknown_fields,
     expecting = "a breaker table { kind = \"resilience4j\" | \"hystrix\" | \"consecutive\", ... }"
@@ -55,6 +56,7 @@ pub struct BreakerTable {
     #[serde(default)]
     kind: Flavor,
     /// The old name of `kind`: refused with a message naming the new one.
+    #[cfg_attr(feature = "schema", schemars(skip))]
     flavor: Option<String>,
     #[serde(default)]
     scope: Scope,
@@ -63,15 +65,31 @@ pub struct BreakerTable {
     failure_rate: Option<f64>,
     slow_call_rate: Option<f64>,
     #[serde(default, with = "duration_str::option")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::optional_duration")
+    )]
     slow_call_duration: Option<Duration>,
     window: Option<WindowKind>,
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::window_size")
+    )]
     window_size: Option<WindowSize>,
     minimum_calls: Option<u32>,
     #[serde(default, with = "duration_str::option")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::optional_duration")
+    )]
     wait_in_open: Option<Duration>,
     wait_multiplier: Option<f64>,
     half_open_calls: Option<u32>,
     #[serde(default, with = "duration_str::option")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::optional_duration")
+    )]
     max_wait_in_half_open: Option<Duration>,
     automatic_transition: Option<bool>,
     request_volume: Option<u32>,

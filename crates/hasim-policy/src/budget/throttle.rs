@@ -6,6 +6,7 @@ use crate::ConfigError;
 /// `throttle = { max_tokens, token_ratio }` of a retry config.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(

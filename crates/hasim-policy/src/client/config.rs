@@ -106,6 +106,7 @@ impl Default for ClientConfig {
 /// What a caller gets when its call cannot succeed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Fallback {
     /// An error: the call fails.

@@ -16,6 +16,7 @@ use crate::ConfigError;
 /// How the delay ceiling grows with the retry number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum BackoffKind {
     /// `d = min(max, base * 2^(n-1))` for retry n: the usual client default (gRPC,
@@ -33,6 +34,7 @@ pub enum BackoffKind {
 /// not arrive as a synchronised wave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Jitter {
     /// Exactly `d`: synchronised retries, the baseline the study warns about.
@@ -51,6 +53,7 @@ pub enum Jitter {
 /// `backoff = { kind, base, max, jitter }` of a retry config.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(
@@ -64,9 +67,11 @@ pub struct BackoffConfig {
     pub kind: BackoffKind,
     /// The ceiling of the first retry (and the floor of decorrelated jitter).
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub base: Duration,
     /// No delay is ever longer than this.
     #[cfg_attr(feature = "serde", serde(with = "duration_str"))]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::duration"))]
     pub max: Duration,
     /// How the delay is randomised below the ceiling.
     pub jitter: Jitter,

@@ -481,8 +481,8 @@ fn run_and_report(
     let timing = format!(
         "{} run(s) in {wall:.2} s wall time: {} calls, {} events, {:.2} M events/s",
         progress.finished(),
-        group_digits(outcome.calls),
-        group_digits(outcome.events),
+        hasim::sim::thousands(outcome.calls),
+        hasim::sim::thousands(outcome.events),
         outcome.events as f64 / wall.max(1e-9) / 1e6
     );
     let text = common.format == Format::Text;
@@ -736,19 +736,6 @@ fn validate(paths: &[PathBuf], format: Format) -> anyhow::Result<()> {
     } else {
         Err(usage(failures.join("\nerror: ")))
     }
-}
-
-/// `1234567` -> `1,234,567`.
-fn group_digits(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The policy catalog, grouped by client key.

@@ -7,7 +7,8 @@
 //! (`scenario/limits.rs`). Every few thousand events the loop adds up the bytes the
 //! growing parts hold (allocated capacity, not length: that is what the allocator
 //! gave) and ends the run with [`RunError::OverBudget`] naming the largest part and
-//! what to change. The check costs O(servers) every [`CHECK_EVERY`] events.
+//! what to change. The check costs O(servers + client instances) every
+//! [`CHECK_EVERY`] events and allocates nothing unless the budget is passed.
 
 use super::engine::ENTRY_BYTES;
 use super::event::Event;
@@ -22,13 +23,25 @@ pub const CHECK_EVERY: u64 = 1 << 14;
 /// Bytes per slab slot beyond the value: generation and occupancy.
 const SLOT_EXTRA_BYTES: usize = 8;
 
+/// What one part of the run's growing state is, with the counts its message names.
+/// Messages are written only when the budget is passed: the check itself, made every
+/// [`CHECK_EVERY`] events, neither allocates nor formats.
+#[derive(Clone, Copy)]
+enum What {
+    Events { pending: u64 },
+    Calls { calls: u64 },
+    Requests { requests: u64 },
+    Queue { server: usize },
+}
+
 /// One part of the run's growing state, and its size.
+#[derive(Clone, Copy)]
 struct Part {
     bytes: u64,
     /// The bytes this part is the cause of: a queued request also holds its attempt
     /// and its call, so a long queue is blamed for those too.
     blame: u64,
-    what: String,
+    what: What,
 }
 
 impl World {
@@ -58,61 +71,51 @@ impl World {
     /// Ends the run if its growing state holds more than `run.max_memory`.
     pub(crate) fn check_budget(&self) -> Result<(), RunError> {
         let parts = self.growing_parts();
-        let total: u64 = parts.iter().map(|p| p.bytes).sum();
+        let total: u64 = parts.iter().flatten().map(|p| p.bytes).sum();
         if total <= self.max_memory {
             return Ok(());
         }
         let largest = parts
             .into_iter()
+            .flatten()
             .max_by_key(|p| p.blame)
             .expect("there are parts");
         Err(RunError::OverBudget {
             limit: format_bytes(self.max_memory),
             at: self.engine.now(),
-            what: largest.what,
+            what: self.describe(largest.what),
         })
     }
 
-    /// The growing parts, each with a message that names it and what to change.
-    fn growing_parts(&self) -> Vec<Part> {
-        let mut parts = Vec::with_capacity(4);
-        let pending = self.engine.len() as u64;
+    /// The growing parts: pending events, the client stacks' calls, requests in the
+    /// world, and the server queues (absent when there are no servers).
+    fn growing_parts(&self) -> [Option<Part>; 4] {
         let events_bytes = (self.engine.capacity() * ENTRY_BYTES) as u64;
-        parts.push(Part {
+        let events = Part {
             bytes: events_bytes,
             blame: events_bytes,
-            what: format!(
-                "{} events are pending (timers, and messages in flight); lower the load, \
-                 shorten the clients' `timeout`, `deadline`, hedge and backoff delays, \
-                 or raise run.max_memory",
-                thousands(pending)
-            ),
-        });
+            what: What::Events {
+                pending: self.engine.len() as u64,
+            },
+        };
         let (mut calls, mut stack_bytes) = (0u64, 0u64);
         for c in &self.clients {
             calls += c.stack.calls_in_progress() as u64;
             stack_bytes += c.stack.bytes_in_flight() as u64;
         }
-        parts.push(Part {
+        let stacks = Part {
             bytes: stack_bytes,
             blame: stack_bytes,
-            what: format!(
-                "{} calls are in progress at once; set a `deadline` or `timeout` on the \
-                 clients, set a `queue` limit on the servers, or lower the load",
-                thousands(calls)
-            ),
-        });
+            what: What::Calls { calls },
+        };
         let attempt_bytes = std::mem::size_of::<Attempt>() + SLOT_EXTRA_BYTES;
-        let attempts_bytes = (self.attempts.slots() * attempt_bytes) as u64;
-        parts.push(Part {
-            bytes: attempts_bytes,
+        let requests = Part {
+            bytes: (self.attempts.slots() * attempt_bytes) as u64,
             blame: (self.attempts.len() * attempt_bytes) as u64,
-            what: format!(
-                "{} requests are in the world at once; set a `timeout` on the clients, \
-                 a `queue` limit on the servers, or lower the load",
-                thousands(self.attempts.len() as u64)
-            ),
-        });
+            what: What::Requests {
+                requests: self.attempts.len() as u64,
+            },
+        };
         let mut queued_bytes = 0u64;
         let mut queued = 0u64;
         let mut longest: Option<usize> = None;
@@ -123,24 +126,47 @@ impl World {
                 longest = Some(i);
             }
         }
-        if let Some(l) = longest {
-            let s = &self.servers[l];
-            // A queued request also holds its call in the client stack.
-            let per_call = stack_bytes / calls.max(1);
-            let per_request = (std::mem::size_of::<u32>() + attempt_bytes) as u64 + per_call;
-            parts.push(Part {
-                bytes: queued_bytes,
-                blame: queued * per_request,
-                what: format!(
+        // A queued request also holds its call in the client stack.
+        let per_call = stack_bytes / calls.max(1);
+        let per_request = (std::mem::size_of::<u32>() + attempt_bytes) as u64 + per_call;
+        let queues = longest.map(|server| Part {
+            bytes: queued_bytes,
+            blame: queued * per_request,
+            what: What::Queue { server },
+        });
+        [Some(events), Some(stacks), Some(requests), queues]
+    }
+
+    /// The message for a part over the budget: what grew, and what to change.
+    fn describe(&self, what: What) -> String {
+        match what {
+            What::Events { pending } => format!(
+                "{} events are pending (timers, and messages in flight); lower the load, \
+                 shorten the clients' `timeout`, `deadline`, hedge and backoff delays, \
+                 or raise run.max_memory",
+                thousands(pending)
+            ),
+            What::Calls { calls } => format!(
+                "{} calls are in progress at once; set a `deadline` or `timeout` on the \
+                 clients, set a `queue` limit on the servers, or lower the load",
+                thousands(calls)
+            ),
+            What::Requests { requests } => format!(
+                "{} requests are in the world at once; set a `timeout` on the clients, \
+                 a `queue` limit on the servers, or lower the load",
+                thousands(requests)
+            ),
+            What::Queue { server } => {
+                let s = &self.servers[server];
+                format!(
                     "server {} holds {} queued requests; set a `queue` limit on \
                      servers.{} or lower the load",
                     s.stats.name,
                     thousands(s.queue.len() as u64),
                     s.stats.group
-                ),
-            });
+                )
+            }
         }
-        parts
     }
 }
 

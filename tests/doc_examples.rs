@@ -125,7 +125,10 @@ fn run_page(page: &str) -> usize {
     let mut ran = 0;
     for example in found {
         if let Some((_, why)) = SKIPPED.iter().find(|(p, _)| example.command.starts_with(p)) {
-            eprintln!("{page}:{}: skipped ({why}): {}", example.line, example.command);
+            eprintln!(
+                "{page}:{}: skipped ({why}): {}",
+                example.line, example.command
+            );
             continue;
         }
         let command = shortened(&example.command, dir.path());
@@ -155,11 +158,12 @@ fn readme_examples_run() {
 
 #[test]
 fn docs_examples_run() {
-    let mut pages: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".md"))
-        .collect();
+    let mut pages: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".md"))
+            .collect();
     pages.sort();
     let ran: usize = pages.iter().map(|p| run_page(&format!("docs/{p}"))).sum();
     assert!(ran >= 15, "only {ran} examples in docs/");
@@ -184,7 +188,10 @@ fn examples_are_found_and_untagged_commands_refused() {
     let errors = examples("```\nhasim policies\n```\n").unwrap_err();
     assert!(errors[0].contains("line 2"), "{errors:?}");
     let dir = workspace();
-    let set = shortened("hasim compare scenarios/gray-failure.toml --seeds 2", dir.path());
+    let set = shortened(
+        "hasim compare scenarios/gray-failure.toml --seeds 2",
+        dir.path(),
+    );
     assert_eq!(
         set,
         "hasim compare --set run.duration=21000000000ns scenarios/gray-failure.toml --seeds 2"

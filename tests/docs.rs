@@ -102,13 +102,7 @@ fn schema_names(schema: &Value) -> SchemaNames {
 
 /// Walks `node`, following `$ref`s into `$defs` (once per path, so the recursive
 /// `bimodal` distribution ends), collecting `properties` keys under `parent`.
-fn walk(
-    root: &Value,
-    node: &Value,
-    parent: &str,
-    refs: &mut Vec<String>,
-    out: &mut SchemaNames,
-) {
+fn walk(root: &Value, node: &Value, parent: &str, refs: &mut Vec<String>, out: &mut SchemaNames) {
     match node {
         Value::Array(items) => items.iter().for_each(|v| walk(root, v, parent, refs, out)),
         Value::Object(map) => {
@@ -176,7 +170,11 @@ fn scenario_schema() -> SchemaNames {
     let schema: Value = serde_json::from_str(&hasim(&["schema"])).expect("JSON");
     let names = schema_names(&schema);
     // The walk must reach nested tables, or the check below would be empty.
-    for (parent, key) in [("budget", "ratio"), ("breaker", "wait_multiplier"), ("", "run")] {
+    for (parent, key) in [
+        ("budget", "ratio"),
+        ("breaker", "wait_multiplier"),
+        ("", "run"),
+    ] {
         assert!(
             names.keys.contains(&(parent.into(), key.into())),
             "schema walk missed {parent}.{key}"
@@ -207,8 +205,14 @@ fn the_key_check_can_fail() {
     let scenario = read("docs/scenario.md");
     let policies = policies.replace("`min_per_sec`", "min_per_sec");
     let missing = undocumented_keys(&names, &scenario, &policies);
-    assert!(missing.contains(&"breaker.wait_multiplier".to_string()), "{missing:?}");
-    assert!(missing.contains(&"budget.min_per_sec".to_string()), "{missing:?}");
+    assert!(
+        missing.contains(&"breaker.wait_multiplier".to_string()),
+        "{missing:?}"
+    );
+    assert!(
+        missing.contains(&"budget.min_per_sec".to_string()),
+        "{missing:?}"
+    );
     let policies = read("docs/policies.md").replace("`maglev`", "maglev");
     let missing = undocumented_keys(&names, &scenario, &policies);
     assert_eq!(missing, ["value `maglev`"]);

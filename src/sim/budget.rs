@@ -10,6 +10,7 @@
 //! what to change. The check costs O(servers + client instances) every
 //! [`CHECK_EVERY`] events and allocates nothing unless the budget is passed.
 
+use super::closed_form::ClosedForm;
 use super::engine::ENTRY_BYTES;
 use super::event::Event;
 use super::world::{Attempt, World};
@@ -121,8 +122,9 @@ impl World {
         let mut longest: Option<usize> = None;
         for (i, s) in self.servers.iter().enumerate() {
             queued_bytes += (s.queue.capacity() * std::mem::size_of::<u32>()) as u64;
-            queued += s.queue.len() as u64;
-            if longest.is_none_or(|l| s.queue.len() > self.servers[l].queue.len()) {
+            queued_bytes += s.closed_form.as_ref().map_or(0, ClosedForm::bytes) as u64;
+            queued += s.queued() as u64;
+            if longest.is_none_or(|l| s.queued() > self.servers[l].queued()) {
                 longest = Some(i);
             }
         }
@@ -162,7 +164,7 @@ impl World {
                     "server {} holds {} queued requests; set a `queue` limit on \
                      servers.{} or lower the load",
                     s.stats.name,
-                    thousands(s.queue.len() as u64),
+                    thousands(s.queued() as u64),
                     s.stats.group
                 )
             }

@@ -11,6 +11,7 @@
 
 use rand::Rng;
 
+use super::engine::LANE_REQUESTS;
 use super::event::{Event, Reply};
 use super::fault::{transit, Node};
 use super::workload::Arrivals;
@@ -116,9 +117,15 @@ impl World {
             Node::Server(ep.0),
             net_rng,
         ) {
-            Some(delay) => self
-                .engine
-                .schedule_in_ns(delay, Event::RequestArrive { attempt, gen }),
+            Some(delay) if self.servers[ep.0 as usize].closed_form.is_some() => {
+                let arrive = Instant(self.engine.now().as_nanos().saturating_add(delay));
+                self.serve_in_closed_form(attempt, arrive);
+            }
+            Some(delay) => self.engine.schedule_in_ns_lane(
+                delay,
+                LANE_REQUESTS,
+                Event::RequestArrive { attempt, gen },
+            ),
             None => self.attempts.remove(attempt), // lost: the stack's timeout sees to it
         }
     }

@@ -1,32 +1,35 @@
 //! The event queue and the clock.
 //!
-//! A binary heap of `(time, sequence, event)`: equal times run first-in first-out, so
-//! the order never depends on the heap's internals. Beside it, a few FIFO *lanes* take
-//! timers that arrive in time order (every attempt timeout of a population is armed
-//! `timeout` after its send, so they come sorted): pushing and popping them is O(1)
-//! and they never weigh on the heap, which at fleet scale holds mostly such timers. A
-//! lane entry is still ordered by the same `(time, sequence)` key against everything
-//! else, so which queue holds an event never changes the order events run in. Cancelled timers are not removed:
-//! each carries the generation of what it refers to and is dropped when it reaches the
-//! top and no longer matches (lazy cancellation). Every popped event is folded into a
-//! running hash, the run's determinism fingerprint.
+//! Pending events wait in a radix heap keyed by `(time, sequence)` (`radix_heap.rs`):
+//! equal times run first-in first-out, so the order never depends on the queue's
+//! internals. Beside it, a few FIFO *lanes* take events that arrive in time order:
+//! the timers of one class (every attempt timeout of a population is armed `timeout`
+//! after its send, so they come sorted) and messages crossing a network with a
+//! constant latency. Pushing and popping them is O(1) and they never weigh on the
+//! heap, which at fleet scale would hold mostly such timers. A lane entry is still
+//! ordered by the same `(time, sequence)` key against everything else, so which queue
+//! holds an event never changes the order events run in. Cancelled timers are not
+//! removed: each carries the generation of what it refers to and is dropped when it
+//! reaches the top and no longer matches (lazy cancellation). Every popped event is
+//! folded into a running hash, the run's determinism fingerprint.
 //!
 //! Lazy cancellation alone lets dead timers pile up: at 1e6 calls/s with a 1 h attempt
-//! timeout, every finished call leaves an entry that stays an hour. So once the heap
+//! timeout, every finished call leaves an entry that stays an hour. So once the queue
 //! has doubled since the last look, [`Engine::compact`] drops the entries the world
 //! says are dead. Entries have unique keys, so removing some never changes the order
 //! of the others; the dropped ones are accounted for so that `processed` ends the same
 //! as if they had been popped (see `compact`).
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::event::Event;
+use super::radix_heap::{Keyed, RadixHeap};
+use crate::policy::client::Timer;
 use crate::time::Instant;
 
-/// One scheduled event. `key` packs `(time, seq)` as `time << 64 | seq`, so the heap
-/// orders entries with one integer comparison.
+/// One scheduled event. `key` packs `(time, seq)` as `time << 64 | seq`, so entries
+/// are ordered by one integer comparison.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     key: u128,
@@ -40,37 +43,52 @@ impl Entry {
     }
 }
 
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Entry {
-    /// Reversed, so the max-heap pops the earliest `(time, seq)` first.
+impl Keyed for Entry {
     #[inline]
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key.cmp(&self.key)
+    fn key(&self) -> u128 {
+        self.key
     }
 }
 
-/// How many FIFO lanes the engine keeps (lane numbers are `0..LANES`).
-pub const LANES: usize = 8;
+/// How many FIFO lanes the engine keeps (lane numbers are `0..LANES`): one per class of
+/// client timer, and one for each direction of network transit.
+pub const LANES: usize = Timer::CLASSES + 2;
+
+/// The lane of requests in transit to their servers. With a constant latency (no fault
+/// on the path, or a fault that only drops) they arrive in the order they were sent,
+/// so a W1-like run never puts them in the heap.
+pub const LANE_REQUESTS: usize = Timer::CLASSES;
+
+/// The lane of answers in transit back to their clients (in order for the same reason).
+pub const LANE_RESPONSES: usize = Timer::CLASSES + 1;
+
+/// Where the next event waits: the heap or one of the lanes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The top of the heap.
+    Heap,
+    /// The front of this lane.
+    Lane(usize),
+}
+
+/// The next event to run, from [`Engine::peek`]: its time and where it waits, so
+/// [`Engine::pop_peeked`] takes it without looking again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Next {
+    /// When it runs.
+    pub time: Instant,
+    source: Source,
+}
 
 /// The clock and the pending events of one run.
 #[derive(Debug)]
 pub struct Engine {
     now: Instant,
-    heap: BinaryHeap<Entry>,
+    heap: RadixHeap<Entry>,
     /// FIFO lanes of entries in `(time, seq)` order; see the module docs.
     lanes: [VecDeque<Entry>; LANES],
-    /// Bit `i` set while lane `i` is not empty (W1 uses none: one test per pop).
-    lanes_busy: u8,
+    /// Bit `i` set while lane `i` is not empty (one test per pop when none is).
+    lanes_busy: u16,
     next_seq: u64,
     processed: u64,
     fingerprint: u64,
@@ -93,7 +111,7 @@ impl Engine {
     pub fn new() -> Engine {
         Engine {
             now: Instant::ZERO,
-            heap: BinaryHeap::with_capacity(1024),
+            heap: RadixHeap::new(),
             lanes: Default::default(),
             lanes_busy: 0,
             next_seq: 0,
@@ -111,7 +129,7 @@ impl Engine {
 
     /// True if there is nothing pending.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.heap.is_empty() && self.lanes_busy == 0
     }
 
     /// Entries the heap and the lanes have room for without reallocating (what they
@@ -160,8 +178,8 @@ impl Engine {
         self.heap.retain(&mut keep);
         shrink_if_sparse(
             &mut self.heap,
-            BinaryHeap::len,
-            BinaryHeap::capacity,
+            RadixHeap::len,
+            RadixHeap::capacity,
             |h, n| h.shrink_to(n),
         );
         for (i, lane) in self.lanes.iter_mut().enumerate() {
@@ -265,36 +283,61 @@ impl Engine {
         self.schedule_at(Instant(self.now.as_nanos().saturating_add(delay_ns)), event);
     }
 
-    /// The time of the next event, if any.
-    pub fn peek_time(&self) -> Option<Instant> {
-        let heap = self.heap.peek().map(|e| e.key);
-        let lane = self.first_lane().map(|(_, k)| k);
-        let key = match (heap, lane) {
-            (Some(h), Some(l)) => h.min(l),
-            (h, l) => h.or(l)?,
+    /// Schedules `event` after `delay_ns` nanoseconds in lane `lane` (see
+    /// [`Engine::schedule_at_lane`]).
+    #[inline]
+    pub fn schedule_in_ns_lane(&mut self, delay_ns: u64, lane: usize, event: Event) {
+        let at = Instant(self.now.as_nanos().saturating_add(delay_ns));
+        self.schedule_at_lane(at, lane, event);
+    }
+
+    /// The next event's time and where it waits, if anything is pending.
+    #[inline]
+    pub fn peek(&mut self) -> Option<Next> {
+        let (source, key) = match (self.first_lane(), self.heap.peek_key()) {
+            (Some((lane, key)), Some(top)) if key < top => (Source::Lane(lane), key),
+            (Some((lane, key)), None) => (Source::Lane(lane), key),
+            (_, Some(top)) => (Source::Heap, top),
+            (None, None) => return None,
         };
-        Some(Instant((key >> 64) as u64))
+        Some(Next {
+            time: Instant((key >> 64) as u64),
+            source,
+        })
+    }
+
+    /// The time of the next event, if any.
+    pub fn peek_time(&mut self) -> Option<Instant> {
+        self.peek().map(|next| next.time)
     }
 
     /// Pops the next event, advancing the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
-        let from_lane = match (self.first_lane(), self.heap.peek()) {
-            (Some((lane, key)), Some(top)) if key < top.key => Some(lane),
-            (Some((lane, _)), None) => Some(lane),
-            _ => None,
-        };
-        let entry = match from_lane {
-            Some(lane) => {
+        let next = self.peek()?;
+        Some(self.pop_peeked(next))
+    }
+
+    /// Pops the event [`Engine::peek`] just returned (nothing may be scheduled or
+    /// compacted in between), advancing the clock to its time.
+    #[inline]
+    pub fn pop_peeked(&mut self, next: Next) -> Event {
+        let entry = match next.source {
+            Source::Lane(lane) => {
                 let queue = &mut self.lanes[lane];
-                let entry = queue.pop_front().expect("a busy lane");
+                let entry = queue.pop_front().expect("a peeked lane is not empty");
                 if queue.is_empty() {
                     self.lanes_busy &= !(1 << lane);
                 }
                 entry
             }
-            None => self.heap.pop()?,
+            Source::Heap => self.heap.pop().expect("a peeked heap is not empty"),
         };
+        debug_assert_eq!(
+            entry.time(),
+            next.time.as_nanos(),
+            "popped what was not peeked"
+        );
         let time = entry.time();
         // `schedule_at` never schedules before `now`, so time cannot go backwards.
         debug_assert!(time >= self.now.as_nanos(), "time went backwards");
@@ -302,7 +345,7 @@ impl Engine {
         self.processed += 1;
         self.fingerprint = (self.fingerprint ^ time).wrapping_mul(FNV_PRIME);
         self.fingerprint = (self.fingerprint ^ entry.event.kind() as u64).wrapping_mul(FNV_PRIME);
-        Some(entry.event)
+        entry.event
     }
 }
 

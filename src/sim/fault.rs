@@ -101,6 +101,16 @@ pub struct FaultRun {
     pub last_hit: Option<Instant>,
 }
 
+impl FaultRun {
+    /// True for the kinds that act on messages (latency, loss, partition).
+    pub fn acts_on_network(&self) -> bool {
+        matches!(
+            self.spec.kind,
+            FaultKind::Latency { .. } | FaultKind::Loss { .. } | FaultKind::Partition { .. }
+        )
+    }
+}
+
 /// Every fault of a run, and which of them act on messages now.
 #[derive(Debug, Default)]
 pub struct FaultState {

@@ -6,11 +6,13 @@
 mod autoscale;
 mod budget;
 mod client;
+mod closed_form;
 mod discovery;
 mod engine;
 mod event;
 mod fault;
 mod network;
+mod radix_heap;
 mod server;
 mod slab;
 mod workload;

@@ -20,6 +20,12 @@ impl Network {
         Network { latency, loss }
     }
 
+    /// True if every message arrives after the same delay: no loss, constant latency
+    /// (then [`Network::transit_ns`] draws no random number).
+    pub fn is_steady(&self) -> bool {
+        self.loss == 0.0 && matches!(self.latency, Dist::Constant { .. })
+    }
+
     /// The one-way delay of a message in nanoseconds, or `None` if it is lost.
     #[inline]
     pub fn transit_ns(&self, rng: &mut SimRng) -> Option<u64> {

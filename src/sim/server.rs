@@ -3,10 +3,13 @@
 
 use rand::Rng;
 
+use super::engine::LANE_RESPONSES;
+
 use super::event::{Event, Reply};
 use super::fault::{transit, Node};
 use super::world::{overlap_ns, World};
 use crate::scenario::{CrashMode, QueueLimit};
+use crate::time::Instant;
 
 impl World {
     /// A request reaches its server: serve, queue, reject or refuse it.
@@ -60,6 +63,83 @@ impl World {
                 server.stats.rejected += 1;
             }
             self.reply(attempt, Reply::Rejected);
+        }
+    }
+
+    /// A request that will reach a server solved in closed form at `arrive`: what
+    /// [`World::on_request_arrive`], the service and [`World::on_service_done`] would
+    /// do, done now, in the same order of random draws, with the answer scheduled at
+    /// its client (`closed_form.rs` says when this holds). Such a server is never
+    /// down, slowed or failing fast, and its answers draw nothing from the network.
+    pub(crate) fn serve_in_closed_form(&mut self, attempt: u32, arrive: Instant) {
+        let (measure_start, measure_end) = (self.measure_start, self.measure_end);
+        let in_measure = self.in_measure(arrive);
+        let a = self.attempts.get(attempt);
+        let s = a.server as usize;
+        let (probe, probe_cost_ns) = (a.is_probe(), a.probe_cost_ns);
+        if probe && probe_cost_ns == 0 {
+            self.reply_at(attempt, arrive, Reply::Ok);
+            return;
+        }
+        let server = &mut self.servers[s];
+        if !probe {
+            server.last_arrival = Some(arrive);
+            if in_measure {
+                server.stats.received += 1;
+            }
+        }
+        let queue = server.closed_form.as_mut().expect("a closed-form server");
+        let Some(start) = queue.admit(arrive.as_nanos()) else {
+            if in_measure && !probe {
+                server.stats.rejected += 1;
+            }
+            self.reply_at(attempt, arrive, Reply::Rejected);
+            return;
+        };
+        let group = &self.groups[server.group];
+        let service_ns = if probe {
+            probe_cost_ns
+        } else {
+            group.service.sample_ns(&mut server.rng)
+        };
+        let done = Instant(start.saturating_add(service_ns));
+        queue.occupy(done.as_nanos());
+        let busy_ns = overlap_ns(Instant(start), done, measure_start, measure_end);
+        if done < measure_end {
+            server.stats.busy_ns += u128::from(busy_ns);
+        } else if busy_ns > 0 {
+            self.busy_tail.push((done, s as u32, busy_ns));
+        }
+        let error_rate = if probe { 0.0 } else { group.error_rate };
+        let failed = error_rate > 0.0 && server.rng.random::<f64>() < error_rate;
+        if done >= measure_start && done < measure_end && !probe {
+            server.stats.served += 1;
+            if failed {
+                server.stats.errors += 1;
+            }
+        }
+        self.reply_at(attempt, done, if failed { Reply::Error } else { Reply::Ok });
+    }
+
+    /// Sends the answer of a closed-form server for `attempt`, leaving at `at`.
+    fn reply_at(&mut self, attempt: u32, at: Instant, reply: Reply) {
+        let a = self.attempts.get(attempt);
+        let (s, client) = (a.server, a.client);
+        let rng = &mut self.servers[s as usize].net_rng;
+        let hop = Node::Server(s);
+        match transit(&self.network, &self.faults, hop, Node::Client(client), rng) {
+            Some(delay) => {
+                let gen = self.attempts.generation(attempt);
+                let event = Event::ResponseArrive {
+                    attempt,
+                    gen,
+                    reply,
+                };
+                let at = Instant(at.as_nanos().saturating_add(delay));
+                self.engine.schedule_at_lane(at, LANE_RESPONSES, event);
+            }
+            // Not with a steady network and no network fault (`closed_form::qualifies`).
+            None => self.leave_world(attempt),
         }
     }
 
@@ -146,8 +226,9 @@ impl World {
         ) {
             Some(delay) => {
                 let gen = self.attempts.generation(attempt);
-                self.engine.schedule_in_ns(
+                self.engine.schedule_in_ns_lane(
                     delay,
+                    LANE_RESPONSES,
                     Event::ResponseArrive {
                         attempt,
                         gen,

@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::autoscale::AutoscaleRun;
+use super::closed_form::{self, ClosedForm};
 use super::discovery::Registry;
 use super::engine::Engine;
 use super::event::Event;
-use super::fault::FaultState;
+use super::fault::{FaultState, Node};
 use super::network::Network;
 use super::slab::Slab;
 use super::workload::Arrivals;
@@ -68,9 +69,18 @@ pub struct Server {
     pub busy_integral: u128,
     /// When `busy` last changed.
     pub busy_changed_at: Instant,
+    /// Its queue solved at send time, when nothing can disturb it (`closed_form.rs`);
+    /// then `busy`, `queue` and `in_service` stay empty.
+    pub closed_form: Option<ClosedForm>,
 }
 
 impl Server {
+    /// Requests waiting for a worker (as of the last one sent, if solved in closed
+    /// form).
+    pub fn queued(&self) -> usize {
+        self.queue.len() + self.closed_form.as_ref().map_or(0, ClosedForm::waiting)
+    }
+
     /// Brings `busy_integral` up to `now` (call before `busy` changes).
     #[inline]
     pub fn settle_busy(&mut self, now: Instant) {
@@ -179,6 +189,9 @@ pub struct World {
     pub(crate) control_rng: SimRng,
     /// The run's seed (streams of servers added later).
     pub(crate) seed: u64,
+    /// Services solved in closed form that end after `measure_end` (see
+    /// [`World::finish`]): `(end, server, busy ns inside the measured interval)`.
+    pub(crate) busy_tail: Vec<(Instant, u32, u64)>,
 }
 
 /// Events between two progress reports (cheap: one relaxed store).
@@ -251,10 +264,12 @@ impl World {
             slo: run.slo,
         });
         recorder.on_servers_up(Instant::ZERO, servers.len() as u32);
-        let measure = measure_start;
+        let faults = FaultState::new(cfg, &scenario.faults, measure_start, seed);
+        let network = Network::new(cfg.network.latency.clone(), cfg.network.loss);
+        solve_undisturbed_servers(&mut servers, cfg, &faults, &network);
         World {
             servers_up: servers.len() as u32,
-            faults: FaultState::new(cfg, &scenario.faults, measure, seed),
+            faults,
             registry: Registry::new(&cfg.discovery, servers.len()),
             autoscale: cfg.autoscale.as_ref().map(|a| AutoscaleRun {
                 policy: Autoscaler::new(a),
@@ -276,7 +291,7 @@ impl World {
             clients,
             populations,
             attempts: Slab::new(),
-            network: Network::new(cfg.network.latency.clone(), cfg.network.loss),
+            network,
             recorder,
             measure_start,
             measure_end,
@@ -286,6 +301,7 @@ impl World {
             window_ns: nanos(run.window),
             slo: run.slo,
             open_measured: 0,
+            busy_tail: Vec::new(),
         }
     }
 
@@ -293,20 +309,25 @@ impl World {
     pub fn run(mut self, progress: &AtomicU64) -> Result<RunOutput, RunError> {
         self.start_workload();
         let end_ns = self.measure_end.as_nanos().max(1);
+        // The time of the first event left unrun (none: every event ran).
+        let stopped_at;
         loop {
             // Before the peek: compaction may drop the entry a peek would have seen.
             if self.engine.processed() % super::budget::CHECK_EVERY == 0 {
                 self.compact_timers();
                 self.check_budget()?;
             }
-            let Some(t) = self.engine.peek_time() else {
+            let Some(next) = self.engine.peek() else {
+                stopped_at = Instant::MAX;
                 break;
             };
+            let t = next.time;
             if self.engine.processed() % PROGRESS_EVERY == 0 {
                 let permille = u128::from(t.as_nanos().min(end_ns)) * 1000 / u128::from(end_ns);
                 progress.store(permille as u64, Ordering::Relaxed);
             }
             if (t >= self.measure_end && self.open_measured == 0) || t > self.drain_end {
+                stopped_at = t;
                 break;
             }
             if self.engine.processed() >= self.max_events {
@@ -315,10 +336,10 @@ impl World {
                     at: self.engine.now(),
                 });
             }
-            let event = self.engine.pop().expect("peeked");
+            let event = self.engine.pop_peeked(next);
             self.dispatch(event);
         }
-        Ok(self.finish())
+        Ok(self.finish(stopped_at))
     }
 
     fn dispatch(&mut self, event: Event) {
@@ -383,7 +404,16 @@ impl World {
     }
 
     /// Ends the run: unfinished measured calls fail, server counters close.
-    fn finish(mut self) -> RunOutput {
+    ///
+    /// A service solved in closed form that ends after `measure_end` counts its busy
+    /// time only if its end came before `stopped_at`, as the event that would have
+    /// ended it would only have run then.
+    fn finish(mut self, stopped_at: Instant) -> RunOutput {
+        for &(end, server, busy_ns) in &self.busy_tail {
+            if end < stopped_at {
+                self.servers[server as usize].stats.busy_ns += u128::from(busy_ns);
+            }
+        }
         let end = self.engine.now().max(self.measure_end);
         for client in &self.clients {
             for (_, start) in client.stack.open_calls() {
@@ -458,6 +488,31 @@ impl World {
     }
 }
 
+/// Gives every server that nothing can disturb its closed-form queue.
+fn solve_undisturbed_servers(
+    servers: &mut [Server],
+    cfg: &ScenarioFile,
+    faults: &FaultState,
+    network: &Network,
+) {
+    let network_faults = faults.runs.iter().any(|f| f.acts_on_network());
+    for (id, server) in servers.iter_mut().enumerate() {
+        let group = &cfg.servers[server.group];
+        let node = Node::Server(id as u32);
+        let conditions = closed_form::Conditions {
+            steady_network: network.is_steady(),
+            network_faults,
+            autoscaled: cfg.autoscale.is_some(),
+            server_faulted: faults.runs.iter().any(|f| f.targets.contains(node)),
+            concurrency: server.concurrency,
+            error_rate: group.error_rate,
+        };
+        if closed_form::qualifies(conditions) {
+            server.closed_form = Some(ClosedForm::new(server.concurrency, server.queue_limit));
+        }
+    }
+}
+
 /// Nanoseconds of `[a, b)` that fall inside `[lo, hi)`.
 #[inline]
 pub(crate) fn overlap_ns(a: Instant, b: Instant, lo: Instant, hi: Instant) -> u64 {
@@ -517,5 +572,109 @@ fn new_server_from(
         retired: false,
         busy_integral: 0,
         busy_changed_at: Instant::ZERO,
+        closed_form: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Override;
+    use std::path::Path;
+
+    /// Runs `text` with seed 7, its qualifying servers solved in closed form or, with
+    /// `closed_form` false, every server driven by events.
+    fn run(text: &str, closed_form: bool) -> RunOutput {
+        let scenario = Scenario::from_text(Path::new("x.toml"), text, &[] as &[Override])
+            .expect("a valid scenario");
+        let mut world = World::build(&scenario, 7);
+        if !closed_form {
+            for server in &mut world.servers {
+                server.closed_form = None;
+            }
+        }
+        world.run(&AtomicU64::new(0)).expect("the run ends")
+    }
+
+    /// A scenario where every server qualifies: queueing on several workers, a
+    /// bounded queue that rejects, errors on a one-worker group, health probes that
+    /// take a worker, timeouts, retries and p2c (whose picks depend on answers). The
+    /// one-worker group's long tail makes some services outlive the run, whose busy
+    /// time only counts if they end before the loop stops (`World::finish`).
+    const UNDISTURBED: &str = r#"
+name = "closed-form"
+[run]
+duration = "20s"
+warmup = "2s"
+drain = "1s"
+window = "1s"
+[network]
+latency = "150us"
+[[servers]]
+group = "api"
+count = 4
+concurrency = 2
+queue = 3
+service = { dist = "exponential", mean = "4ms" }
+[[servers]]
+group = "solo"
+count = 2
+service = { dist = "lognormal", median = "3ms", p99 = "1s" }
+error_rate = 0.05
+[[clients]]
+name = "web"
+instances = 3
+target = ["api", "solo"]
+balancer = "p2c"
+arrival = { process = "poisson", rate = 2400 }
+timeout = "20ms"
+retry = { attempts = 3, budget = { ratio = 0.5 } }
+health_check = { interval = "1s", probe_cost = "1ms" }
+"#;
+
+    /// Solving undisturbed servers at send time changes the number of events and
+    /// nothing else: every measured number is the one the event-driven path gives.
+    #[test]
+    fn closed_form_servers_measure_what_events_measure() {
+        let fast = run(UNDISTURBED, true);
+        let slow = run(UNDISTURBED, false);
+        let (mut fast_m, mut slow_m) = (fast.metrics, slow.metrics);
+        // Two events fewer per request: its arrival and its end of service.
+        let (fast_events, slow_events) = (fast_m.summary.events, slow_m.summary.events);
+        assert!(
+            fast_events < slow_events * 8 / 10,
+            "{fast_events} vs {slow_events}"
+        );
+        assert!(
+            fast_m.servers.iter().any(|s| s.rejected > 0),
+            "the queue limit acts"
+        );
+        assert!(
+            fast_m.servers.iter().any(|s| s.errors > 0),
+            "errors are drawn"
+        );
+        fast_m.summary.events = 0;
+        slow_m.summary.events = 0;
+        assert_eq!(fast_m, slow_m);
+    }
+
+    /// A fault on one server keeps that server on events, the others in closed form.
+    #[test]
+    fn only_undisturbed_servers_are_solved_in_closed_form() {
+        let text = format!(
+            "{UNDISTURBED}\n[[faults]]\nkind = \"slow\"\ntarget = \"api[1]\"\nat = \"5s\"\nduration = \"5s\"\nfactor = 3\n"
+        );
+        let scenario = Scenario::from_text(Path::new("x.toml"), &text, &[]).unwrap();
+        let world = World::build(&scenario, 7);
+        let solved: Vec<bool> = world
+            .servers
+            .iter()
+            .map(|s| s.closed_form.is_some())
+            .collect();
+        assert_eq!(solved, vec![true, false, true, true, true, true]);
+        let lossy = UNDISTURBED.replace("latency = \"150us\"", "latency = \"150us\"\nloss = 0.01");
+        let scenario = Scenario::from_text(Path::new("x.toml"), &lossy, &[]).unwrap();
+        let world = World::build(&scenario, 7);
+        assert!(world.servers.iter().all(|s| s.closed_form.is_none()));
     }
 }

@@ -1,6 +1,7 @@
 //! The event queue and the clock.
 //!
-//! Pending events wait in a radix heap keyed by `(time, sequence)` (`radix_heap.rs`):
+//! Pending events wait in a priority queue keyed by `(time, sequence)` (`pending.rs`: a
+//! binary heap while few are pending, a radix heap when many are):
 //! equal times run first-in first-out, so the order never depends on the queue's
 //! internals. Beside it, a few FIFO *lanes* take events that arrive in time order:
 //! the timers of one class (every attempt timeout of a population is armed `timeout`
@@ -24,7 +25,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::event::Event;
-use super::radix_heap::{Keyed, RadixHeap};
+use super::pending::PendingSet;
+use super::radix_heap::Keyed;
 use crate::policy::client::Timer;
 use crate::time::Instant;
 
@@ -84,7 +86,7 @@ pub struct Next {
 #[derive(Debug)]
 pub struct Engine {
     now: Instant,
-    heap: RadixHeap<Entry>,
+    heap: PendingSet<Entry>,
     /// FIFO lanes of entries in `(time, seq)` order; see the module docs.
     lanes: [VecDeque<Entry>; LANES],
     /// Bit `i` set while lane `i` is not empty (one test per pop when none is).
@@ -111,7 +113,7 @@ impl Engine {
     pub fn new() -> Engine {
         Engine {
             now: Instant::ZERO,
-            heap: RadixHeap::new(),
+            heap: PendingSet::new(),
             lanes: Default::default(),
             lanes_busy: 0,
             next_seq: 0,
@@ -178,8 +180,8 @@ impl Engine {
         self.heap.retain(&mut keep);
         shrink_if_sparse(
             &mut self.heap,
-            RadixHeap::len,
-            RadixHeap::capacity,
+            PendingSet::len,
+            PendingSet::capacity,
             |h, n| h.shrink_to(n),
         );
         for (i, lane) in self.lanes.iter_mut().enumerate() {

@@ -12,6 +12,7 @@ mod engine;
 mod event;
 mod fault;
 mod network;
+mod pending;
 mod radix_heap;
 mod server;
 mod slab;

@@ -1,0 +1,220 @@
+//! The engine's set of pending events: a binary heap while it is small, a radix heap
+//! once it is large.
+//!
+//! Measured on this project's machine (issue 14; `benches/README.md`): with the
+//! twenty-odd events W1 keeps pending, `std`'s binary heap is the faster of the two
+//! (a pop sifts through four levels that stay in L1, where a radix heap moves the
+//! entries of a bucket at every step); with the thousands a fleet keeps pending the
+//! radix heap is faster (a push is one `Vec::push`, and no pop walks `log n` levels
+//! of scattered cache lines). Both are exact priority queues over unique keys, so
+//! which one holds the events never changes the order they leave in; the set moves
+//! its entries from one to the other when its size crosses a threshold, with a gap
+//! between the two thresholds so that it does not switch back and forth.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use super::radix_heap::{Keyed, RadixHeap};
+
+/// At this many entries a binary heap turns into a radix heap.
+const GROW_AT: usize = 1024;
+/// Below this many a radix heap turns back into a binary heap.
+const SHRINK_BELOW: usize = 256;
+
+/// A min-priority queue of entries with unique keys that never go below the last key
+/// popped.
+#[derive(Debug)]
+pub enum PendingSet<T> {
+    /// Few entries.
+    Small(BinaryHeap<Reverse<ByKey<T>>>),
+    /// Many entries.
+    Large(RadixHeap<T>),
+}
+
+/// An entry ordered by its key alone.
+#[derive(Debug)]
+pub struct ByKey<T>(T);
+
+impl<T: Keyed> PartialEq for ByKey<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key() == other.0.key()
+    }
+}
+impl<T: Keyed> Eq for ByKey<T> {}
+impl<T: Keyed> PartialOrd for ByKey<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T: Keyed> Ord for ByKey<T> {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.key().cmp(&other.0.key())
+    }
+}
+
+impl<T: Keyed> PendingSet<T> {
+    /// An empty set.
+    pub fn new() -> PendingSet<T> {
+        PendingSet::Small(BinaryHeap::with_capacity(GROW_AT))
+    }
+
+    /// Entries held.
+    #[inline]
+    pub fn len(&self) -> usize {
+        match self {
+            PendingSet::Small(h) => h.len(),
+            PendingSet::Large(h) => h.len(),
+        }
+    }
+
+    /// True if nothing is held.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        match self {
+            PendingSet::Small(h) => h.is_empty(),
+            PendingSet::Large(h) => h.is_empty(),
+        }
+    }
+
+    /// Entries it has room for without reallocating.
+    pub fn capacity(&self) -> usize {
+        match self {
+            PendingSet::Small(h) => h.capacity(),
+            PendingSet::Large(h) => h.capacity(),
+        }
+    }
+
+    /// Adds `entry` (its key must not be below the last key popped).
+    #[inline]
+    pub fn push(&mut self, entry: T) {
+        match self {
+            PendingSet::Small(h) => {
+                h.push(Reverse(ByKey(entry)));
+                if h.len() >= GROW_AT {
+                    self.grow();
+                }
+            }
+            PendingSet::Large(h) => h.push(entry),
+        }
+    }
+
+    /// The smallest key, if any.
+    #[inline]
+    pub fn peek_key(&mut self) -> Option<u128> {
+        match self {
+            PendingSet::Small(h) => h.peek().map(|e| e.0 .0.key()),
+            PendingSet::Large(h) => h.peek_key(),
+        }
+    }
+
+    /// Removes and returns the entry with the smallest key.
+    #[inline]
+    pub fn pop(&mut self) -> Option<T> {
+        match self {
+            PendingSet::Small(h) => h.pop().map(|e| e.0 .0),
+            PendingSet::Large(h) => {
+                let entry = h.pop();
+                if h.len() < SHRINK_BELOW {
+                    self.shrink();
+                }
+                entry
+            }
+        }
+    }
+
+    /// Keeps only the entries for which `keep` holds.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        match self {
+            PendingSet::Small(h) => h.retain(|e| keep(&e.0 .0)),
+            PendingSet::Large(h) => h.retain(keep),
+        }
+        if self.len() < SHRINK_BELOW {
+            self.shrink();
+        }
+    }
+
+    /// Gives back memory, keeping room for `room` entries.
+    pub fn shrink_to(&mut self, room: usize) {
+        match self {
+            PendingSet::Small(h) => h.shrink_to(room),
+            PendingSet::Large(h) => h.shrink_to(room),
+        }
+    }
+
+    /// Moves every entry into a radix heap.
+    fn grow(&mut self) {
+        if let PendingSet::Small(h) = self {
+            let mut radix = RadixHeap::new();
+            for Reverse(ByKey(entry)) in std::mem::take(h) {
+                radix.push(entry);
+            }
+            *self = PendingSet::Large(radix);
+        }
+    }
+
+    /// Moves every entry into a binary heap.
+    fn shrink(&mut self) {
+        if let PendingSet::Large(h) = self {
+            let mut entries = Vec::with_capacity(GROW_AT);
+            while let Some(entry) = h.pop() {
+                entries.push(Reverse(ByKey(entry)));
+            }
+            *self = PendingSet::Small(BinaryHeap::from(entries));
+        }
+    }
+}
+
+impl<T: Keyed> Default for PendingSet<T> {
+    fn default() -> Self {
+        PendingSet::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Entry(u128);
+
+    impl Keyed for Entry {
+        fn key(&self) -> u128 {
+            self.0
+        }
+    }
+
+    /// Growing past the threshold and shrinking back keeps the order: pushes and pops
+    /// across both switches come out in key order.
+    #[test]
+    fn order_survives_both_switches() {
+        let mut set = PendingSet::<Entry>::new();
+        let mut seq = 0u128;
+        let mut key = |time: u128| {
+            seq += 1;
+            (time << 64) | seq
+        };
+        let mut popped = Vec::new();
+        for round in 0..3000u128 {
+            set.push(Entry(key((round * 7919) % 5000)));
+        }
+        assert!(matches!(set, PendingSet::Large(_)));
+        while set.len() > 100 {
+            let k = set.pop().unwrap().0;
+            popped.push(k);
+            if popped.len() % 3 == 0 {
+                let time = (k >> 64) + (k >> 64) % 97;
+                set.push(Entry(key(time)));
+            }
+        }
+        assert!(matches!(set, PendingSet::Small(_)));
+        while let Some(e) = set.pop() {
+            popped.push(e.0);
+        }
+        assert!(popped.len() > 3000);
+        assert!(
+            popped.windows(2).all(|w| w[0] < w[1]),
+            "popped in key order"
+        );
+    }
+}

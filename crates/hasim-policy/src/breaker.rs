@@ -40,6 +40,7 @@ pub use config::{
     MAX_TIME_WINDOW_S,
 };
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use consecutive::ConsecutiveFailures;
@@ -169,7 +170,9 @@ const SECOND_NS: u64 = 1_000_000_000;
 /// the breaker counts calls in flight to know how many probes can still be out.
 #[derive(Clone, Debug)]
 pub struct Breaker {
-    rules: Rules,
+    /// Shared by every breaker built from one config (a client keeps one per endpoint:
+    /// at fleet scale the rules would otherwise be most of each breaker's memory).
+    rules: Arc<Rules>,
     state: State,
     detector: Detector,
     /// Openings since the breaker last closed: the n-th waits
@@ -185,7 +188,12 @@ impl Breaker {
     /// A CLOSED breaker with an empty window. Every window is allocated here, once.
     pub fn new(config: &BreakerConfig) -> Breaker {
         debug_assert_eq!(config.validate(), Ok(()), "validate the config first");
-        let rules = config.resolved();
+        Breaker::with_rules(Arc::new(config.resolved()))
+    }
+
+    /// A CLOSED breaker running `rules` (from [`BreakerConfig::resolved`] of a
+    /// validated config), shared with the other breakers of the same config.
+    pub(crate) fn with_rules(rules: Arc<Rules>) -> Breaker {
         let detector = match rules.trip {
             TripRule::CountWindow { size, .. } => Detector::Count(CountWindow::new(size)),
             TripRule::TimeWindow { size_s, .. } => Detector::Time(BucketWindow::new(size_s)),

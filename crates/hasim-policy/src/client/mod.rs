@@ -82,6 +82,7 @@ pub use outcome::{CallResult, FailReason};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
 
 use rand::Rng;
 
@@ -90,7 +91,7 @@ use eligible::EligibleSet;
 use ids::Slab;
 
 use crate::balancer::{Balancer, PickRequest, Setup};
-use crate::breaker::{Admit, Breaker, BreakerConfig, Scope};
+use crate::breaker::{Admit, Breaker, Rules, Scope};
 use crate::failover::{
     overprovisioning_percent, panic_percent, pick_tier, priority_loads, tier_loads, FailoverMode,
     PriorityHosts, PriorityLoads, TierHealth,
@@ -179,8 +180,9 @@ pub struct Client<R> {
     balancer: Balancer,
     retrier: Retrier,
     call_breaker: Option<Breaker>,
-    /// The config of per-endpoint breakers, if any (each new endpoint gets one).
-    endpoint_breaker: Option<BreakerConfig>,
+    /// The rules of per-endpoint breakers, if any (each new endpoint gets a breaker
+    /// sharing them).
+    endpoint_breaker: Option<Arc<Rules>>,
     hedger: Option<Hedger>,
     health: Option<HealthChecker>,
     outlier: Option<OutlierDetector>,
@@ -218,7 +220,7 @@ impl<R: Rng> Client<R> {
         };
         let balancer = Balancer::new(&config.balancer, &setup, &mut rng);
         let (call_breaker, endpoint_breaker) = match &config.breaker {
-            Some(b) if b.scope == Scope::Endpoint => (None, Some(b.clone())),
+            Some(b) if b.scope == Scope::Endpoint => (None, Some(Arc::new(b.resolved()))),
             Some(b) => (Some(Breaker::new(b)), None),
             None => (None, None),
         };
@@ -283,7 +285,10 @@ impl<R: Rng> Client<R> {
         state.known = true;
         state.tier = tier;
         state.weight = endpoint.weight;
-        state.breaker = self.endpoint_breaker.as_ref().map(Breaker::new);
+        state.breaker = self
+            .endpoint_breaker
+            .as_ref()
+            .map(|rules| Breaker::with_rules(Arc::clone(rules)));
         let eligible = self.health.is_none();
         state.eligible = eligible;
         self.set.add(endpoint, tier, eligible);

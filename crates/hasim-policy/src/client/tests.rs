@@ -451,3 +451,13 @@ fn a_degraded_tier_spills_without_panic() {
     assert_eq!(&hits[1..4], &[0, 0, 0], "no panic in tier 0: {hits:?}");
     assert!((1250..=1550).contains(&hits[0]), "35% to tier 0: {hits:?}");
 }
+
+/// A client keeps one state per endpoint, with its breaker inline: at 1,000 endpoints
+/// and 100 instances that is 100,000 of them, and the fleet benchmark's speed depends
+/// on how many stay in cache. Shared rules keep each under three cache lines (it was
+/// 280 bytes with the rules copied into every breaker).
+#[test]
+fn an_endpoint_state_stays_under_three_cache_lines() {
+    let size = std::mem::size_of::<super::EndpointState>();
+    assert!(size <= 192, "EndpointState is {size} bytes");
+}

@@ -104,6 +104,11 @@ pub struct Conditions {
     pub error_rate: f64,
 }
 
+/// The most workers a closed-form server keeps (one free time each). A server with
+/// more (an "infinite server" model with a million workers, say) runs on events,
+/// which keep nothing per worker.
+pub const MAX_WORKERS: u32 = 4096;
+
 /// True if nothing can interrupt the server's queue, so [`ClosedForm`] gives the same
 /// result as events. An error rate needs one worker: the error of each request is
 /// drawn from the server's stream when service ends, so with several workers the
@@ -113,6 +118,7 @@ pub fn qualifies(c: Conditions) -> bool {
         && !c.network_faults
         && !c.autoscaled
         && !c.server_faulted
+        && c.concurrency <= MAX_WORKERS
         && (c.error_rate == 0.0 || c.concurrency == 1)
 }
 
@@ -195,6 +201,10 @@ mod tests {
             },
             Conditions {
                 error_rate: 0.1,
+                ..base
+            },
+            Conditions {
+                concurrency: MAX_WORKERS + 1,
                 ..base
             },
         ] {

@@ -4,7 +4,6 @@
 use rand::Rng;
 
 use super::engine::LANE_RESPONSES;
-
 use super::event::{Event, Reply};
 use super::fault::{transit, Node};
 use super::world::{overlap_ns, World};

@@ -470,6 +470,7 @@ fn run_and_report(
     };
     let out = options.out.clone();
     let jobs = options.jobs;
+    let measured = sweep.is_measured();
     let prepared = experiment::run_sweep(Arc::new(sweep), options).map_err(sweep_error)?;
     let stop = stop_on_signals();
     let progress = Arc::new(Progress::new(prepared.todo(), jobs));
@@ -478,13 +479,21 @@ fn run_and_report(
     let outcome = with_progress(&progress, || prepared.execute(progress.clone(), stop))
         .map_err(sweep_error)?;
     let wall = started.elapsed().as_secs_f64();
-    let timing = format!(
-        "{} run(s) in {wall:.2} s wall time: {} calls, {} events, {:.2} M events/s",
-        progress.finished(),
-        hasim::sim::thousands(outcome.calls),
-        hasim::sim::thousands(outcome.events),
-        outcome.events as f64 / wall.max(1e-9) / 1e6
-    );
+    // A live run has no simulator events: its line says what was measured.
+    let timing = if measured {
+        format!(
+            "live run on 127.0.0.1: {} calls measured",
+            hasim::sim::thousands(outcome.calls)
+        )
+    } else {
+        format!(
+            "{} run(s) in {wall:.2} s wall time: {} calls, {} events, {:.2} M events/s",
+            progress.finished(),
+            hasim::sim::thousands(outcome.calls),
+            hasim::sim::thousands(outcome.events),
+            outcome.events as f64 / wall.max(1e-9) / 1e6
+        )
+    };
     let text = common.format == Format::Text;
     if text {
         report_outcome(&outcome, &out)?;

@@ -118,6 +118,11 @@ impl Sweep {
         }
     }
 
+    /// True for `hasim live`'s sweep, whose one run was measured, not simulated.
+    pub fn is_measured(&self) -> bool {
+        matches!(self.source, Source::Measured(_))
+    }
+
     /// `hasim compare`: each variant loaded with `base.with_overrides`, so a bad value
     /// fails like a bad `--set`; the error names the variant.
     pub fn compare(

@@ -218,3 +218,34 @@ fn run_limits_end_with_a_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("run.max_events"), "{stderr}");
 }
+
+/// `hasim live` ends with what it measured on 127.0.0.1, not the simulator's event
+/// bookkeeping (a live run processes no simulator events). About 3 s of real time.
+#[test]
+fn a_live_run_says_what_it_measured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hasim(&[
+        "live",
+        "scenarios/loopback.toml",
+        "--set",
+        "run.duration=2s",
+        "--set",
+        "faults.0.at=1s",
+        "--set",
+        "faults.0.duration=500ms",
+        "--no-plots",
+        "--out",
+        tmp.path().join("live").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("live run on 127.0.0.1: ") && stdout.contains(" calls measured"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("events"), "{stdout}");
+}

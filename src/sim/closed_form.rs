@@ -29,7 +29,7 @@ use crate::scenario::QueueLimit;
 pub struct ClosedForm {
     /// When each worker is next free, earliest first (ns).
     free_at: BinaryHeap<Reverse<u64>>,
-    /// Start times of admitted requests that had to wait, in order: the ones after
+    /// Start times of requests that had to wait, in order: the ones after
     /// an arrival are the ones still waiting then (a bounded queue's length, and what
     /// the memory budget counts).
     waiting_starts: VecDeque<u64>,
@@ -47,11 +47,11 @@ impl ClosedForm {
     }
 
     /// When a request arriving at `arrive` starts service, or `None` if every worker
-    /// is busy and the waiting line is full (the server rejects it). Requests must
-    /// come in arrival order; an admitted one must be followed by
-    /// [`ClosedForm::occupy`] with its end.
+    /// is busy and the waiting line is full (the modelled server turns it away, as
+    /// `World::on_request_arrive` does). Requests must come in arrival order; one
+    /// that starts must be followed by [`ClosedForm::occupy`] with its end.
     #[inline]
-    pub fn admit(&mut self, arrive: u64) -> Option<u64> {
+    pub fn start_of(&mut self, arrive: u64) -> Option<u64> {
         let Reverse(free) = *self.free_at.peek().expect("a server has a worker");
         if free <= arrive {
             return Some(arrive);
@@ -68,14 +68,14 @@ impl ClosedForm {
         Some(free)
     }
 
-    /// The request [`ClosedForm::admit`] just started holds the earliest free worker
+    /// The request [`ClosedForm::start_of`] just started holds the earliest free worker
     /// until `done`.
     #[inline]
     pub fn occupy(&mut self, done: u64) {
         *self.free_at.peek_mut().expect("a server has a worker") = Reverse(done);
     }
 
-    /// Requests admitted but not yet started, as of the last arrival.
+    /// Requests waiting for a worker, as of the last arrival.
     pub fn waiting(&self) -> usize {
         self.waiting_starts.len()
     }
@@ -133,7 +133,7 @@ mod tests {
         let mut q = ClosedForm::new(1, QueueLimit::Unbounded);
         let mut starts = Vec::new();
         for (arrive, service) in [(0, 10), (5, 10), (30, 1), (30, 4)] {
-            let start = q.admit(arrive).unwrap();
+            let start = q.start_of(arrive).unwrap();
             q.occupy(start + service);
             starts.push(start);
         }
@@ -146,7 +146,7 @@ mod tests {
         let mut q = ClosedForm::new(2, QueueLimit::Unbounded);
         let mut starts = Vec::new();
         for (arrive, service) in [(0, 100), (0, 10), (1, 5), (2, 5)] {
-            let start = q.admit(arrive).unwrap();
+            let start = q.start_of(arrive).unwrap();
             q.occupy(start + service);
             starts.push(start);
         }
@@ -159,13 +159,13 @@ mod tests {
     #[test]
     fn a_full_line_rejects_until_someone_starts() {
         let mut q = ClosedForm::new(1, QueueLimit::Bounded(1));
-        let start = q.admit(0).unwrap();
+        let start = q.start_of(0).unwrap();
         q.occupy(start + 10);
-        let start = q.admit(1).unwrap(); // waits until 10
+        let start = q.start_of(1).unwrap(); // waits until 10
         assert_eq!(start, 10);
         q.occupy(start + 10);
-        assert_eq!(q.admit(2), None, "one waiting already");
-        let start = q.admit(10).unwrap(); // the waiting one started at 10
+        assert_eq!(q.start_of(2), None, "one waiting already");
+        let start = q.start_of(10).unwrap(); // the waiting one started at 10
         assert_eq!(start, 20);
         q.occupy(start + 10);
         assert_eq!(q.waiting(), 1);

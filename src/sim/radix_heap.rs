@@ -6,8 +6,8 @@
 //! sequence number in the low bits always grows). A radix heap (Ahuja, Mehlhorn,
 //! Orlin and Tarjan, 1990) uses exactly that: an entry waits in the bucket of the
 //! highest bit in which its key differs from the last key taken, so a push is one
-//! `Vec::push` and a pop only looks at the lowest non-empty bucket, redistributing it
-//! when it holds more than the minimum. Each entry moves down a few buckets over its
+//! `Vec::push`, and a pop takes the minimum from the lowest non-empty bucket, first
+//! spreading that bucket over the buckets below when it is not bucket 0. Each entry moves down a few buckets over its
 //! life instead of sifting through `log n` levels of a binary heap on every push and
 //! pop, and the buckets are contiguous vectors, which is what matters once a fleet
 //! keeps thousands of events pending.

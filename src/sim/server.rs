@@ -88,7 +88,7 @@ impl World {
             }
         }
         let queue = server.closed_form.as_mut().expect("a closed-form server");
-        let Some(start) = queue.admit(arrive.as_nanos()) else {
+        let Some(start) = queue.start_of(arrive.as_nanos()) else {
             if in_measure && !probe {
                 server.stats.rejected += 1;
             }
@@ -96,50 +96,20 @@ impl World {
             return;
         };
         let group = &self.groups[server.group];
-        let service_ns = if probe {
-            probe_cost_ns
-        } else {
-            group.service.sample_ns(&mut server.rng)
-        };
+        let service_ns = server.service_ns(group, probe.then_some(probe_cost_ns));
         let done = Instant(start.saturating_add(service_ns));
-        queue.occupy(done.as_nanos());
+        if let Some(queue) = server.closed_form.as_mut() {
+            queue.occupy(done.as_nanos());
+        }
         let busy_ns = overlap_ns(Instant(start), done, measure_start, measure_end);
         if done < measure_end {
             server.stats.busy_ns += u128::from(busy_ns);
         } else if busy_ns > 0 {
             self.busy_tail.push((done, s as u32, busy_ns));
         }
-        let error_rate = if probe { 0.0 } else { group.error_rate };
-        let failed = error_rate > 0.0 && server.rng.random::<f64>() < error_rate;
-        if done >= measure_start && done < measure_end && !probe {
-            server.stats.served += 1;
-            if failed {
-                server.stats.errors += 1;
-            }
-        }
-        self.reply_at(attempt, done, if failed { Reply::Error } else { Reply::Ok });
-    }
-
-    /// Sends the answer of a closed-form server for `attempt`, leaving at `at`.
-    fn reply_at(&mut self, attempt: u32, at: Instant, reply: Reply) {
-        let a = self.attempts.get(attempt);
-        let (s, client) = (a.server, a.client);
-        let rng = &mut self.servers[s as usize].net_rng;
-        let hop = Node::Server(s);
-        match transit(&self.network, &self.faults, hop, Node::Client(client), rng) {
-            Some(delay) => {
-                let gen = self.attempts.generation(attempt);
-                let event = Event::ResponseArrive {
-                    attempt,
-                    gen,
-                    reply,
-                };
-                let at = Instant(at.as_nanos().saturating_add(delay));
-                self.engine.schedule_at_lane(at, LANE_RESPONSES, event);
-            }
-            // Not with a steady network and no network fault (`closed_form::qualifies`).
-            None => self.leave_world(attempt),
-        }
+        let ended_in_measure = (measure_start..measure_end).contains(&done);
+        let reply = server.end_service(group.error_rate, probe, ended_in_measure);
+        self.reply_at(attempt, done, reply);
     }
 
     /// A worker of server `s` takes `attempt`.
@@ -150,16 +120,8 @@ impl World {
         server.busy += 1;
         server.in_service.push(attempt);
         let a = self.attempts.get_mut(attempt);
-        let service_ns = if a.is_probe() {
-            a.probe_cost_ns
-        } else {
-            self.groups[server.group].service.sample_ns(&mut server.rng)
-        };
-        let service_ns = if server.slow_factor == 1.0 {
-            service_ns
-        } else {
-            (service_ns as f64 * server.slow_factor) as u64
-        };
+        let probe_cost_ns = a.is_probe().then_some(a.probe_cost_ns);
+        let service_ns = server.service_ns(&self.groups[server.group], probe_cost_ns);
         a.service_start = now;
         let epoch = server.epoch;
         let gen = self.attempts.generation(attempt);
@@ -177,6 +139,7 @@ impl World {
     pub(crate) fn on_service_done(&mut self, attempt: u32, gen: u32, epoch: u32) {
         let now = self.engine.now();
         let (measure_start, measure_end) = (self.measure_start, self.measure_end);
+        let in_measure = self.in_measure(now);
         let Some(a) = self.attempts.get_live(attempt, gen) else {
             return;
         };
@@ -192,27 +155,24 @@ impl World {
             server.in_service.swap_remove(i);
         }
         server.stats.busy_ns += u128::from(overlap_ns(started, now, measure_start, measure_end));
-        let error_rate = if probe {
-            0.0
-        } else {
-            self.groups[server.group].error_rate
-        };
-        let failed = error_rate > 0.0 && server.rng.random::<f64>() < error_rate;
-        if now >= measure_start && now < measure_end && !probe {
-            server.stats.served += 1;
-            if failed {
-                server.stats.errors += 1;
-            }
-        }
-        self.reply(attempt, if failed { Reply::Error } else { Reply::Ok });
+        let reply = server.end_service(self.groups[server.group].error_rate, probe, in_measure);
+        self.reply(attempt, reply);
         let server = &mut self.servers[s];
         if let Some(next) = server.queue.pop_front() {
             self.start_service(s, next);
         }
     }
 
-    /// Sends the server's answer for `attempt` back over the network.
+    /// Sends the server's answer for `attempt` back over the network, now.
     pub(crate) fn reply(&mut self, attempt: u32, reply: Reply) {
+        self.reply_at(attempt, self.engine.now(), reply);
+    }
+
+    /// Sends the server's answer for `attempt` back over the network, leaving at `at`.
+    /// Later than now only for a server solved in closed form, whose answers cross a
+    /// steady network with no fault: no draw and no fault to meet, so deciding the
+    /// transit early changes nothing.
+    fn reply_at(&mut self, attempt: u32, at: Instant, reply: Reply) {
         let a = self.attempts.get(attempt);
         let (s, client) = (a.server, a.client);
         let rng = &mut self.servers[s as usize].net_rng;
@@ -225,15 +185,13 @@ impl World {
         ) {
             Some(delay) => {
                 let gen = self.attempts.generation(attempt);
-                self.engine.schedule_in_ns_lane(
-                    delay,
-                    LANE_RESPONSES,
-                    Event::ResponseArrive {
-                        attempt,
-                        gen,
-                        reply,
-                    },
-                );
+                let event = Event::ResponseArrive {
+                    attempt,
+                    gen,
+                    reply,
+                };
+                let arrive = Instant(at.as_nanos().saturating_add(delay));
+                self.engine.schedule_at_lane(arrive, LANE_RESPONSES, event);
             }
             None => self.leave_world(attempt),
         }

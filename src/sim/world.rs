@@ -8,11 +8,13 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use rand::Rng;
+
 use super::autoscale::AutoscaleRun;
 use super::closed_form::{self, ClosedForm};
 use super::discovery::Registry;
 use super::engine::Engine;
-use super::event::Event;
+use super::event::{Event, Reply};
 use super::fault::{FaultState, Node};
 use super::network::Network;
 use super::slab::Slab;
@@ -79,6 +81,37 @@ impl Server {
     /// form).
     pub fn queued(&self) -> usize {
         self.queue.len() + self.closed_form.as_ref().map_or(0, ClosedForm::waiting)
+    }
+
+    /// The service time of a request: a probe's fixed cost (`probe_cost_ns`), or a
+    /// draw from the group's distribution on the server's stream; scaled by any
+    /// slowdown.
+    pub fn service_ns(&mut self, group: &ServerGroupConfig, probe_cost_ns: Option<u64>) -> u64 {
+        let service_ns = probe_cost_ns.unwrap_or_else(|| group.service.sample_ns(&mut self.rng));
+        if self.slow_factor == 1.0 {
+            service_ns
+        } else {
+            (service_ns as f64 * self.slow_factor) as u64
+        }
+    }
+
+    /// A service ends: whether it failed (drawn on the server's stream at the group's
+    /// `error_rate`; never for a probe), counted if it ended in the measured interval.
+    /// Returns the answer to send.
+    pub fn end_service(&mut self, error_rate: f64, probe: bool, ended_in_measure: bool) -> Reply {
+        let error_rate = if probe { 0.0 } else { error_rate };
+        let failed = error_rate > 0.0 && self.rng.random::<f64>() < error_rate;
+        if ended_in_measure && !probe {
+            self.stats.served += 1;
+            if failed {
+                self.stats.errors += 1;
+            }
+        }
+        if failed {
+            Reply::Error
+        } else {
+            Reply::Ok
+        }
     }
 
     /// Brings `busy_integral` up to `now` (call before `busy` changes).

@@ -178,9 +178,12 @@ pub struct Breaker {
     /// Openings since the breaker last closed: the n-th waits
     /// `wait_in_open x wait_multiplier^(n-1)`.
     openings: u32,
-    /// Admitted calls that have not reported yet.
-    in_flight: u64,
-    /// The latest `now` seen, to assert that time never goes backwards.
+    /// Admitted calls that have not reported yet (saturating: a client has far fewer
+    /// than 4 billion calls out).
+    in_flight: u32,
+    /// The latest `now` seen, to assert that time never goes backwards (debug builds
+    /// only: release builds keep the breaker small, see `CountWindow`).
+    #[cfg(debug_assertions)]
     last_now: Instant,
 }
 
@@ -212,6 +215,7 @@ impl Breaker {
             detector,
             openings: 0,
             in_flight: 0,
+            #[cfg(debug_assertions)]
             last_now: Instant::ZERO,
         }
     }
@@ -237,7 +241,7 @@ impl Breaker {
         }
         match &mut self.state {
             State::Closed => {
-                self.in_flight += 1;
+                self.in_flight = self.in_flight.saturating_add(1);
                 Admit::Allow
             }
             State::HalfOpen {
@@ -247,7 +251,7 @@ impl Breaker {
             } if *permits_left > 0 => {
                 *permits_left -= 1;
                 *probes_out += 1;
-                self.in_flight += 1;
+                self.in_flight = self.in_flight.saturating_add(1);
                 Admit::Probe
             }
             State::HalfOpen { .. } => Admit::Reject { retry_at: now },
@@ -255,7 +259,7 @@ impl Breaker {
                 retry_at: Instant(u64::MAX),
             },
             State::Special(Special::Disabled | Special::MetricsOnly) => {
-                self.in_flight += 1;
+                self.in_flight = self.in_flight.saturating_add(1);
                 Admit::Allow
             }
             State::Open { .. } => unreachable!("left OPEN above"),
@@ -416,12 +420,15 @@ impl Breaker {
 
     /// Moves to `now`: fires the deadlines that have passed, each at its own instant.
     fn advance(&mut self, now: Instant) {
-        debug_assert!(
-            now >= self.last_now,
-            "time went backwards: {now} < {}",
-            self.last_now
-        );
-        self.last_now = self.last_now.max(now);
+        #[cfg(debug_assertions)]
+        {
+            debug_assert!(
+                now >= self.last_now,
+                "time went backwards: {now} < {}",
+                self.last_now
+            );
+            self.last_now = self.last_now.max(now);
+        }
         if let State::Open { until } = self.state {
             // resilience4j `automaticTransitionFromOpenToHalfOpenEnabled`: the wait's
             // end moves OPEN to HALF_OPEN by itself, at that instant.
@@ -453,7 +460,7 @@ impl Breaker {
         debug_assert!(self.in_flight > 0, "a report without an admitted call");
         self.in_flight = self.in_flight.saturating_sub(1);
         if let State::HalfOpen { probes_out, .. } = &mut self.state {
-            *probes_out = (*probes_out).min(u32::try_from(self.in_flight).unwrap_or(u32::MAX));
+            *probes_out = (*probes_out).min(self.in_flight);
         }
     }
 

@@ -55,36 +55,101 @@ impl Tally {
     }
 }
 
-/// The last `size` outcomes (resilience4j COUNT_BASED).
+/// The last `size` outcomes (resilience4j COUNT_BASED), one bit per outcome and flag.
+///
+/// A client keeps one breaker per endpoint, so at fleet scale (100 instances x 1,000
+/// endpoints) these windows are 100,000 ring buffers touched at random. Windows of up
+/// to 64 calls (resilience4j's default is 100, most configs use less) keep their bits
+/// inline, so recording an outcome touches no memory outside the breaker itself; larger
+/// ones keep them in one boxed slice.
 #[derive(Clone, Debug)]
 pub(crate) struct CountWindow {
-    slots: Vec<Sample>,
-    /// The window's length (the `Vec`'s capacity may be larger).
-    size: usize,
+    bits: Bits,
+    /// The window's length.
+    size: u32,
+    /// Outcomes held (up to `size`).
+    len: u32,
     /// Where the next outcome goes (the oldest one once the ring is full).
-    next: usize,
+    next: u32,
     tally: Tally,
+}
+
+/// The `failed` and `slow` flags of each slot of a count window.
+#[derive(Clone, Debug)]
+enum Bits {
+    /// Slot `i` is bit `i` of each word (windows of up to 64 calls).
+    Inline { failed: u64, slow: u64 },
+    /// Slot `i` is bit `i % 64` of words `2 (i / 64)` (failed) and `2 (i / 64) + 1`
+    /// (slow).
+    Boxed(Box<[u64]>),
+}
+
+impl Bits {
+    fn new(size: u32) -> Bits {
+        if size <= 64 {
+            Bits::Inline { failed: 0, slow: 0 }
+        } else {
+            Bits::Boxed(vec![0; 2 * size.div_ceil(64) as usize].into_boxed_slice())
+        }
+    }
+
+    #[inline]
+    fn words(&mut self, slot: u32) -> (&mut u64, &mut u64, u64) {
+        let mask = 1u64 << (slot % 64);
+        match self {
+            Bits::Inline { failed, slow } => (failed, slow, mask),
+            Bits::Boxed(words) => {
+                let (failed, slow) = words[2 * (slot / 64) as usize..].split_at_mut(1);
+                (&mut failed[0], &mut slow[0], mask)
+            }
+        }
+    }
+
+    /// Stores `s` in `slot` and returns what the slot held.
+    #[inline]
+    fn replace(&mut self, slot: u32, s: Sample) -> Sample {
+        let (failed, slow, mask) = self.words(slot);
+        let old = Sample {
+            failed: *failed & mask != 0,
+            slow: *slow & mask != 0,
+        };
+        *failed = (*failed & !mask) | if s.failed { mask } else { 0 };
+        *slow = (*slow & !mask) | if s.slow { mask } else { 0 };
+        old
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Bits::Inline { failed, slow } => (*failed, *slow) = (0, 0),
+            Bits::Boxed(words) => words.fill(0),
+        }
+    }
 }
 
 impl CountWindow {
     pub fn new(size: u32) -> CountWindow {
-        let size = size.max(1) as usize;
+        let size = size.max(1);
         CountWindow {
-            slots: Vec::with_capacity(size),
+            bits: Bits::new(size),
             size,
+            len: 0,
             next: 0,
             tally: Tally::default(),
         }
     }
 
     pub fn record(&mut self, s: Sample) {
-        if self.slots.len() < self.size {
-            self.slots.push(s);
+        let old = self.bits.replace(self.next, s);
+        if self.len < self.size {
+            self.len += 1;
         } else {
-            self.tally.remove(self.slots[self.next]);
-            self.slots[self.next] = s;
+            self.tally.remove(old);
         }
-        self.next = (self.next + 1) % self.size;
+        self.next = if self.next + 1 == self.size {
+            0
+        } else {
+            self.next + 1
+        };
         self.tally.add(s);
     }
 
@@ -93,7 +158,8 @@ impl CountWindow {
     }
 
     pub fn clear(&mut self) {
-        self.slots.clear();
+        self.bits.clear();
+        self.len = 0;
         self.next = 0;
         self.tally = Tally::default();
     }
@@ -203,6 +269,35 @@ mod tests {
         w.clear();
         assert_eq!(w.tally(), Tally::default());
         w.record(FAIL);
+        assert_eq!(w.tally().calls, 1);
+    }
+
+    /// Windows past 64 calls keep their bits in a boxed slice: the ring forgets the
+    /// oldest outcome across word boundaries exactly as the inline one does.
+    #[test]
+    fn a_large_count_window_forgets_the_oldest_across_words() {
+        let size = 130;
+        let mut w = CountWindow::new(size);
+        let sample = |i: u32| Sample {
+            failed: i % 3 == 0,
+            slow: i % 5 == 0,
+        };
+        let mut reference = std::collections::VecDeque::new();
+        for i in 0..1_000u32 {
+            w.record(sample(i));
+            reference.push_back(sample(i));
+            if reference.len() > size as usize {
+                reference.pop_front();
+            }
+            let expected = reference.iter().fold(Tally::default(), |mut t, &s| {
+                t.add(s);
+                t
+            });
+            assert_eq!(w.tally(), expected, "after {i}");
+        }
+        w.clear();
+        w.record(FAIL);
+        assert_eq!(w.tally().failures, 1);
         assert_eq!(w.tally().calls, 1);
     }
 

@@ -85,6 +85,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use rand::Rng;
+use smallvec::SmallVec;
 
 use action::TimerKind;
 use eligible::EligibleSet;
@@ -147,10 +148,11 @@ struct Call {
     hedges: u32,
     /// The client-scope breaker admitted it and awaits its outcome.
     breaker_admitted: bool,
-    /// Endpoints already tried (for `other_endpoint`).
-    tried: Vec<EndpointId>,
+    /// Endpoints already tried (for `other_endpoint`); inline up to four, so starting,
+    /// answering and finishing a call touch no list on the heap.
+    tried: SmallVec<[EndpointId; 4]>,
     /// Attempts out and awaited.
-    pending: Vec<AttemptId>,
+    pending: SmallVec<[AttemptId; 2]>,
     /// The previous backoff (decorrelated jitter grows it).
     previous_delay: Option<std::time::Duration>,
 }
@@ -203,10 +205,6 @@ pub struct Client<R> {
     /// Scratch of the Envoy priority computation (per-tier panic), reused per pick.
     priority_hosts: Vec<PriorityHosts>,
     priority_state: PriorityLoads,
-    /// Emptied `tried` and `pending` lists of finished calls, reused by the next
-    /// calls so that starting and finishing a call allocates nothing.
-    spare_tried: Vec<Vec<EndpointId>>,
-    spare_pending: Vec<Vec<AttemptId>>,
     last_now: Instant,
 }
 
@@ -252,8 +250,6 @@ impl<R: Rng> Client<R> {
             tier_loads: Vec::new(),
             priority_hosts: Vec::new(),
             priority_state: PriorityLoads::default(),
-            spare_tried: Vec::new(),
-            spare_pending: Vec::new(),
             last_now: now,
         };
         if let Some(at) = client.outlier.as_ref().and_then(|o| o.next_deadline()) {
@@ -354,8 +350,8 @@ impl<R: Rng> Client<R> {
             attempts_made: 0,
             hedges: 0,
             breaker_admitted: admitted == Some(true),
-            tried: self.spare_tried.pop().unwrap_or_default(),
-            pending: self.spare_pending.pop().unwrap_or_default(),
+            tried: SmallVec::new(),
+            pending: SmallVec::new(),
             previous_delay: None,
         }));
         if rate_limited {
@@ -413,7 +409,7 @@ impl<R: Rng> Client<R> {
         let Some(call) = self.calls.get_mut(a.call.0) else {
             return Report::Taken;
         };
-        call.pending.retain(|&p| p != attempt);
+        call.pending.retain(|p| *p != attempt);
         match outcome {
             Outcome::Success => self.finish_call(now, a.call, CallResult::Ok),
             Outcome::Failure(kind) if call.pending.is_empty() => {
@@ -554,9 +550,8 @@ impl<R: Rng> Client<R> {
     /// memory budget. The per-endpoint state is fixed by the endpoint count.
     pub fn bytes_in_flight(&self) -> usize {
         use std::mem::size_of;
-        // A call's lists hold a few ids each; count their typical room.
-        const LISTS: usize = 4 * size_of::<EndpointId>() + 4 * size_of::<AttemptId>();
-        self.calls.slots_held() * (size_of::<(u32, Option<Call>)>() + LISTS)
+        // A call's lists are inline (a call that spills them is rare and short-lived).
+        self.calls.slots_held() * size_of::<(u32, Option<Call>)>()
             + self.attempts.slots_held() * size_of::<(u32, Option<Attempt>)>()
             + self.probes.slots_held() * size_of::<(u32, Option<Probe>)>()
     }
@@ -868,15 +863,6 @@ impl<R: Rng> Client<R> {
                 endpoint: a.endpoint,
             });
         }
-        let Call {
-            mut tried,
-            mut pending,
-            ..
-        } = c;
-        tried.clear();
-        pending.clear();
-        self.spare_tried.push(tried);
-        self.spare_pending.push(pending);
     }
 
     // ----- health checks and outlier ticks ---------------------------------------------

@@ -45,7 +45,7 @@ use std::time::Duration;
 
 use consecutive::ConsecutiveFailures;
 use hystrix::HystrixWindow;
-use window::{BucketWindow, CountWindow, Sample, Tally};
+use window::{BucketWindow, CountWindow, Sample, SmallTally};
 
 use crate::time::{nanos, Instant};
 use crate::Outcome;
@@ -119,9 +119,10 @@ enum State {
         probes_out: u32,
         /// The fresh count window of this HALF_OPEN (it never wraps: it decides as
         /// soon as it holds `half_open_minimum <= half_open_calls` outcomes).
-        tally: Tally,
-        /// `max_wait_in_half_open` expiry.
-        expires_at: Option<Instant>,
+        tally: SmallTally,
+        /// `max_wait_in_half_open` expiry; `Instant::MAX` when there is none (an
+        /// `Option` would add 8 bytes to every breaker of a fleet).
+        expires_at: Instant,
     },
     /// One of the special states an operator sets by hand.
     Special(Special),
@@ -139,8 +140,10 @@ enum Special {
 #[derive(Clone, Debug)]
 enum Detector {
     Count(CountWindow),
-    Time(BucketWindow),
-    Hystrix(HystrixWindow),
+    // Boxed: rarer than count windows and larger, they would set the size of every
+    // breaker (a client keeps one per endpoint).
+    Time(Box<BucketWindow>),
+    Hystrix(Box<HystrixWindow>),
     Consecutive(ConsecutiveFailures),
 }
 
@@ -199,12 +202,18 @@ impl Breaker {
     pub(crate) fn with_rules(rules: Arc<Rules>) -> Breaker {
         let detector = match rules.trip {
             TripRule::CountWindow { size, .. } => Detector::Count(CountWindow::new(size)),
-            TripRule::TimeWindow { size_s, .. } => Detector::Time(BucketWindow::new(size_s)),
+            TripRule::TimeWindow { size_s, .. } => {
+                Detector::Time(Box::new(BucketWindow::new(size_s)))
+            }
             TripRule::Hystrix {
                 size_s,
                 request_volume,
                 error_percent,
-            } => Detector::Hystrix(HystrixWindow::new(size_s, request_volume, error_percent)),
+            } => Detector::Hystrix(Box::new(HystrixWindow::new(
+                size_s,
+                request_volume,
+                error_percent,
+            ))),
             TripRule::Consecutive { failures } => {
                 Detector::Consecutive(ConsecutiveFailures::new(failures))
             }
@@ -321,8 +330,11 @@ impl Breaker {
             State::HalfOpen { tally, .. } => {
                 tally.add(sample);
                 let r = &self.rules;
-                if tally.calls >= u64::from(r.half_open_minimum) {
-                    if tally.exceeds(r.half_open_minimum, r.failure_rate, r.slow_call_rate) {
+                if tally.calls >= r.half_open_minimum {
+                    if tally
+                        .widen()
+                        .exceeds(r.half_open_minimum, r.failure_rate, r.slow_call_rate)
+                    {
                         self.open(now);
                     } else {
                         self.close(now);
@@ -394,7 +406,9 @@ impl Breaker {
             (State::Open { until }, _) if self.rules.automatic_transition => {
                 Some(Instant(until.0.saturating_add(1)))
             }
-            (State::HalfOpen { expires_at, .. }, _) => *expires_at,
+            (State::HalfOpen { expires_at, .. }, _) => {
+                (*expires_at != Instant::MAX).then_some(*expires_at)
+            }
             (State::Closed, Detector::Hystrix(h)) => h.next_deadline(),
             _ => None,
         }
@@ -436,12 +450,8 @@ impl Breaker {
                 self.enter_half_open(Instant(until.0.saturating_add(1)));
             }
         }
-        if let State::HalfOpen {
-            expires_at: Some(t),
-            ..
-        } = self.state
-        {
-            if t <= now {
+        if let State::HalfOpen { expires_at: t, .. } = self.state {
+            if t != Instant::MAX && t <= now {
                 self.open(t);
             }
             return;
@@ -499,8 +509,11 @@ impl Breaker {
         self.state = State::HalfOpen {
             permits_left: self.rules.half_open_calls,
             probes_out: 0,
-            tally: Tally::default(),
-            expires_at: self.rules.max_wait_in_half_open.map(|d| now.after(d)),
+            tally: SmallTally::default(),
+            expires_at: self
+                .rules
+                .max_wait_in_half_open
+                .map_or(Instant::MAX, |d| now.after(d)),
         };
     }
 

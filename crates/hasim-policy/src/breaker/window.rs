@@ -36,14 +36,6 @@ impl Tally {
         self.slow -= other.slow;
     }
 
-    fn remove(&mut self, s: Sample) {
-        self.sub(Tally {
-            calls: 1,
-            failures: u64::from(s.failed),
-            slow: u64::from(s.slow),
-        });
-    }
-
     /// resilience4j's test: with at least `minimum` calls, is either rate at or above
     /// its threshold (inclusive)?
     pub fn exceeds(&self, minimum: u32, failure_rate: f64, slow_call_rate: f64) -> bool {
@@ -52,6 +44,40 @@ impl Tally {
         }
         let calls = self.calls as f64;
         self.failures as f64 / calls >= failure_rate || self.slow as f64 / calls >= slow_call_rate
+    }
+}
+
+/// Counts of a window that can never hold `u32::MAX` calls (a count window, the trial
+/// calls of a HALF_OPEN): half a [`Tally`], which matters when a client keeps one
+/// breaker per endpoint of a large fleet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SmallTally {
+    pub calls: u32,
+    pub failures: u32,
+    pub slow: u32,
+}
+
+impl SmallTally {
+    pub fn add(&mut self, s: Sample) {
+        self.calls += 1;
+        self.failures += u32::from(s.failed);
+        self.slow += u32::from(s.slow);
+    }
+
+    fn remove(&mut self, s: Sample) {
+        debug_assert!(self.calls >= 1 && self.failures >= u32::from(s.failed));
+        self.calls -= 1;
+        self.failures -= u32::from(s.failed);
+        self.slow -= u32::from(s.slow);
+    }
+
+    /// The same counts as a [`Tally`], for its rules.
+    pub fn widen(self) -> Tally {
+        Tally {
+            calls: u64::from(self.calls),
+            failures: u64::from(self.failures),
+            slow: u64::from(self.slow),
+        }
     }
 }
 
@@ -71,7 +97,7 @@ pub(crate) struct CountWindow {
     len: u32,
     /// Where the next outcome goes (the oldest one once the ring is full).
     next: u32,
-    tally: Tally,
+    tally: SmallTally,
 }
 
 /// The `failed` and `slow` flags of each slot of a count window.
@@ -134,7 +160,7 @@ impl CountWindow {
             size,
             len: 0,
             next: 0,
-            tally: Tally::default(),
+            tally: SmallTally::default(),
         }
     }
 
@@ -154,14 +180,14 @@ impl CountWindow {
     }
 
     pub fn tally(&self) -> Tally {
-        self.tally
+        self.tally.widen()
     }
 
     pub fn clear(&mut self) {
         self.bits.clear();
         self.len = 0;
         self.next = 0;
-        self.tally = Tally::default();
+        self.tally = SmallTally::default();
     }
 }
 

@@ -117,7 +117,12 @@ pub enum Report {
 }
 
 /// What the stack keeps about one endpoint id.
+///
+/// Aligned to a cache line: a call touches the whole state of the endpoint it picked,
+/// and at fleet scale (100,000 of them) that state is rarely in cache, so it should
+/// cost two line fills (128 bytes in release builds), not three.
 #[derive(Clone, Debug, Default)]
+#[repr(align(64))]
 struct EndpointState {
     /// In the discovery view now.
     known: bool,

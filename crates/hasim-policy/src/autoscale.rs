@@ -175,8 +175,26 @@ pub struct Autoscaler {
 
 impl Autoscaler {
     /// An autoscaler whose first evaluation is one `interval` after time 0.
-    pub fn new(cfg: &AutoscaleConfig) -> Self {
-        debug_assert!(cfg.validate().is_ok(), "validate the config first");
+    ///
+    /// # Errors
+    ///
+    /// The first problem [`AutoscaleConfig::validate`] finds; its `key` names the field.
+    pub fn try_new(cfg: &AutoscaleConfig) -> Result<Autoscaler, ConfigError> {
+        cfg.validate()?;
+        Ok(Autoscaler::build(cfg))
+    }
+
+    /// [`Autoscaler::try_new`] for a config known to be valid (checked at load time).
+    ///
+    /// # Panics
+    ///
+    /// If `cfg.validate()` fails, in every build: no invalid config builds a autoscaler.
+    pub fn new(cfg: &AutoscaleConfig) -> Autoscaler {
+        Autoscaler::try_new(cfg).unwrap_or_else(|e| panic!("invalid autoscaler config: {e}"))
+    }
+
+    /// Builds from a config that passed `validate()`.
+    fn build(cfg: &AutoscaleConfig) -> Autoscaler {
         let interval_ns = nanos(cfg.interval).max(1);
         let window_ticks = nanos(cfg.scale_down_stabilization) / interval_ns;
         let capacity = usize::try_from(window_ticks)

@@ -48,7 +48,7 @@ use hystrix::HystrixWindow;
 use window::{BucketWindow, CountWindow, Sample, SmallTally};
 
 use crate::time::{nanos, Instant};
-use crate::Outcome;
+use crate::{ConfigError, Outcome};
 
 /// The breaker's answer to "may this call go out?".
 #[must_use]
@@ -171,6 +171,43 @@ const SECOND_NS: u64 = 1_000_000_000;
 /// `now` must never go backwards between calls. A rejected call reports nothing.
 /// Every admitted call, whatever the state it was admitted in, reports exactly once:
 /// the breaker counts calls in flight to know how many probes can still be out.
+///
+/// # Example
+///
+/// A resilience4j breaker over the last 4 calls opens when half of them failed, waits
+/// 1 s, then lets one probe through and closes when it succeeds:
+///
+/// ```
+/// use std::time::Duration;
+/// use hasim_policy::breaker::{Admit, Breaker, BreakerConfig, BreakerState};
+/// use hasim_policy::time::Instant;
+/// use hasim_policy::{FailureKind, Outcome};
+///
+/// let mut config = BreakerConfig::default();
+/// config.window_size = Some(4);
+/// config.minimum_calls = Some(4);
+/// config.failure_rate = Some(0.5);
+/// config.wait_in_open = Some(Duration::from_secs(1));
+/// config.half_open_calls = Some(1);
+/// let mut breaker = Breaker::try_new(&config)?;
+///
+/// let ms = |n: u64| Instant::from_nanos(n * 1_000_000);
+/// let latency = Duration::from_millis(3);
+/// for (i, failed) in [false, true, false, true].into_iter().enumerate() {
+///     let now = ms(i as u64);
+///     assert_eq!(breaker.admit(now), Admit::Allow);
+///     let outcome = if failed { Outcome::Failure(FailureKind::Error) } else { Outcome::Success };
+///     breaker.on_outcome(now, outcome, latency);
+/// }
+/// assert_eq!(breaker.state(), BreakerState::Open);
+/// assert!(matches!(breaker.admit(ms(500)), Admit::Reject { .. }));
+///
+/// // After the wait, one probe; its success closes the breaker.
+/// assert_eq!(breaker.admit(ms(1_004)), Admit::Probe);
+/// breaker.on_outcome(ms(1_007), Outcome::Success, latency);
+/// assert_eq!(breaker.state(), BreakerState::Closed);
+/// # Ok::<(), hasim_policy::ConfigError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Breaker {
     /// Shared by every breaker built from one config (a client keeps one per endpoint:
@@ -192,8 +229,26 @@ pub struct Breaker {
 
 impl Breaker {
     /// A CLOSED breaker with an empty window. Every window is allocated here, once.
+    ///
+    /// # Errors
+    ///
+    /// The first problem [`BreakerConfig::validate`] finds; its `key` names the field.
+    pub fn try_new(config: &BreakerConfig) -> Result<Breaker, ConfigError> {
+        config.validate()?;
+        Ok(Breaker::build(config))
+    }
+
+    /// [`Breaker::try_new`] for a config known to be valid (checked at load time).
+    ///
+    /// # Panics
+    ///
+    /// If `config.validate()` fails, in every build: no invalid config builds a breaker.
     pub fn new(config: &BreakerConfig) -> Breaker {
-        debug_assert_eq!(config.validate(), Ok(()), "validate the config first");
+        Breaker::try_new(config).unwrap_or_else(|e| panic!("invalid breaker config: {e}"))
+    }
+
+    /// Builds from a config that passed `validate()`.
+    fn build(config: &BreakerConfig) -> Breaker {
         Breaker::with_rules(Arc::new(config.resolved()))
     }
 

@@ -15,6 +15,35 @@
 //!
 //! `now` must never go backwards. Both are owned by a `Retrier`, which calls them.
 //!
+//! # Example
+//!
+//! A 20% budget with no reserve allows one retry per five calls made in the last
+//! `ttl`, and forgets calls older than that:
+//!
+//! ```
+//! use std::time::Duration;
+//! use hasim_policy::budget::{BudgetConfig, RetryBudget, Spend};
+//! use hasim_policy::time::Instant;
+//!
+//! let mut config = BudgetConfig::default();
+//! config.ratio = 0.2;
+//! config.min_per_sec = 0;
+//! config.ttl = Duration::from_secs(10);
+//! let mut budget = RetryBudget::try_new(&config)?;
+//!
+//! let now = Instant::from_nanos(1_000);
+//! for _ in 0..5 {
+//!     budget.deposit(now); // five calls start
+//! }
+//! assert_eq!(budget.withdraw(now), Spend::Granted); // one retry
+//! assert_eq!(budget.withdraw(now), Spend::Denied); // not two
+//!
+//! let later = now.after(Duration::from_secs(11));
+//! budget.deposit(later);
+//! assert_eq!(budget.withdraw(later), Spend::Denied, "the old calls have expired");
+//! # Ok::<(), hasim_policy::ConfigError>(())
+//! ```
+//!
 //! # Mapping to tower and Finagle
 //!
 //! The bucket is tower's `TpsBucket` on integer nanoseconds: ten slots of `ttl / 10`,
@@ -141,10 +170,29 @@ pub struct RetryBudget {
 }
 
 impl RetryBudget {
-    /// An empty budget (only the reserve is available) from a validated config. The
+    /// An empty budget (only the reserve is available). The
     /// first slot starts at time zero; since all slots start empty, that is the same as
     /// starting at the first call.
+    ///
+    /// # Errors
+    ///
+    /// The first problem [`BudgetConfig::validate`] finds; its `key` names the field.
+    pub fn try_new(config: &BudgetConfig) -> Result<RetryBudget, ConfigError> {
+        config.validate()?;
+        Ok(RetryBudget::build(config))
+    }
+
+    /// [`RetryBudget::try_new`] for a config known to be valid (checked at load time).
+    ///
+    /// # Panics
+    ///
+    /// If `config.validate()` fails, in every build: no invalid config builds a retry budget.
     pub fn new(config: &BudgetConfig) -> RetryBudget {
+        RetryBudget::try_new(config).unwrap_or_else(|e| panic!("invalid retry budget config: {e}"))
+    }
+
+    /// Builds from a config that passed `validate()`.
+    fn build(config: &BudgetConfig) -> RetryBudget {
         let (deposit_amount, withdraw_amount) = if config.ratio == 0.0 {
             (0, 1)
         } else {

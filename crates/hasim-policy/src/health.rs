@@ -169,8 +169,26 @@ pub struct HealthChecker {
 
 impl HealthChecker {
     /// A checker that knows no endpoint yet (every endpoint starts pending).
-    pub fn new(cfg: &HealthCheckConfig) -> Self {
-        debug_assert!(cfg.validate().is_ok(), "validate the config first");
+    ///
+    /// # Errors
+    ///
+    /// The first problem [`HealthCheckConfig::validate`] finds; its `key` names the field.
+    pub fn try_new(cfg: &HealthCheckConfig) -> Result<HealthChecker, ConfigError> {
+        cfg.validate()?;
+        Ok(HealthChecker::build(cfg))
+    }
+
+    /// [`HealthChecker::try_new`] for a config known to be valid (checked at load time).
+    ///
+    /// # Panics
+    ///
+    /// If `cfg.validate()` fails, in every build: no invalid config builds a health checker.
+    pub fn new(cfg: &HealthCheckConfig) -> HealthChecker {
+        HealthChecker::try_new(cfg).unwrap_or_else(|e| panic!("invalid health checker config: {e}"))
+    }
+
+    /// Builds from a config that passed `validate()`.
+    fn build(cfg: &HealthCheckConfig) -> HealthChecker {
         HealthChecker {
             interval: cfg.interval,
             interval_jitter: cfg.interval_jitter,

@@ -148,9 +148,27 @@ pub struct Hedger {
 }
 
 impl Hedger {
-    /// The hedger of a validated config.
+    /// The hedger of `config`.
+    ///
+    /// # Errors
+    ///
+    /// The first problem [`HedgeConfig::validate`] finds; its `key` names the field.
+    pub fn try_new(config: &HedgeConfig) -> Result<Hedger, ConfigError> {
+        config.validate()?;
+        Ok(Hedger::build(config))
+    }
+
+    /// [`Hedger::try_new`] for a config known to be valid (checked at load time).
+    ///
+    /// # Panics
+    ///
+    /// If `config.validate()` fails, in every build: no invalid config builds a hedger.
     pub fn new(config: &HedgeConfig) -> Hedger {
-        debug_assert_eq!(config.validate(), Ok(()), "validated at load time");
+        Hedger::try_new(config).unwrap_or_else(|e| panic!("invalid hedger config: {e}"))
+    }
+
+    /// Builds from a config that passed `validate()`.
+    fn build(config: &HedgeConfig) -> Hedger {
         let mode = match config.percentile {
             Some(p) => Mode::Percentile {
                 ppm: (p * 1e6).round() as u64,

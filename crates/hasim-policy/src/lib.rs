@@ -48,6 +48,11 @@ pub mod time;
 #[cfg(feature = "serde")]
 use serde::Deserialize;
 
+/// The README's examples compile and run with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 /// This crate's version, for `hasim --version` and bug reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

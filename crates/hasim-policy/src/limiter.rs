@@ -224,9 +224,27 @@ pub enum Limiter {
 }
 
 impl Limiter {
-    /// The limiter of a validated config; a token bucket starts full at `now`.
+    /// The limiter of `config`; a token bucket starts full at `now`.
+    ///
+    /// # Errors
+    ///
+    /// The first problem [`LimiterConfig::validate`] finds; its `key` names the field.
+    pub fn try_new(config: &LimiterConfig, now: Instant) -> Result<Limiter, ConfigError> {
+        config.validate()?;
+        Ok(Limiter::build(config, now))
+    }
+
+    /// [`Limiter::try_new`] for a config known to be valid (checked at load time).
+    ///
+    /// # Panics
+    ///
+    /// If `config.validate()` fails, in every build: no invalid config builds a limiter.
     pub fn new(config: &LimiterConfig, now: Instant) -> Limiter {
-        debug_assert_eq!(config.validate(), Ok(()), "validated at load time");
+        Limiter::try_new(config, now).unwrap_or_else(|e| panic!("invalid limiter config: {e}"))
+    }
+
+    /// Builds from a config that passed `validate()`.
+    fn build(config: &LimiterConfig, now: Instant) -> Limiter {
         match *config {
             LimiterConfig::TokenBucket { rate, burst } => {
                 Limiter::TokenBucket(TokenBucket::new(rate, burst, now))

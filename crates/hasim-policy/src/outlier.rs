@@ -355,8 +355,27 @@ pub struct OutlierDetector {
 
 impl OutlierDetector {
     /// A detector whose first tick is one `interval` after `now`.
-    pub fn new(cfg: &OutlierConfig, now: Instant) -> Self {
-        debug_assert!(cfg.validate().is_ok(), "validate the config first");
+    ///
+    /// # Errors
+    ///
+    /// The first problem [`OutlierConfig::validate`] finds; its `key` names the field.
+    pub fn try_new(cfg: &OutlierConfig, now: Instant) -> Result<OutlierDetector, ConfigError> {
+        cfg.validate()?;
+        Ok(OutlierDetector::build(cfg, now))
+    }
+
+    /// [`OutlierDetector::try_new`] for a config known to be valid (checked at load time).
+    ///
+    /// # Panics
+    ///
+    /// If `cfg.validate()` fails, in every build: no invalid config builds a outlier detector.
+    pub fn new(cfg: &OutlierConfig, now: Instant) -> OutlierDetector {
+        OutlierDetector::try_new(cfg, now)
+            .unwrap_or_else(|e| panic!("invalid outlier detector config: {e}"))
+    }
+
+    /// Builds from a config that passed `validate()`.
+    fn build(cfg: &OutlierConfig, now: Instant) -> OutlierDetector {
         OutlierDetector {
             cfg: cfg.clone(),
             hosts: Vec::new(),

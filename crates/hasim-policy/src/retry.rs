@@ -199,9 +199,27 @@ pub struct Retrier {
 }
 
 impl Retrier {
-    /// The retrier of a validated config, with a full budget or throttle.
+    /// The retrier of `config`, with a full budget or throttle.
+    ///
+    /// # Errors
+    ///
+    /// The first problem [`RetryConfig::validate`] finds; its `key` names the field.
+    pub fn try_new(config: &RetryConfig) -> Result<Retrier, ConfigError> {
+        config.validate()?;
+        Ok(Retrier::build(config))
+    }
+
+    /// [`Retrier::try_new`] for a config known to be valid (checked at load time).
+    ///
+    /// # Panics
+    ///
+    /// If `config.validate()` fails, in every build: no invalid config builds a retrier.
     pub fn new(config: &RetryConfig) -> Retrier {
-        debug_assert_eq!(config.validate(), Ok(()), "validated at load time");
+        Retrier::try_new(config).unwrap_or_else(|e| panic!("invalid retrier config: {e}"))
+    }
+
+    /// Builds from a config that passed `validate()`.
+    fn build(config: &RetryConfig) -> Retrier {
         let allowance = match (&config.budget, &config.throttle) {
             (Some(budget), _) => Allowance::Budget(RetryBudget::new(budget)),
             (None, Some(throttle)) => Allowance::Throttle(RetryThrottle::new(throttle)),

@@ -271,8 +271,32 @@ pub enum Balancer {
 }
 
 impl Balancer {
-    /// Builds the balancer of a validated config. `rng` seeds random starting points.
+    /// The balancer of `config`. `rng` seeds random starting points.
+    ///
+    /// # Errors
+    ///
+    /// The first problem [`BalancerConfig::validate`] finds; its `key` names the field.
+    pub fn try_new<R: Rng + ?Sized>(
+        config: &BalancerConfig,
+        setup: &Setup,
+        rng: &mut R,
+    ) -> Result<Balancer, ConfigError> {
+        config.validate()?;
+        Ok(Balancer::build(config, setup, rng))
+    }
+
+    /// [`Balancer::try_new`] for a config known to be valid (checked at load time).
+    ///
+    /// # Panics
+    ///
+    /// If `config.validate()` fails, in every build: no invalid config builds a balancer.
     pub fn new<R: Rng + ?Sized>(config: &BalancerConfig, setup: &Setup, rng: &mut R) -> Balancer {
+        Balancer::try_new(config, setup, rng)
+            .unwrap_or_else(|e| panic!("invalid balancer config: {e}"))
+    }
+
+    /// Builds from a config that passed `validate()`.
+    fn build<R: Rng + ?Sized>(config: &BalancerConfig, setup: &Setup, rng: &mut R) -> Balancer {
         match config {
             BalancerConfig::RoundRobin {} => Balancer::RoundRobin(RoundRobin::new(rng)),
             BalancerConfig::Random {} => Balancer::Random(Random),

@@ -77,9 +77,29 @@ pub struct RetryThrottle {
 }
 
 impl RetryThrottle {
-    /// A full throttle from a validated config. The ratio is rounded to thousandths (not
+    /// A full throttle. The ratio is rounded to thousandths (not
     /// truncated like gRPC Java's cast), so `0.1` is exactly 100 whatever its binary form.
+    ///
+    /// # Errors
+    ///
+    /// The first problem [`ThrottleConfig::validate`] finds; its `key` names the field.
+    pub fn try_new(config: &ThrottleConfig) -> Result<RetryThrottle, ConfigError> {
+        config.validate()?;
+        Ok(RetryThrottle::build(config))
+    }
+
+    /// [`RetryThrottle::try_new`] for a config known to be valid (checked at load time).
+    ///
+    /// # Panics
+    ///
+    /// If `config.validate()` fails, in every build: no invalid config builds a retry throttle.
     pub fn new(config: &ThrottleConfig) -> RetryThrottle {
+        RetryThrottle::try_new(config)
+            .unwrap_or_else(|e| panic!("invalid retry throttle config: {e}"))
+    }
+
+    /// Builds from a config that passed `validate()`.
+    fn build(config: &ThrottleConfig) -> RetryThrottle {
         let max_milli = config.max_tokens.saturating_mul(MILLI);
         RetryThrottle {
             tokens_milli: max_milli,

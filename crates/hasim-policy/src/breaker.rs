@@ -29,6 +29,8 @@ pub(crate) mod table;
 mod window;
 
 #[cfg(test)]
+mod metrics_tests;
+#[cfg(test)]
 mod model_single_trial_tests;
 #[cfg(test)]
 mod model_tests;
@@ -45,7 +47,7 @@ use std::time::Duration;
 
 use consecutive::ConsecutiveFailures;
 use hystrix::HystrixWindow;
-use window::{BucketWindow, CountWindow, Sample, SmallTally};
+use window::{BucketWindow, CountWindow, Sample, SmallTally, Tally};
 
 use crate::time::{nanos, Instant};
 use crate::{ConfigError, Outcome};
@@ -100,6 +102,24 @@ impl BreakerState {
             BreakerState::MetricsOnly => "metrics_only",
         }
     }
+}
+
+/// What a breaker's deciding window holds (see [`Breaker::metrics`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct BreakerMetrics {
+    /// Calls recorded in the window (resilience4j `getNumberOfBufferedCalls`).
+    pub buffered_calls: u64,
+    /// Of those, failures (outcomes whose kind is in `on`).
+    pub failed_calls: u64,
+    /// Of those, calls slower than `slow_call_duration`.
+    pub slow_calls: u64,
+    /// `failed_calls / buffered_calls` in [0, 1], once the window holds its minimum.
+    pub failure_rate: Option<f64>,
+    /// `slow_calls / buffered_calls` in [0, 1], once the window holds its minimum.
+    pub slow_call_rate: Option<f64>,
+    /// Admitted calls that have not reported yet.
+    pub calls_in_flight: u32,
 }
 
 /// Each state carries only the data valid in it. CLOSED's window lives in
@@ -466,6 +486,50 @@ impl Breaker {
             }
             (State::Closed, Detector::Hystrix(h)) => h.next_deadline(),
             _ => None,
+        }
+    }
+
+    /// What the window that decides the next transition holds at `now`: resilience4j's
+    /// `CircuitBreaker.Metrics`, for dashboards and logs. Inspecting changes nothing.
+    ///
+    /// - CLOSED and METRICS_ONLY: the trip window (a time window without the buckets
+    ///   that have left it by `now`). OPEN, FORCED_OPEN and DISABLED: that window as
+    ///   it was when the breaker left CLOSED (the calls that tripped it).
+    /// - HALF_OPEN: the trial calls of this HALF_OPEN.
+    /// - Rates are `None` until the window holds its minimum (`minimum_calls`,
+    ///   Hystrix `request_volume`, `half_open_calls`), where resilience4j says `-1`.
+    /// - `consecutive`: the current run of failures, and no rates.
+    pub fn metrics(&self, now: Instant) -> BreakerMetrics {
+        let r = &self.rules;
+        let (tally, minimum) = match (&self.state, &self.detector, r.trip) {
+            (State::HalfOpen { tally, .. }, _, _) => (tally.widen(), r.half_open_minimum),
+            (_, Detector::Count(w), TripRule::CountWindow { minimum, .. }) => (w.tally(), minimum),
+            (_, Detector::Time(w), TripRule::TimeWindow { minimum, .. }) => {
+                (w.tally_at(now.as_nanos() / SECOND_NS), minimum)
+            }
+            (_, Detector::Hystrix(h), _) => (h.tally_at(now), h.request_volume()),
+            (_, Detector::Consecutive(c), _) => {
+                let run = u64::from(c.run());
+                let consecutive = Tally {
+                    calls: run,
+                    failures: run,
+                    slow: 0,
+                };
+                (consecutive, u32::MAX)
+            }
+            _ => unreachable!("the detector is built from the trip rule"),
+        };
+        let rate = |part: u64| {
+            (tally.calls > 0 && tally.calls >= u64::from(minimum))
+                .then(|| part as f64 / tally.calls as f64)
+        };
+        BreakerMetrics {
+            buffered_calls: tally.calls,
+            failed_calls: tally.failures,
+            slow_calls: tally.slow,
+            failure_rate: rate(tally.failures),
+            slow_call_rate: rate(tally.slow),
+            calls_in_flight: self.in_flight,
         }
     }
 

@@ -21,6 +21,11 @@ impl ConsecutiveFailures {
         self.run >= self.threshold
     }
 
+    /// Failures in the current run.
+    pub fn run(&self) -> u32 {
+        self.run
+    }
+
     /// Forgets the run (on closing).
     pub fn reset(&mut self) {
         self.run = 0;

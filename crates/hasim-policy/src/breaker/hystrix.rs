@@ -12,7 +12,7 @@
 //! `request_volume` calls in the window, no later boundary can trip without a new call
 //! (the window only loses calls as time passes), so no wake-up is asked for.
 
-use super::window::{BucketWindow, Sample};
+use super::window::{BucketWindow, Sample, Tally};
 use crate::time::{nanos, Instant};
 
 use super::config::HYSTRIX_BUCKET;
@@ -73,6 +73,16 @@ impl HystrixWindow {
     pub fn record(&mut self, now: Instant, s: Sample) {
         debug_assert_eq!(self.current, bucket_of(now), "catch_up first");
         self.buckets.record(bucket_of(now), s);
+    }
+
+    /// The rolling window's totals at `now` (the bucket of `now` included).
+    pub fn tally_at(&self, now: Instant) -> Tally {
+        self.buckets.tally_at(bucket_of(now))
+    }
+
+    /// Calls needed before the error percent is compared.
+    pub fn request_volume(&self) -> u32 {
+        self.request_volume
     }
 
     /// The next boundary whose check could trip, if any.

@@ -244,6 +244,19 @@ impl BucketWindow {
         self.tally
     }
 
+    /// Totals over the window as it would be with `bucket` its newest, without moving
+    /// it (an inspection must not change what the next outcome sees). O(buckets).
+    pub fn tally_at(&self, bucket: u64) -> Tally {
+        let mut t = self.tally;
+        if bucket > self.head {
+            let n = self.slots.len() as u64;
+            for k in 0..(bucket - self.head).min(n) {
+                t.sub(self.slots[((bucket - k) % n) as usize]);
+            }
+        }
+        t
+    }
+
     pub fn clear(&mut self) {
         self.slots.fill(Tally::default());
         self.tally = Tally::default();

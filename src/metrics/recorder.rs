@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use super::latency::{Latency, WindowLatency};
+use super::measured::Measured;
 use super::rows::{RunMetrics, ServerStats, Summary, WindowRow};
 use super::spread::{server_rows, server_spread};
 use super::{CallResult, FailReason};
@@ -26,6 +27,13 @@ pub struct RecorderConfig {
     pub window: Duration,
     /// Per-window availability objective, in [0, 1].
     pub slo: f64,
+}
+
+impl RecorderConfig {
+    /// The measured interval `[measure_start, measure_end)`.
+    pub fn measured(&self) -> Measured {
+        Measured::new(self.measure_start, self.measure_end)
+    }
 }
 
 /// Counters of one time window.
@@ -91,7 +99,7 @@ impl Recorder {
     /// Whether a call that starts at `call_start` is measured: its start is in
     /// `[measure_start, measure_end)`. Only measured calls may be reported.
     pub fn is_measured(&self, call_start: Instant) -> bool {
-        self.cfg.measure_start <= call_start && call_start < self.cfg.measure_end
+        self.cfg.measured().contains(call_start)
     }
 
     /// The window of a call that starts at `call_start`, `None` if it is not measured

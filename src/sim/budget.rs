@@ -66,7 +66,7 @@ impl World {
             _ => false,
         };
         self.engine
-            .compact(is_dead, self.measure_end, self.drain_end);
+            .compact(is_dead, self.measured.end, self.drain_end);
     }
 
     /// Ends the run if its growing state holds more than `run.max_memory`.

@@ -25,7 +25,7 @@ impl World {
     /// An open-loop arrival: start a call and schedule the next arrival.
     pub(crate) fn on_arrival_tick(&mut self, client: u32) {
         let now = self.engine.now();
-        if now >= self.measure_end {
+        if now >= self.measured.end {
             return;
         }
         let c = &mut self.clients[client as usize];
@@ -40,7 +40,7 @@ impl World {
 
     /// A closed-loop caller starts its next call.
     pub(crate) fn on_caller_wake(&mut self, client: u32) {
-        if self.engine.now() < self.measure_end {
+        if self.engine.now() < self.measured.end {
             self.start_call(client);
         }
     }
@@ -48,7 +48,7 @@ impl World {
     /// The application asks for a call; the stack decides what happens to it.
     fn start_call(&mut self, client: u32) {
         let now = self.engine.now();
-        if self.in_measure(now) {
+        if self.measured.contains(now) {
             self.open_measured += 1;
         }
         let c = &mut self.clients[client as usize];
@@ -74,7 +74,7 @@ impl World {
                     call_started,
                     ..
                 } => {
-                    if self.in_measure(call_started) {
+                    if self.measured.contains(call_started) {
                         self.recorder.on_attempt(call_started);
                     }
                     self.launch(client, Owner::Attempt(attempt), endpoint, 0);
@@ -156,16 +156,16 @@ impl World {
     /// A call ended: record it if measured, and let a closed-loop caller think.
     fn on_call_finished(&mut self, client: u32, started: Instant, result: CallResult) {
         let now = self.engine.now();
-        if self.in_measure(started) {
+        if self.measured.contains(started) {
             self.recorder.on_call_end(started, now, result);
             self.open_measured -= 1;
             if let CallResult::Failed(_) = result {
-                self.faults.on_call_failed(started);
+                self.fault_log.on_call_failed(started);
             }
         }
         let ci = &mut self.clients[client as usize];
         if let Arrivals::Closed { think, .. } = &ci.arrivals {
-            if now < self.measure_end {
+            if now < self.measured.end {
                 let delay = think.sample_ns(&mut ci.calls_rng);
                 self.engine
                     .schedule_in_ns(delay, Event::CallerWake { client });

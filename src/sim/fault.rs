@@ -9,8 +9,8 @@ use rand_distr::Exp1;
 
 use super::event::{Event, Reply};
 use super::network::Network;
-use super::world::{overlap_ns, Server, World};
-use crate::metrics::{FaultRow, WindowRow};
+use super::world::{Server, World};
+use crate::metrics::{FaultLog, FaultSpan};
 use crate::rng::{stream, Role, SimRng};
 use crate::scenario::{CrashMode, Fault, FaultKind, ScenarioFile, Selector};
 use crate::time::{nanos, Instant};
@@ -79,8 +79,6 @@ fn in_range(i: u32, range: Option<(u32, u32)>) -> bool {
 pub struct FaultRun {
     /// The checked declaration.
     pub spec: Fault,
-    /// The target as written, for faults.csv.
-    pub label: String,
     /// When it starts and ends (`Instant::MAX`: never ends).
     pub start: Instant,
     /// See `start`.
@@ -95,10 +93,6 @@ pub struct FaultRun {
     pub holding_down: Vec<bool>,
     /// `random_crash`: one stream per server, so each fails independently.
     pub server_rngs: Vec<SimRng>,
-    /// Measured calls that started during the fault and failed.
-    pub calls_failed: u64,
-    /// The last time a target server received an attempt, as of the fault's end.
-    pub last_hit: Option<Instant>,
 }
 
 impl FaultRun {
@@ -130,13 +124,11 @@ impl FaultState {
     ) -> FaultState {
         let runs = faults
             .iter()
-            .zip(&cfg.faults)
             .enumerate()
-            .map(|(i, (f, raw))| {
-                let (targets, other, label) = match &f.kind {
+            .map(|(i, f)| {
+                let (targets, other) = match &f.kind {
                     FaultKind::Partition { a, b, .. } => {
-                        let sides = raw.between.clone().unwrap_or_default().join(" | ");
-                        (NodeSet::resolve(cfg, a), NodeSet::resolve(cfg, b), sides)
+                        (NodeSet::resolve(cfg, a), NodeSet::resolve(cfg, b))
                     }
                     _ => (
                         f.target
@@ -144,7 +136,6 @@ impl FaultState {
                             .map(|t| NodeSet::resolve(cfg, t))
                             .unwrap_or_default(),
                         NodeSet::default(),
-                        raw.target.clone().unwrap_or_default(),
                     ),
                 };
                 let start = measure_start.after(f.at);
@@ -157,15 +148,12 @@ impl FaultState {
                 FaultRun {
                     server_rngs,
                     spec: f.clone(),
-                    label,
                     start,
                     end: f.duration.map_or(Instant::MAX, |d| start.after(d)),
                     holding_down: vec![false; targets.servers.len()],
                     targets,
                     other,
                     active: false,
-                    calls_failed: 0,
-                    last_hit: None,
                 }
             })
             .collect();
@@ -175,85 +163,37 @@ impl FaultState {
         }
     }
 
-    /// Records, as of the fault's end, when its target servers last received an attempt.
-    pub fn snapshot_drain(&mut self, fault: usize, servers: &[Server]) {
-        let f = &mut self.runs[fault];
-        f.last_hit = f
-            .targets
+    /// When fault `fault`'s target servers last received an attempt since it started
+    /// (as of now: its end, or the end of the run).
+    pub fn last_hit(&self, fault: usize, servers: &[Server]) -> Option<Instant> {
+        let f = &self.runs[fault];
+        f.targets
             .server_ids()
             .into_iter()
             .filter_map(|s| servers[s as usize].last_arrival)
             .filter(|&t| t >= f.start)
-            .max();
+            .max()
     }
 
-    /// The faults.csv rows, once the run and its windows are done.
-    pub fn rows(
-        &mut self,
-        servers: &[Server],
-        windows: &[WindowRow],
-        window_ns: u64,
-        slo: f64,
-        measure_start: Instant,
-        measure_end: Instant,
-    ) -> Vec<FaultRow> {
-        for i in 0..self.runs.len() {
-            if self.runs[i].active {
-                self.snapshot_drain(i, servers);
-            }
-        }
-        let starts: Vec<Instant> = self.runs.iter().map(|f| f.start).collect();
-        let secs = |t: Instant| t.since(measure_start).as_secs_f64();
-        self.runs
+    /// The measurement side of every fault, nothing counted yet: kind, target as
+    /// written in `cfg` (both sides of a partition), span, and whether it hits servers.
+    pub fn log(&self, cfg: &ScenarioFile) -> FaultLog {
+        let spans = self
+            .runs
             .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let end = f.end.min(measure_end);
-                let hits_servers = !f.targets.server_ids().is_empty()
-                    && !matches!(f.spec.kind, FaultKind::Partition { .. });
-                let drained = match f.last_hit {
-                    _ if !hits_servers => None,
-                    None => Some(0.0),
-                    Some(t) if t.as_nanos().saturating_add(window_ns) <= end.as_nanos() => {
-                        Some(t.since(f.start).as_secs_f64())
-                    }
-                    Some(_) => None,
+            .zip(&cfg.faults)
+            .map(|(f, raw)| {
+                let partition = matches!(f.spec.kind, FaultKind::Partition { .. });
+                let target = if partition {
+                    raw.between.clone().unwrap_or_default().join(" | ")
+                } else {
+                    raw.target.clone().unwrap_or_default()
                 };
-                let next_start = starts
-                    .iter()
-                    .copied()
-                    .filter(|&t| t > f.start)
-                    .min()
-                    .unwrap_or(Instant::MAX);
-                FaultRow {
-                    fault: i as u64,
-                    kind: f.spec.kind.name().to_string(),
-                    target: f.label.clone(),
-                    start_s: secs(f.start),
-                    end_s: secs(end),
-                    calls_failed: f.calls_failed,
-                    time_to_drain_s: drained,
-                    time_to_recover_s: recovery(
-                        windows,
-                        window_ns,
-                        slo,
-                        f.start,
-                        next_start,
-                        measure_start,
-                    ),
-                }
+                let hits_servers = !partition && !f.targets.server_ids().is_empty();
+                FaultSpan::new(f.spec.kind.name(), target, f.start, f.end, hits_servers)
             })
-            .collect()
-    }
-
-    /// Counts a failed measured call that started at `start` against every fault
-    /// active then.
-    pub fn on_call_failed(&mut self, start: Instant) {
-        for f in &mut self.runs {
-            if start >= f.start && start < f.end {
-                f.calls_failed += 1;
-            }
-        }
+            .collect();
+        FaultLog::new(spans)
     }
 }
 
@@ -349,7 +289,8 @@ impl World {
 
     /// A fault ends: everything it did is undone.
     pub(crate) fn on_fault_end(&mut self, fault: u32) {
-        self.faults.snapshot_drain(fault as usize, &self.servers);
+        let last_hit = self.faults.last_hit(fault as usize, &self.servers);
+        self.fault_log.set_last_hit(fault as usize, last_hit);
         let f = &mut self.faults.runs[fault as usize];
         f.active = false;
         let servers = f.targets.server_ids();
@@ -415,7 +356,7 @@ impl World {
     /// `blackhole` nothing answers.
     pub(crate) fn crash_server(&mut self, s: u32, mode: CrashMode) {
         let now = self.engine.now();
-        let (measure_start, measure_end) = (self.measure_start, self.measure_end);
+        let measured = self.measured;
         let server = &mut self.servers[s as usize];
         server.down_reasons += 1;
         if server.down_reasons > 1 {
@@ -424,13 +365,12 @@ impl World {
         server.crash_mode = mode;
         server.up = false;
         server.epoch += 1;
-        server.stats.up_ns += overlap_ns(server.up_since, now, measure_start, measure_end);
+        server.stats.up_ns += measured.overlap_ns(server.up_since, now);
         // Work in service until now was done, even if its answer is lost.
         server.settle_busy(now);
         for &attempt in &server.in_service {
             let started = self.attempts.get(attempt).service_start;
-            server.stats.busy_ns +=
-                u128::from(overlap_ns(started, now, measure_start, measure_end));
+            server.stats.busy_ns += u128::from(measured.overlap_ns(started, now));
         }
         server.busy = 0;
         let mut lost: Vec<u32> = server.in_service.drain(..).collect();
@@ -481,90 +421,7 @@ impl World {
     }
 }
 
-/// Time from `start` to the start of the first window from which every window meets
-/// the SLO up to the next fault's start (or the end); `None` if there is none.
-pub(crate) fn recovery(
-    windows: &[WindowRow],
-    window_ns: u64,
-    slo: f64,
-    start: Instant,
-    next: Instant,
-    origin: Instant,
-) -> Option<f64> {
-    let rel = |t: Instant| t.as_nanos().saturating_sub(origin.as_nanos());
-    let first = (rel(start) / window_ns) as usize;
-    let last = if next == Instant::MAX {
-        windows.len()
-    } else {
-        rel(next).div_ceil(window_ns) as usize // windows that start before it
-    }
-    .min(windows.len());
-    if first >= last {
-        return None;
-    }
-    let meets = |w: &WindowRow| w.availability.is_none_or(|a| a >= slo);
-    let mut k = last;
-    while k > first && meets(&windows[k - 1]) {
-        k -= 1;
-    }
-    if k == last {
-        return None; // the last window before the next fault (or the end) misses
-    }
-    let recovered_ns = (k as u64 * window_ns).max(rel(start));
-    Some((recovered_ns - rel(start)) as f64 / 1e9)
-}
-
 /// An exponential duration with the given mean, in nanoseconds.
 fn exp_ns(rng: &mut SimRng, mean: std::time::Duration) -> u64 {
     (rng.sample::<f64, _>(Exp1) * nanos(mean) as f64) as u64
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn windows(avail: &[f64]) -> Vec<WindowRow> {
-        avail
-            .iter()
-            .map(|&a| WindowRow {
-                availability: Some(a),
-                ..WindowRow::default()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn recovery_is_the_start_of_the_last_good_stretch() {
-        let w = windows(&[1.0, 0.5, 0.2, 1.0, 1.0]);
-        let s = Instant(1_500_000_000); // 1.5 s into a run with 1 s windows
-        assert_eq!(
-            recovery(&w, 1_000_000_000, 0.99, s, Instant::MAX, Instant::ZERO),
-            Some(1.5)
-        );
-        let w = windows(&[1.0, 1.0, 1.0]);
-        assert_eq!(
-            recovery(&w, 1_000_000_000, 0.99, s, Instant::MAX, Instant::ZERO),
-            Some(0.0),
-            "never hurt"
-        );
-        let w = windows(&[1.0, 0.5, 0.5]);
-        assert_eq!(
-            recovery(&w, 1_000_000_000, 0.99, s, Instant::MAX, Instant::ZERO),
-            None,
-            "never recovered"
-        );
-        let w = windows(&[1.0, 0.5, 1.0, 0.5]);
-        assert_eq!(
-            recovery(
-                &w,
-                1_000_000_000,
-                0.99,
-                s,
-                Instant(3_000_000_000),
-                Instant::ZERO
-            ),
-            Some(0.5),
-            "up to the next fault"
-        );
-    }
 }

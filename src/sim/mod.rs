@@ -23,7 +23,6 @@ pub use budget::thousands;
 pub use engine::Engine;
 pub use event::{Event, Reply};
 // `hasim live` resolves fault targets and draws arrivals exactly as the simulator does.
-pub(crate) use fault::recovery;
 pub use fault::{Node, NodeSet};
 pub use workload::Arrivals;
 

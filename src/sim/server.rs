@@ -6,7 +6,7 @@ use rand::Rng;
 use super::engine::LANE_RESPONSES;
 use super::event::{Event, Reply};
 use super::fault::{transit, Node};
-use super::world::{overlap_ns, World};
+use super::world::World;
 use crate::scenario::{CrashMode, QueueLimit};
 use crate::time::Instant;
 
@@ -14,7 +14,7 @@ impl World {
     /// A request reaches its server: serve, queue, reject or refuse it.
     pub(crate) fn on_request_arrive(&mut self, attempt: u32, gen: u32) {
         let now = self.engine.now();
-        let in_measure = self.in_measure(now);
+        let in_measure = self.measured.contains(now);
         let Some(a) = self.attempts.get_live(attempt, gen) else {
             return;
         };
@@ -71,8 +71,8 @@ impl World {
     /// its client (`closed_form.rs` says when this holds). Such a server is never
     /// down, slowed or failing fast, and its answers draw nothing from the network.
     pub(crate) fn serve_in_closed_form(&mut self, attempt: u32, arrive: Instant) {
-        let (measure_start, measure_end) = (self.measure_start, self.measure_end);
-        let in_measure = self.in_measure(arrive);
+        let measured = self.measured;
+        let in_measure = measured.contains(arrive);
         let a = self.attempts.get(attempt);
         let s = a.server as usize;
         let (probe, probe_cost_ns) = (a.is_probe(), a.probe_cost_ns);
@@ -101,14 +101,13 @@ impl World {
         if let Some(queue) = server.closed_form.as_mut() {
             queue.occupy(done.as_nanos());
         }
-        let busy_ns = overlap_ns(Instant(start), done, measure_start, measure_end);
-        if done < measure_end {
+        let busy_ns = measured.overlap_ns(Instant(start), done);
+        if done < measured.end {
             server.stats.busy_ns += u128::from(busy_ns);
         } else if busy_ns > 0 {
             self.busy_tail.push((done, s as u32, busy_ns));
         }
-        let ended_in_measure = (measure_start..measure_end).contains(&done);
-        let reply = server.end_service(group.error_rate, probe, ended_in_measure);
+        let reply = server.end_service(group.error_rate, probe, measured.contains(done));
         self.reply_at(attempt, done, reply);
     }
 
@@ -138,8 +137,8 @@ impl World {
     /// A worker finishes: answer, then take the next waiting request.
     pub(crate) fn on_service_done(&mut self, attempt: u32, gen: u32, epoch: u32) {
         let now = self.engine.now();
-        let (measure_start, measure_end) = (self.measure_start, self.measure_end);
-        let in_measure = self.in_measure(now);
+        let measured = self.measured;
+        let in_measure = measured.contains(now);
         let Some(a) = self.attempts.get_live(attempt, gen) else {
             return;
         };
@@ -154,7 +153,7 @@ impl World {
         if let Some(i) = server.in_service.iter().position(|&x| x == attempt) {
             server.in_service.swap_remove(i);
         }
-        server.stats.busy_ns += u128::from(overlap_ns(started, now, measure_start, measure_end));
+        server.stats.busy_ns += u128::from(measured.overlap_ns(started, now));
         let reply = server.end_service(self.groups[server.group].error_rate, probe, in_measure);
         self.reply(attempt, reply);
         let server = &mut self.servers[s];

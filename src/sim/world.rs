@@ -20,7 +20,7 @@ use super::network::Network;
 use super::slab::Slab;
 use super::workload::Arrivals;
 use super::{RunError, RunOutput};
-use crate::metrics::{Recorder, RecorderConfig, ServerStats};
+use crate::metrics::{FaultLog, Measured, Recorder, RecorderConfig, ServerStats};
 use crate::policy::autoscale::Autoscaler;
 use crate::policy::client::{AttemptId, Client, ProbeId};
 use crate::policy::{Endpoint, EndpointId};
@@ -198,8 +198,8 @@ pub struct World {
     pub(crate) recorder: Recorder,
     /// Each endpoint's failover tier, by id.
     pub(crate) tier_of: Vec<u32>,
-    pub(crate) measure_start: Instant,
-    pub(crate) measure_end: Instant,
+    /// The measured interval.
+    pub(crate) measured: Measured,
     pub(crate) drain_end: Instant,
     pub(crate) max_events: u64,
     /// `run.max_memory`: bytes the growing state may hold (`budget.rs`).
@@ -214,6 +214,8 @@ pub struct World {
     pub(crate) servers_up: u32,
     /// Declared faults and the ones acting on messages.
     pub(crate) faults: FaultState,
+    /// What each fault cost, for faults.csv.
+    pub(crate) fault_log: FaultLog,
     /// Service discovery.
     pub(crate) registry: Registry,
     /// The autoscaler, if any.
@@ -298,11 +300,13 @@ impl World {
         });
         recorder.on_servers_up(Instant::ZERO, servers.len() as u32);
         let faults = FaultState::new(cfg, &scenario.faults, measure_start, seed);
+        let fault_log = faults.log(cfg);
         let network = Network::new(cfg.network.latency.clone(), cfg.network.loss);
         solve_undisturbed_servers(&mut servers, cfg, &faults, &network);
         World {
             servers_up: servers.len() as u32,
             faults,
+            fault_log,
             registry: Registry::new(&cfg.discovery, servers.len()),
             autoscale: cfg.autoscale.as_ref().map(|a| AutoscaleRun {
                 policy: Autoscaler::new(a),
@@ -326,8 +330,7 @@ impl World {
             attempts: Slab::new(),
             network,
             recorder,
-            measure_start,
-            measure_end,
+            measured: Measured::new(measure_start, measure_end),
             drain_end: measure_end.after(run.drain),
             max_events: run.max_events,
             max_memory: run.max_memory,
@@ -341,7 +344,7 @@ impl World {
     /// Runs to the end of the drain (or until every measured call has finished).
     pub fn run(mut self, progress: &AtomicU64) -> Result<RunOutput, RunError> {
         self.start_workload();
-        let end_ns = self.measure_end.as_nanos().max(1);
+        let end_ns = self.measured.end.as_nanos().max(1);
         // The time of the first event left unrun (none: every event ran).
         let stopped_at;
         loop {
@@ -359,7 +362,7 @@ impl World {
                 let permille = u128::from(t.as_nanos().min(end_ns)) * 1000 / u128::from(end_ns);
                 progress.store(permille as u64, Ordering::Relaxed);
             }
-            if (t >= self.measure_end && self.open_measured == 0) || t > self.drain_end {
+            if (t >= self.measured.end && self.open_measured == 0) || t > self.drain_end {
                 stopped_at = t;
                 break;
             }
@@ -447,10 +450,10 @@ impl World {
                 self.servers[server as usize].stats.busy_ns += u128::from(busy_ns);
             }
         }
-        let end = self.engine.now().max(self.measure_end);
+        let end = self.engine.now().max(self.measured.end);
         for client in &self.clients {
             for (_, start) in client.stack.open_calls() {
-                if start >= self.measure_start && start < self.measure_end {
+                if self.measured.contains(start) {
                     self.recorder.on_call_end(
                         start,
                         end,
@@ -461,31 +464,22 @@ impl World {
         }
         for s in &mut self.servers {
             if s.up {
-                s.stats.up_ns += overlap_ns(s.up_since, end, self.measure_start, self.measure_end);
+                s.stats.up_ns += self.measured.overlap_ns(s.up_since, end);
             }
         }
         let stats: Vec<ServerStats> = self.servers.iter().map(|s| s.stats.clone()).collect();
         let events = self.engine.processed();
         let fingerprint = self.engine.fingerprint();
-        let World {
-            recorder,
-            mut faults,
-            servers,
-            measure_start,
-            measure_end,
-            window_ns,
-            slo,
-            ..
-        } = self;
-        let mut metrics = recorder.finish(&stats, events);
-        metrics.faults = faults.rows(
-            &servers,
-            &metrics.windows,
-            window_ns,
-            slo,
-            measure_start,
-            measure_end,
-        );
+        for (i, f) in self.faults.runs.iter().enumerate() {
+            if f.active {
+                let last_hit = self.faults.last_hit(i, &self.servers);
+                self.fault_log.set_last_hit(i, last_hit);
+            }
+        }
+        let mut metrics = self.recorder.finish(&stats, events);
+        metrics.faults =
+            self.fault_log
+                .rows(&metrics.windows, self.window_ns, self.slo, self.measured);
         RunOutput {
             fingerprint,
             metrics,
@@ -513,12 +507,6 @@ impl World {
         self.registry.last_heartbeat.push(Instant::ZERO);
         id
     }
-
-    /// True while `t` is inside the measured interval.
-    #[inline]
-    pub(crate) fn in_measure(&self, t: Instant) -> bool {
-        t >= self.measure_start && t < self.measure_end
-    }
 }
 
 /// Gives every server that nothing can disturb its closed-form queue.
@@ -544,14 +532,6 @@ fn solve_undisturbed_servers(
             server.closed_form = Some(ClosedForm::new(server.concurrency, server.queue_limit));
         }
     }
-}
-
-/// Nanoseconds of `[a, b)` that fall inside `[lo, hi)`.
-#[inline]
-pub(crate) fn overlap_ns(a: Instant, b: Instant, lo: Instant, hi: Instant) -> u64 {
-    let start = a.max(lo).as_nanos();
-    let end = b.min(hi).as_nanos();
-    end.saturating_sub(start)
 }
 
 /// Server `index` of group `gi` with global id `id`, up from the start.

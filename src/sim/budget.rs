@@ -10,10 +10,11 @@
 //! what to change. The check costs O(servers + client instances) every
 //! [`CHECK_EVERY`] events and allocates nothing unless the budget is passed.
 
+use super::client::Attempt;
 use super::closed_form::ClosedForm;
 use super::engine::ENTRY_BYTES;
 use super::event::Event;
-use super::world::{Attempt, World};
+use super::world::World;
 use super::RunError;
 use crate::scenario::format_bytes;
 

@@ -9,17 +9,83 @@
 //!
 //! Availability is about calls; load is about attempts (DESIGN.md).
 
+use std::time::Duration;
+
 use rand::Rng;
 
 use super::engine::LANE_REQUESTS;
 use super::event::{Event, Reply};
-use super::fault::{transit, Node};
+use super::network::Node;
 use super::workload::Arrivals;
-use super::world::{Attempt, Owner, World};
+use super::world::World;
 use crate::metrics::CallResult;
-use crate::policy::client::{Action, Timer};
+use crate::policy::client::{Action, AttemptId, Client, ProbeId, Timer};
 use crate::policy::{EndpointId, FailureKind, Outcome};
+use crate::rng::SimRng;
 use crate::time::{nanos, Instant};
+
+/// One client instance: its own policy stack, random streams and arrival process.
+#[derive(Debug)]
+pub struct ClientInstance {
+    /// Index into `World::populations`.
+    pub population: usize,
+    /// How calls arrive.
+    pub arrivals: Arrivals,
+    /// Exact time of the last open-loop arrival (ns, fractional).
+    pub last_arrival_ns: f64,
+    /// The production client stack: every policy decision of this instance. It owns
+    /// the instance's policy stream (balancer, jitter, tier choice).
+    pub stack: Client<SimRng>,
+    /// Arrival times.
+    pub arrivals_rng: SimRng,
+    /// Per-call draws (request keys, think times).
+    pub calls_rng: SimRng,
+    /// Latency and loss of its requests.
+    pub net_rng: SimRng,
+    /// Service time a health probe takes at the server (`probe_cost`), if any.
+    pub probe_cost: Option<Duration>,
+}
+
+/// Who is waiting for a request in the world.
+#[derive(Clone, Copy, Debug)]
+pub enum Owner {
+    /// An attempt of a call.
+    Attempt(AttemptId),
+    /// A health-check probe.
+    Probe(ProbeId),
+}
+
+/// A request in the world: sent by a client, crossing the network, queued or served
+/// at its server, or its answer on the way back. It lives exactly as long as it is in
+/// the world; whether its client still waits for it is the client stack's business.
+#[derive(Debug)]
+pub struct Attempt {
+    /// Who waits for the answer (the stack's ticket).
+    pub owner: Owner,
+    /// Client instance.
+    pub client: u32,
+    /// Server (= endpoint id).
+    pub server: u32,
+    /// When service started.
+    pub service_start: Instant,
+    /// Service time of a probe that takes a worker (`probe_cost`), else 0.
+    pub probe_cost_ns: u64,
+}
+
+impl Attempt {
+    /// True for a health-check probe, which is not part of any call.
+    #[inline]
+    pub fn is_probe(&self) -> bool {
+        matches!(self.owner, Owner::Probe(_))
+    }
+}
+
+/// Static parameters of a client population.
+#[derive(Debug)]
+pub struct Population {
+    /// Indexes of its target groups.
+    pub target_groups: Vec<usize>,
+}
 
 impl World {
     /// An open-loop arrival: start a call and schedule the next arrival.
@@ -110,13 +176,10 @@ impl World {
             probe_cost_ns,
         });
         let net_rng = &mut self.clients[client as usize].net_rng;
-        match transit(
-            &self.network,
-            &self.faults,
-            Node::Client(client),
-            Node::Server(ep.0),
-            net_rng,
-        ) {
+        match self
+            .network
+            .transit(Node::Client(client), Node::Server(ep.0), net_rng)
+        {
             Some(delay) if self.servers[ep.0 as usize].closed_form.is_some() => {
                 let arrive = Instant(self.engine.now().as_nanos().saturating_add(delay));
                 self.serve_in_closed_form(attempt, arrive);
@@ -145,12 +208,6 @@ impl World {
             Owner::Probe(id) => stack.on_probe_result(now, id, reply == Reply::Ok),
         };
         self.apply_actions(client);
-    }
-
-    /// The request or its answer left the world (lost, or the server's life ended):
-    /// nothing will come back; the stack's timeout, if any, ends the wait.
-    pub(crate) fn leave_world(&mut self, attempt: u32) {
-        self.attempts.remove(attempt);
     }
 
     /// A call ended: record it if measured, and let a closed-loop caller think.

@@ -8,71 +8,13 @@ use rand::Rng;
 use rand_distr::Exp1;
 
 use super::event::{Event, Reply};
-use super::network::Network;
-use super::world::{Server, World};
+use super::network::{MessageFault, Node, NodeSet};
+use super::server::Server;
+use super::world::World;
 use crate::metrics::{FaultLog, FaultSpan};
 use crate::rng::{stream, Role, SimRng};
-use crate::scenario::{CrashMode, Fault, FaultKind, ScenarioFile, Selector};
+use crate::scenario::{CrashMode, Fault, FaultKind, ScenarioFile};
 use crate::time::{nanos, Instant};
-
-/// One end of a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Node {
-    /// A server, by id.
-    Server(u32),
-    /// A client instance, by index.
-    Client(u32),
-}
-
-/// A set of servers and client instances, as bitmaps.
-#[derive(Clone, Debug, Default)]
-pub struct NodeSet {
-    servers: Vec<bool>,
-    clients: Vec<bool>,
-}
-
-impl NodeSet {
-    /// True if `node` is in the set.
-    #[inline]
-    pub fn contains(&self, node: Node) -> bool {
-        match node {
-            Node::Server(s) => self.servers.get(s as usize).copied().unwrap_or(false),
-            Node::Client(c) => self.clients.get(c as usize).copied().unwrap_or(false),
-        }
-    }
-
-    /// The server ids in the set, in order.
-    pub fn server_ids(&self) -> Vec<u32> {
-        (0..self.servers.len() as u32)
-            .filter(|&s| self.servers[s as usize])
-            .collect()
-    }
-
-    /// The nodes `selector` names in `cfg` (validated at load time).
-    pub fn resolve(cfg: &ScenarioFile, selector: &Selector) -> NodeSet {
-        let mut set = NodeSet::default();
-        for g in &cfg.servers {
-            for i in 0..g.count {
-                let hit = match selector {
-                    Selector::Zone(z) => &g.zone == z,
-                    Selector::Named { name, range } => &g.group == name && in_range(i, *range),
-                };
-                set.servers.push(hit);
-            }
-        }
-        for c in &cfg.clients {
-            for i in 0..c.instances {
-                let hit = matches!(selector, Selector::Named { name, range } if &c.name == name && in_range(i, *range));
-                set.clients.push(hit);
-            }
-        }
-        set
-    }
-}
-
-fn in_range(i: u32, range: Option<(u32, u32)>) -> bool {
-    range.is_none_or(|(a, b)| i >= a && i < b)
-}
 
 /// One declared fault during a run.
 #[derive(Debug)]
@@ -105,13 +47,11 @@ impl FaultRun {
     }
 }
 
-/// Every fault of a run, and which of them act on messages now.
+/// Every fault of a run.
 #[derive(Debug, Default)]
 pub struct FaultState {
     /// In declaration order.
     pub runs: Vec<FaultRun>,
-    /// Indexes of active latency, loss and partition faults.
-    pub on_network: Vec<u32>,
 }
 
 impl FaultState {
@@ -140,7 +80,7 @@ impl FaultState {
                 };
                 let start = measure_start.after(f.at);
                 let server_rngs = match f.kind {
-                    FaultKind::RandomCrash { .. } => (0..targets.servers.len() as u64)
+                    FaultKind::RandomCrash { .. } => (0..targets.server_slots() as u64)
                         .map(|s| stream(seed, Role::Faults, (1 << 40) | ((i as u64) << 24) | s))
                         .collect(),
                     _ => Vec::new(),
@@ -150,17 +90,14 @@ impl FaultState {
                     spec: f.clone(),
                     start,
                     end: f.duration.map_or(Instant::MAX, |d| start.after(d)),
-                    holding_down: vec![false; targets.servers.len()],
+                    holding_down: vec![false; targets.server_slots()],
                     targets,
                     other,
                     active: false,
                 }
             })
             .collect();
-        FaultState {
-            runs,
-            on_network: Vec::new(),
-        }
+        FaultState { runs }
     }
 
     /// When fault `fault`'s target servers last received an attempt since it started
@@ -195,45 +132,6 @@ impl FaultState {
             .collect();
         FaultLog::new(spans)
     }
-}
-
-/// A message from `src` to `dst`: its one-way delay in nanoseconds, or `None` if it is
-/// lost (by the network, a loss fault or a partition). Draws come from the sender's
-/// stream `rng`.
-#[inline]
-pub fn transit(
-    network: &Network,
-    faults: &FaultState,
-    src: Node,
-    dst: Node,
-    rng: &mut SimRng,
-) -> Option<u64> {
-    let mut delay = network.transit_ns(rng)?;
-    for &i in &faults.on_network {
-        let f = &faults.runs[i as usize];
-        match &f.spec.kind {
-            FaultKind::Partition { one_way, .. } => {
-                let forward = f.targets.contains(src) && f.other.contains(dst);
-                let backward = f.other.contains(src) && f.targets.contains(dst);
-                if forward || (!one_way && backward) {
-                    return None;
-                }
-            }
-            FaultKind::Loss { rate }
-                if (f.targets.contains(src) || f.targets.contains(dst))
-                    && rng.random::<f64>() < *rate =>
-            {
-                return None;
-            }
-            FaultKind::Latency { latency }
-                if f.targets.contains(src) || f.targets.contains(dst) =>
-            {
-                delay = delay.saturating_add(latency.sample_ns(rng));
-            }
-            _ => {}
-        }
-    }
-    Some(delay)
 }
 
 impl World {
@@ -281,7 +179,11 @@ impl World {
                 }
             }
             FaultKind::Latency { .. } | FaultKind::Loss { .. } | FaultKind::Partition { .. } => {
-                self.faults.on_network.push(fault);
+                let f = &self.faults.runs[fault as usize];
+                let message_fault = MessageFault::new(&f.spec.kind, &f.targets, &f.other);
+                if let Some(m) = message_fault {
+                    self.network.fault_started(fault, m);
+                }
             }
             FaultKind::RegistryDown => self.set_registry_down(true),
         }
@@ -314,7 +216,7 @@ impl World {
                 }
             }
             FaultKind::Latency { .. } | FaultKind::Loss { .. } | FaultKind::Partition { .. } => {
-                self.faults.on_network.retain(|&i| i != fault);
+                self.network.fault_ended(fault);
             }
             FaultKind::RegistryDown => self.set_registry_down(false),
         }
@@ -378,7 +280,7 @@ impl World {
         for attempt in lost {
             match mode {
                 CrashMode::Refuse => self.reply(attempt, Reply::Refused),
-                CrashMode::Blackhole => self.leave_world(attempt),
+                CrashMode::Blackhole => self.drop_request(attempt),
             }
         }
         self.servers_up -= 1;

@@ -23,7 +23,7 @@ pub use budget::thousands;
 pub use engine::Engine;
 pub use event::{Event, Reply};
 // `hasim live` resolves fault targets and draws arrivals exactly as the simulator does.
-pub use fault::{Node, NodeSet};
+pub use network::{Node, NodeSet};
 pub use workload::Arrivals;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,14 +1,162 @@
 //! Servers: a request arrives, waits in a FIFO queue for one of `concurrency` workers,
 //! is served for a sampled time, and its answer is sent back.
 
+use std::collections::VecDeque;
+
 use rand::Rng;
 
+use super::closed_form::ClosedForm;
 use super::engine::LANE_RESPONSES;
 use super::event::{Event, Reply};
-use super::fault::{transit, Node};
+use super::network::Node;
 use super::world::World;
-use crate::scenario::{CrashMode, QueueLimit};
+use crate::metrics::ServerStats;
+use crate::rng::{stream, Role, SimRng};
+use crate::scenario::{CrashMode, QueueLimit, ServerGroupConfig};
 use crate::time::Instant;
+
+/// A server: workers, a FIFO queue, and counters over the measured interval.
+#[derive(Debug)]
+pub struct Server {
+    /// Index into `World::groups`.
+    pub group: usize,
+    /// Workers.
+    pub concurrency: u32,
+    /// Workers busy now.
+    pub busy: u32,
+    /// Attempts waiting for a worker.
+    pub queue: VecDeque<u32>,
+    /// Waiting attempts allowed.
+    pub queue_limit: QueueLimit,
+    /// False while crashed.
+    pub up: bool,
+    /// The server's life; work started in an earlier life is lost.
+    pub epoch: u32,
+    /// Service times and error draws.
+    pub rng: SimRng,
+    /// Latency and loss of its answers.
+    pub net_rng: SimRng,
+    /// Counters restricted to the measured interval.
+    pub stats: ServerStats,
+    /// When it last came up (for up time).
+    pub up_since: Instant,
+    /// Attempts being served now (lost if it crashes).
+    pub in_service: Vec<u32>,
+    /// Active reasons to be down (crash faults, provisioning); up when zero.
+    pub down_reasons: u32,
+    /// How the latest crash looks to clients.
+    pub crash_mode: CrashMode,
+    /// Service-time multiplier from active `slow` faults.
+    pub slow_factor: f64,
+    /// Probability of answering with an error at once, from active `errors` faults.
+    pub fail_fast_rate: f64,
+    /// When it last received an attempt (for `time_to_drain_s`).
+    pub last_arrival: Option<Instant>,
+    /// Removed by the autoscaler: deregistered, then stopped for good.
+    pub retired: bool,
+    /// Worker-nanoseconds of service so far (for autoscaling), up to `busy_changed_at`.
+    pub busy_integral: u128,
+    /// When `busy` last changed.
+    pub busy_changed_at: Instant,
+    /// Its queue solved at send time, when nothing can disturb it (`closed_form.rs`);
+    /// then `busy`, `queue` and `in_service` stay empty.
+    pub closed_form: Option<ClosedForm>,
+}
+
+impl Server {
+    /// Server `index` of group `gi` (config `g`), with global id `id`: up, idle,
+    /// its streams drawn from `seed` by id.
+    pub fn new(
+        g: &ServerGroupConfig,
+        gi: usize,
+        index: u32,
+        id: u64,
+        seed: u64,
+        in_target: bool,
+    ) -> Server {
+        Server {
+            group: gi,
+            concurrency: g.concurrency,
+            busy: 0,
+            queue: VecDeque::new(),
+            queue_limit: g.queue,
+            up: true,
+            epoch: 0,
+            rng: stream(seed, Role::Service, id),
+            net_rng: stream(seed, Role::Network, id),
+            stats: ServerStats {
+                name: format!("{}[{index}]", g.group),
+                group: g.group.clone(),
+                zone: g.zone.clone(),
+                tier: g.tier,
+                in_target,
+                received: 0,
+                served: 0,
+                rejected: 0,
+                errors: 0,
+                busy_ns: 0,
+                concurrency: g.concurrency,
+                up_ns: 0,
+            },
+            up_since: Instant::ZERO,
+            in_service: Vec::new(),
+            down_reasons: 0,
+            crash_mode: CrashMode::Refuse,
+            slow_factor: 1.0,
+            fail_fast_rate: 0.0,
+            last_arrival: None,
+            retired: false,
+            busy_integral: 0,
+            busy_changed_at: Instant::ZERO,
+            closed_form: None,
+        }
+    }
+
+    /// Requests waiting for a worker (as of the last one sent, if solved in closed
+    /// form).
+    pub fn queued(&self) -> usize {
+        self.queue.len() + self.closed_form.as_ref().map_or(0, ClosedForm::waiting)
+    }
+
+    /// The service time of a request: a probe's fixed cost (`probe_cost_ns`), or a
+    /// draw from the group's distribution on the server's stream; scaled by any
+    /// slowdown.
+    pub fn service_ns(&mut self, group: &ServerGroupConfig, probe_cost_ns: Option<u64>) -> u64 {
+        let service_ns = probe_cost_ns.unwrap_or_else(|| group.service.sample_ns(&mut self.rng));
+        if self.slow_factor == 1.0 {
+            service_ns
+        } else {
+            (service_ns as f64 * self.slow_factor) as u64
+        }
+    }
+
+    /// A service ends: whether it failed (drawn on the server's stream at the group's
+    /// `error_rate`; never for a probe), counted if it ended in the measured interval.
+    /// Returns the answer to send.
+    pub fn end_service(&mut self, error_rate: f64, probe: bool, ended_in_measure: bool) -> Reply {
+        let error_rate = if probe { 0.0 } else { error_rate };
+        let failed = error_rate > 0.0 && self.rng.random::<f64>() < error_rate;
+        if ended_in_measure && !probe {
+            self.stats.served += 1;
+            if failed {
+                self.stats.errors += 1;
+            }
+        }
+        if failed {
+            Reply::Error
+        } else {
+            Reply::Ok
+        }
+    }
+
+    /// Brings `busy_integral` up to `now` (call before `busy` changes).
+    #[inline]
+    pub fn settle_busy(&mut self, now: Instant) {
+        self.busy_integral +=
+            u128::from(self.busy) * u128::from(now.as_nanos() - self.busy_changed_at.as_nanos());
+        self.busy_changed_at = now;
+    }
+}
 
 impl World {
     /// A request reaches its server: serve, queue, reject or refuse it.
@@ -27,7 +175,7 @@ impl World {
         if !server.up {
             match server.crash_mode {
                 CrashMode::Refuse => self.reply(attempt, Reply::Refused),
-                CrashMode::Blackhole => self.leave_world(attempt),
+                CrashMode::Blackhole => self.drop_request(attempt),
             }
             return;
         }
@@ -175,13 +323,10 @@ impl World {
         let a = self.attempts.get(attempt);
         let (s, client) = (a.server, a.client);
         let rng = &mut self.servers[s as usize].net_rng;
-        match transit(
-            &self.network,
-            &self.faults,
-            Node::Server(s),
-            Node::Client(client),
-            rng,
-        ) {
+        match self
+            .network
+            .transit(Node::Server(s), Node::Client(client), rng)
+        {
             Some(delay) => {
                 let gen = self.attempts.generation(attempt);
                 let event = Event::ResponseArrive {
@@ -192,7 +337,7 @@ impl World {
                 let arrive = Instant(at.as_nanos().saturating_add(delay));
                 self.engine.schedule_at_lane(arrive, LANE_RESPONSES, event);
             }
-            None => self.leave_world(attempt),
+            None => self.drop_request(attempt),
         }
     }
 }

@@ -4,187 +4,28 @@
 //! Handlers live beside the entities they concern (`server.rs`, `client.rs`) as
 //! `impl World` blocks; this file builds the world and runs the loop.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
-use rand::Rng;
 
 use super::autoscale::AutoscaleRun;
+use super::client::{Attempt, ClientInstance, Population};
 use super::closed_form::{self, ClosedForm};
 use super::discovery::Registry;
 use super::engine::Engine;
-use super::event::{Event, Reply};
-use super::fault::{FaultState, Node};
+use super::event::Event;
+use super::fault::FaultState;
 use super::network::Network;
+use super::network::Node;
+use super::server::Server;
 use super::slab::Slab;
 use super::workload::Arrivals;
 use super::{RunError, RunOutput};
 use crate::metrics::{FaultLog, Measured, Recorder, RecorderConfig, ServerStats};
 use crate::policy::autoscale::Autoscaler;
-use crate::policy::client::{AttemptId, Client, ProbeId};
+use crate::policy::client::Client;
 use crate::policy::{Endpoint, EndpointId};
 use crate::rng::{stream, Role, SimRng};
-use crate::scenario::{CrashMode, QueueLimit, Scenario, ScenarioFile, ServerGroupConfig};
+use crate::scenario::{Scenario, ScenarioFile, ServerGroupConfig};
 use crate::time::{nanos, Instant};
-
-/// A server: workers, a FIFO queue, and counters over the measured interval.
-#[derive(Debug)]
-pub struct Server {
-    /// Index into `World::groups`.
-    pub group: usize,
-    /// Workers.
-    pub concurrency: u32,
-    /// Workers busy now.
-    pub busy: u32,
-    /// Attempts waiting for a worker.
-    pub queue: VecDeque<u32>,
-    /// Waiting attempts allowed.
-    pub queue_limit: QueueLimit,
-    /// False while crashed.
-    pub up: bool,
-    /// The server's life; work started in an earlier life is lost.
-    pub epoch: u32,
-    /// Service times and error draws.
-    pub rng: SimRng,
-    /// Latency and loss of its answers.
-    pub net_rng: SimRng,
-    /// Counters restricted to the measured interval.
-    pub stats: ServerStats,
-    /// When it last came up (for up time).
-    pub up_since: Instant,
-    /// Attempts being served now (lost if it crashes).
-    pub in_service: Vec<u32>,
-    /// Active reasons to be down (crash faults, provisioning); up when zero.
-    pub down_reasons: u32,
-    /// How the latest crash looks to clients.
-    pub crash_mode: CrashMode,
-    /// Service-time multiplier from active `slow` faults.
-    pub slow_factor: f64,
-    /// Probability of answering with an error at once, from active `errors` faults.
-    pub fail_fast_rate: f64,
-    /// When it last received an attempt (for `time_to_drain_s`).
-    pub last_arrival: Option<Instant>,
-    /// Removed by the autoscaler: deregistered, then stopped for good.
-    pub retired: bool,
-    /// Worker-nanoseconds of service so far (for autoscaling), up to `busy_changed_at`.
-    pub busy_integral: u128,
-    /// When `busy` last changed.
-    pub busy_changed_at: Instant,
-    /// Its queue solved at send time, when nothing can disturb it (`closed_form.rs`);
-    /// then `busy`, `queue` and `in_service` stay empty.
-    pub closed_form: Option<ClosedForm>,
-}
-
-impl Server {
-    /// Requests waiting for a worker (as of the last one sent, if solved in closed
-    /// form).
-    pub fn queued(&self) -> usize {
-        self.queue.len() + self.closed_form.as_ref().map_or(0, ClosedForm::waiting)
-    }
-
-    /// The service time of a request: a probe's fixed cost (`probe_cost_ns`), or a
-    /// draw from the group's distribution on the server's stream; scaled by any
-    /// slowdown.
-    pub fn service_ns(&mut self, group: &ServerGroupConfig, probe_cost_ns: Option<u64>) -> u64 {
-        let service_ns = probe_cost_ns.unwrap_or_else(|| group.service.sample_ns(&mut self.rng));
-        if self.slow_factor == 1.0 {
-            service_ns
-        } else {
-            (service_ns as f64 * self.slow_factor) as u64
-        }
-    }
-
-    /// A service ends: whether it failed (drawn on the server's stream at the group's
-    /// `error_rate`; never for a probe), counted if it ended in the measured interval.
-    /// Returns the answer to send.
-    pub fn end_service(&mut self, error_rate: f64, probe: bool, ended_in_measure: bool) -> Reply {
-        let error_rate = if probe { 0.0 } else { error_rate };
-        let failed = error_rate > 0.0 && self.rng.random::<f64>() < error_rate;
-        if ended_in_measure && !probe {
-            self.stats.served += 1;
-            if failed {
-                self.stats.errors += 1;
-            }
-        }
-        if failed {
-            Reply::Error
-        } else {
-            Reply::Ok
-        }
-    }
-
-    /// Brings `busy_integral` up to `now` (call before `busy` changes).
-    #[inline]
-    pub fn settle_busy(&mut self, now: Instant) {
-        self.busy_integral +=
-            u128::from(self.busy) * u128::from(now.as_nanos() - self.busy_changed_at.as_nanos());
-        self.busy_changed_at = now;
-    }
-}
-
-/// One client instance: its own policy stack, random streams and arrival process.
-#[derive(Debug)]
-pub struct ClientInstance {
-    /// Index into `World::populations`.
-    pub population: usize,
-    /// How calls arrive.
-    pub arrivals: Arrivals,
-    /// Exact time of the last open-loop arrival (ns, fractional).
-    pub last_arrival_ns: f64,
-    /// The production client stack: every policy decision of this instance. It owns
-    /// the instance's policy stream (balancer, jitter, tier choice).
-    pub stack: Client<SimRng>,
-    /// Arrival times.
-    pub arrivals_rng: SimRng,
-    /// Per-call draws (request keys, think times).
-    pub calls_rng: SimRng,
-    /// Latency and loss of its requests.
-    pub net_rng: SimRng,
-    /// Service time a health probe takes at the server (`probe_cost`), if any.
-    pub probe_cost: Option<Duration>,
-}
-
-/// Who is waiting for a request in the world.
-#[derive(Clone, Copy, Debug)]
-pub enum Owner {
-    /// An attempt of a call.
-    Attempt(AttemptId),
-    /// A health-check probe.
-    Probe(ProbeId),
-}
-
-/// A request in the world: sent by a client, crossing the network, queued or served
-/// at its server, or its answer on the way back. It lives exactly as long as it is in
-/// the world; whether its client still waits for it is the client stack's business.
-#[derive(Debug)]
-pub struct Attempt {
-    /// Who waits for the answer (the stack's ticket).
-    pub owner: Owner,
-    /// Client instance.
-    pub client: u32,
-    /// Server (= endpoint id).
-    pub server: u32,
-    /// When service started.
-    pub service_start: Instant,
-    /// Service time of a probe that takes a worker (`probe_cost`), else 0.
-    pub probe_cost_ns: u64,
-}
-
-impl Attempt {
-    /// True for a health-check probe, which is not part of any call.
-    #[inline]
-    pub fn is_probe(&self) -> bool {
-        matches!(self.owner, Owner::Probe(_))
-    }
-}
-
-/// Static parameters of a client population.
-#[derive(Debug)]
-pub struct Population {
-    /// Indexes of its target groups.
-    pub target_groups: Vec<usize>,
-}
 
 /// Everything in one run.
 pub struct World {
@@ -486,12 +327,18 @@ impl World {
         }
     }
 
+    /// The request or its answer left the world (lost, or the server's life ended):
+    /// nothing will come back; the stack's timeout, if any, ends the wait.
+    pub(crate) fn drop_request(&mut self, attempt: u32) {
+        self.attempts.remove(attempt);
+    }
+
     /// Adds a server to `group` (autoscaling): down until it is provisioned, known to
     /// no one until it registers.
     pub(crate) fn add_server(&mut self, group: usize) -> u32 {
         let id = self.servers.len() as u32;
         let index = self.servers.iter().filter(|s| s.group == group).count() as u32;
-        let mut server = new_server_from(
+        let mut server = Server::new(
             &self.groups[group],
             group,
             index,
@@ -537,56 +384,9 @@ fn solve_undisturbed_servers(
 /// Server `index` of group `gi` with global id `id`, up from the start.
 fn new_server(cfg: &ScenarioFile, gi: usize, index: u32, id: u64, seed: u64) -> Server {
     let g = &cfg.servers[gi];
-    let mut server = new_server_from(g, gi, index, id, seed, false);
+    let mut server = Server::new(g, gi, index, id, seed, false);
     server.stats.in_target = cfg.clients.iter().any(|c| c.target.0.contains(&g.group));
     server
-}
-
-/// A fresh server of group config `g`.
-fn new_server_from(
-    g: &ServerGroupConfig,
-    gi: usize,
-    index: u32,
-    id: u64,
-    seed: u64,
-    in_target: bool,
-) -> Server {
-    Server {
-        group: gi,
-        concurrency: g.concurrency,
-        busy: 0,
-        queue: VecDeque::new(),
-        queue_limit: g.queue,
-        up: true,
-        epoch: 0,
-        rng: stream(seed, Role::Service, id),
-        net_rng: stream(seed, Role::Network, id),
-        stats: ServerStats {
-            name: format!("{}[{index}]", g.group),
-            group: g.group.clone(),
-            zone: g.zone.clone(),
-            tier: g.tier,
-            in_target,
-            received: 0,
-            served: 0,
-            rejected: 0,
-            errors: 0,
-            busy_ns: 0,
-            concurrency: g.concurrency,
-            up_ns: 0,
-        },
-        up_since: Instant::ZERO,
-        in_service: Vec::new(),
-        down_reasons: 0,
-        crash_mode: CrashMode::Refuse,
-        slow_factor: 1.0,
-        fail_fast_rate: 0.0,
-        last_arrival: None,
-        retired: false,
-        busy_integral: 0,
-        busy_changed_at: Instant::ZERO,
-        closed_form: None,
-    }
 }
 
 #[cfg(test)]

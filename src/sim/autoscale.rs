@@ -5,6 +5,7 @@
 //! propagation delay, so watchers have heard before they go.
 
 use super::event::Event;
+use super::ids::{GroupId, ServerId};
 use super::world::World;
 use crate::policy::autoscale::{AutoscaleConfig, Autoscaler, ScaleDecision};
 use crate::time::Instant;
@@ -15,7 +16,7 @@ pub struct AutoscaleRun {
     /// The HPA decision logic.
     pub policy: Autoscaler,
     /// The group it scales.
-    pub group: usize,
+    pub group: GroupId,
     /// The configuration.
     pub config: AutoscaleConfig,
     /// Each server's busy integral (worker-ns) at the previous tick, by server id.
@@ -51,7 +52,7 @@ impl World {
             a.busy_at_last_tick.resize(self.tier_of.len(), 0);
             let delta = server.busy_integral - a.busy_at_last_tick[s];
             a.busy_at_last_tick[s] = server.busy_integral;
-            if server.up {
+            if server.is_up() {
                 used += delta;
                 capacity += u128::from(server.concurrency) * elapsed;
             }
@@ -75,9 +76,11 @@ impl World {
                         .schedule_in(provision, Event::ServerReady { server: s });
                 }
             } else {
-                let mut active: Vec<u32> = (0..self.servers.len() as u32)
+                let mut active: Vec<ServerId> = (0..self.servers.len() as u32)
+                    .map(ServerId)
                     .filter(|&s| {
-                        self.servers[s as usize].group == group && !self.servers[s as usize].retired
+                        let server = &self.servers[s.index()];
+                        server.group == group && !server.retired
                     })
                     .collect();
                 for s in active.drain(..).rev().take((replicas - target) as usize) {
@@ -88,16 +91,16 @@ impl World {
     }
 
     /// A provisioned server is ready: it starts and registers.
-    pub(crate) fn on_server_ready(&mut self, s: u32) {
-        if !self.servers[s as usize].retired {
+    pub(crate) fn on_server_ready(&mut self, s: ServerId) {
+        if !self.servers[s.index()].retired {
             self.repair_server(s);
         }
     }
 
     /// A scaled-down server leaves the registry now and stops once watchers know.
-    fn retire_server(&mut self, s: u32) {
-        self.servers[s as usize].retired = true;
-        if self.registry.registered[s as usize] {
+    fn retire_server(&mut self, s: ServerId) {
+        self.servers[s.index()].retired = true;
+        if self.registry.registered[s.index()] {
             self.set_registered(s, false);
         }
         self.engine.schedule_in(
@@ -108,7 +111,7 @@ impl World {
 
     /// Retiring adds a reason to be down that never ends, so a crash fault that ends
     /// later (or a provisioning still under way) cannot bring the server back.
-    pub(crate) fn on_server_retire(&mut self, s: u32) {
+    pub(crate) fn on_server_retire(&mut self, s: ServerId) {
         self.crash_server(s, crate::scenario::CrashMode::Refuse);
     }
 }

@@ -59,7 +59,7 @@ impl World {
         let (clients, attempts) = (&self.clients, &self.attempts);
         let is_dead = |e: &Event| match *e {
             Event::ClientTimer { client, timer } => {
-                !clients[client as usize].stack.is_timer_live(timer)
+                !clients[client.index()].stack.is_timer_live(timer)
             }
             Event::RequestArrive { attempt, gen }
             | Event::ServiceDone { attempt, gen, .. }

@@ -15,6 +15,7 @@ use rand::Rng;
 
 use super::engine::LANE_REQUESTS;
 use super::event::{Event, Reply};
+use super::ids::{ClientId, PopulationId, ServerId};
 use super::network::Node;
 use super::workload::Arrivals;
 use super::world::World;
@@ -27,8 +28,8 @@ use crate::time::{nanos, Instant};
 /// One client instance: its own policy stack, random streams and arrival process.
 #[derive(Debug)]
 pub struct ClientInstance {
-    /// Index into `World::populations`.
-    pub population: usize,
+    /// Its population (whose target groups it may learn of).
+    pub population: PopulationId,
     /// How calls arrive.
     pub arrivals: Arrivals,
     /// Exact time of the last open-loop arrival (ns, fractional).
@@ -63,9 +64,9 @@ pub struct Attempt {
     /// Who waits for the answer (the stack's ticket).
     pub owner: Owner,
     /// Client instance.
-    pub client: u32,
+    pub client: ClientId,
     /// Server (= endpoint id).
-    pub server: u32,
+    pub server: ServerId,
     /// When service started.
     pub service_start: Instant,
     /// Service time of a probe that takes a worker (`probe_cost`), else 0.
@@ -80,21 +81,14 @@ impl Attempt {
     }
 }
 
-/// Static parameters of a client population.
-#[derive(Debug)]
-pub struct Population {
-    /// Indexes of its target groups.
-    pub target_groups: Vec<usize>,
-}
-
 impl World {
     /// An open-loop arrival: start a call and schedule the next arrival.
-    pub(crate) fn on_arrival_tick(&mut self, client: u32) {
+    pub(crate) fn on_arrival_tick(&mut self, client: ClientId) {
         let now = self.engine.now();
         if now >= self.measured.end {
             return;
         }
-        let c = &mut self.clients[client as usize];
+        let c = &mut self.clients[client.index()];
         let next = c
             .arrivals
             .next_arrival(&mut c.arrivals_rng, c.last_arrival_ns);
@@ -105,34 +99,34 @@ impl World {
     }
 
     /// A closed-loop caller starts its next call.
-    pub(crate) fn on_caller_wake(&mut self, client: u32) {
+    pub(crate) fn on_caller_wake(&mut self, client: ClientId) {
         if self.engine.now() < self.measured.end {
             self.start_call(client);
         }
     }
 
     /// The application asks for a call; the stack decides what happens to it.
-    fn start_call(&mut self, client: u32) {
+    fn start_call(&mut self, client: ClientId) {
         let now = self.engine.now();
         if self.measured.contains(now) {
             self.open_measured += 1;
         }
-        let c = &mut self.clients[client as usize];
+        let c = &mut self.clients[client.index()];
         let hash_key = c.calls_rng.random::<u64>();
         let _call = c.stack.start_call(now, hash_key);
         self.apply_actions(client);
     }
 
     /// A timer the stack armed fires.
-    pub(crate) fn on_client_timer(&mut self, client: u32, timer: Timer) {
+    pub(crate) fn on_client_timer(&mut self, client: ClientId, timer: Timer) {
         let now = self.engine.now();
-        self.clients[client as usize].stack.on_timer(now, timer);
+        self.clients[client.index()].stack.on_timer(now, timer);
         self.apply_actions(client);
     }
 
     /// Carries out every decision the stack of `client` has queued, in order.
-    pub(crate) fn apply_actions(&mut self, client: u32) {
-        while let Some(action) = self.clients[client as usize].stack.poll_action() {
+    pub(crate) fn apply_actions(&mut self, client: ClientId) {
+        while let Some(action) = self.clients[client.index()].stack.poll_action() {
             match action {
                 Action::SendAttempt {
                     attempt,
@@ -146,7 +140,7 @@ impl World {
                     self.launch(client, Owner::Attempt(attempt), endpoint, 0);
                 }
                 Action::SendProbe { probe, endpoint } => {
-                    let cost_ns = self.clients[client as usize].probe_cost.map_or(0, nanos);
+                    let cost_ns = self.clients[client.index()].probe_cost.map_or(0, nanos);
                     self.launch(client, Owner::Probe(probe), endpoint, cost_ns);
                 }
                 Action::ArmTimer { at, timer } => {
@@ -167,18 +161,18 @@ impl World {
 
     /// Sends a request (an attempt or a probe) from `client` to server `ep` across
     /// the network.
-    fn launch(&mut self, client: u32, owner: Owner, ep: EndpointId, probe_cost_ns: u64) {
+    fn launch(&mut self, client: ClientId, owner: Owner, ep: EndpointId, probe_cost_ns: u64) {
         let (attempt, gen) = self.attempts.insert(Attempt {
             owner,
             client,
-            server: ep.0,
+            server: ServerId(ep.0),
             service_start: Instant::ZERO,
             probe_cost_ns,
         });
-        let net_rng = &mut self.clients[client as usize].net_rng;
+        let net_rng = &mut self.clients[client.index()].net_rng;
         match self
             .network
-            .transit(Node::Client(client), Node::Server(ep.0), net_rng)
+            .transit(Node::Client(client.0), Node::Server(ep.0), net_rng)
         {
             Some(delay) if self.servers[ep.0 as usize].closed_form.is_some() => {
                 let arrive = Instant(self.engine.now().as_nanos().saturating_add(delay));
@@ -202,7 +196,7 @@ impl World {
         };
         let (owner, client) = (a.owner, a.client);
         self.attempts.remove(attempt);
-        let stack = &mut self.clients[client as usize].stack;
+        let stack = &mut self.clients[client.index()].stack;
         let _report = match owner {
             Owner::Attempt(id) => stack.on_attempt_outcome(now, id, outcome_of(reply)),
             Owner::Probe(id) => stack.on_probe_result(now, id, reply == Reply::Ok),
@@ -211,7 +205,7 @@ impl World {
     }
 
     /// A call ended: record it if measured, and let a closed-loop caller think.
-    fn on_call_finished(&mut self, client: u32, started: Instant, result: CallResult) {
+    fn on_call_finished(&mut self, client: ClientId, started: Instant, result: CallResult) {
         let now = self.engine.now();
         if self.measured.contains(started) {
             self.recorder.on_call_end(started, now, result);
@@ -220,7 +214,7 @@ impl World {
                 self.fault_log.on_call_failed(started);
             }
         }
-        let ci = &mut self.clients[client as usize];
+        let ci = &mut self.clients[client.index()];
         if let Arrivals::Closed { think, .. } = &ci.arrivals {
             if now < self.measured.end {
                 let delay = think.sample_ns(&mut ci.calls_rng);

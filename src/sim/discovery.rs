@@ -12,6 +12,7 @@
 use rand::Rng;
 
 use super::event::Event;
+use super::ids::{ClientId, ServerId};
 use super::world::World;
 use crate::policy::{Endpoint, EndpointId};
 use crate::scenario::{DiscoveryConfig, DiscoveryKind};
@@ -55,16 +56,16 @@ impl World {
         }
         let heartbeat = nanos(self.registry.config.heartbeat());
         let ttl = self.registry.config.ttl();
-        for s in 0..self.servers.len() as u32 {
+        for s in (0..self.servers.len() as u32).map(ServerId) {
             let phase = self.control_rng.random_range(0..heartbeat.max(1));
-            let epoch = self.servers[s as usize].epoch;
+            let epoch = self.servers[s.index()].epoch;
             self.engine
                 .schedule_in_ns(phase, Event::Heartbeat { server: s, epoch });
             self.engine
                 .schedule_in(ttl, Event::RegistryExpire { server: s });
         }
         if let Some(refresh) = self.registry.config.refresh {
-            for c in 0..self.clients.len() as u32 {
+            for c in (0..self.clients.len() as u32).map(ClientId) {
                 let phase = self.control_rng.random_range(0..nanos(refresh).max(1));
                 self.engine
                     .schedule_in_ns(phase, Event::ViewPoll { client: c });
@@ -73,9 +74,9 @@ impl World {
     }
 
     /// A server's heartbeat: the registry renews (or makes) its entry.
-    pub(crate) fn on_heartbeat(&mut self, s: u32, epoch: u32) {
-        let server = &self.servers[s as usize];
-        if !server.up || server.epoch != epoch || server.retired {
+    pub(crate) fn on_heartbeat(&mut self, s: ServerId, epoch: u32) {
+        let server = &self.servers[s.index()];
+        if !server.is_up() || server.epoch != epoch || server.retired {
             return; // a heartbeat chain of an earlier life
         }
         let now = self.engine.now();
@@ -86,8 +87,8 @@ impl World {
             Event::Heartbeat { server: s, epoch },
         );
         if !self.registry.down {
-            self.registry.last_heartbeat[s as usize] = now;
-            if !self.registry.registered[s as usize] {
+            self.registry.last_heartbeat[s.index()] = now;
+            if !self.registry.registered[s.index()] {
                 self.set_registered(s, true);
             }
             self.engine.schedule_in(
@@ -98,20 +99,20 @@ impl World {
     }
 
     /// The registry checks whether server `s` has outlived its TTL.
-    pub(crate) fn on_registry_expire(&mut self, s: u32) {
+    pub(crate) fn on_registry_expire(&mut self, s: ServerId) {
         let now = self.engine.now();
         let r = &self.registry;
         if !r.down
-            && r.registered[s as usize]
-            && now >= r.last_heartbeat[s as usize].after(r.config.ttl())
+            && r.registered[s.index()]
+            && now >= r.last_heartbeat[s.index()].after(r.config.ttl())
         {
             self.set_registered(s, false);
         }
     }
 
     /// The registry's entry for `s` changes; watchers hear of it `propagation` later.
-    pub(crate) fn set_registered(&mut self, s: u32, add: bool) {
-        self.registry.registered[s as usize] = add;
+    pub(crate) fn set_registered(&mut self, s: ServerId, add: bool) {
+        self.registry.registered[s.index()] = add;
         if self.registry.config.refresh.is_none() {
             self.engine.schedule_in(
                 self.registry.config.propagation(),
@@ -121,17 +122,17 @@ impl World {
     }
 
     /// A watch notification reaches every client.
-    pub(crate) fn on_view_change(&mut self, s: u32, add: bool) {
-        for c in 0..self.clients.len() {
+    pub(crate) fn on_view_change(&mut self, s: ServerId, add: bool) {
+        for c in (0..self.clients.len() as u32).map(ClientId) {
             self.apply_view_change(c, s, add);
         }
     }
 
     /// Client `c` polls the registry and takes its whole list.
-    pub(crate) fn on_view_poll(&mut self, c: u32) {
-        for s in 0..self.servers.len() as u32 {
-            let listed = self.registry.registered[s as usize];
-            self.apply_view_change(c as usize, s, listed);
+    pub(crate) fn on_view_poll(&mut self, c: ClientId) {
+        for s in (0..self.servers.len() as u32).map(ServerId) {
+            let listed = self.registry.registered[s.index()];
+            self.apply_view_change(c, s, listed);
         }
         if let Some(refresh) = self.registry.config.refresh {
             self.engine
@@ -140,20 +141,17 @@ impl World {
     }
 
     /// Adds `s` to (or removes it from) client `c`'s view if it is in its targets.
-    fn apply_view_change(&mut self, c: usize, s: u32, add: bool) {
-        let group = self.servers[s as usize].group;
-        let ci = &mut self.clients[c];
-        if !self.populations[ci.population]
-            .target_groups
-            .contains(&group)
-        {
+    fn apply_view_change(&mut self, c: ClientId, s: ServerId, add: bool) {
+        let group = self.servers[s.index()].group;
+        let ci = &mut self.clients[c.index()];
+        if !self.topology.targets[ci.population.index()].contains(&group) {
             return;
         }
         let now = self.engine.now();
-        let id = EndpointId(s);
+        let id = EndpointId(s.0);
         match (add, ci.stack.knows(id)) {
             (true, false) => {
-                let group = &self.groups[group];
+                let group = self.topology.group(group);
                 let ep = Endpoint {
                     id,
                     weight: group.weight,
@@ -163,13 +161,13 @@ impl World {
             (false, true) => ci.stack.on_endpoint_removed(now, id),
             _ => return,
         }
-        self.apply_actions(c as u32);
+        self.apply_actions(c);
     }
 
     /// A restarted server registers at once and heartbeats again.
-    pub(crate) fn on_server_up_for_discovery(&mut self, s: u32) {
+    pub(crate) fn on_server_up_for_discovery(&mut self, s: ServerId) {
         if self.registry.is_dynamic() {
-            let epoch = self.servers[s as usize].epoch;
+            let epoch = self.servers[s.index()].epoch;
             self.engine
                 .schedule_in_ns(0, Event::Heartbeat { server: s, epoch });
         }
@@ -182,11 +180,11 @@ impl World {
             return;
         }
         let now = self.engine.now();
-        for s in 0..self.servers.len() as u32 {
-            let server = &self.servers[s as usize];
-            if server.up && !server.retired {
-                self.registry.last_heartbeat[s as usize] = now;
-                if !self.registry.registered[s as usize] {
+        for s in (0..self.servers.len() as u32).map(ServerId) {
+            let server = &self.servers[s.index()];
+            if server.is_up() && !server.retired {
+                self.registry.last_heartbeat[s.index()] = now;
+                if !self.registry.registered[s.index()] {
                     self.set_registered(s, true);
                 }
             }

@@ -8,6 +8,7 @@ use rand::Rng;
 use rand_distr::Exp1;
 
 use super::event::{Event, Reply};
+use super::ids::ServerId;
 use super::network::{MessageFault, Node, NodeSet};
 use super::server::Server;
 use super::world::World;
@@ -151,7 +152,7 @@ impl World {
     pub(crate) fn on_fault_start(&mut self, fault: u32) {
         let f = &mut self.faults.runs[fault as usize];
         f.active = true;
-        let servers = f.targets.server_ids();
+        let servers: Vec<ServerId> = f.targets.server_ids().into_iter().map(ServerId).collect();
         match f.spec.kind.clone() {
             FaultKind::Crash { mode } => {
                 for s in servers {
@@ -163,7 +164,7 @@ impl World {
                 // MTTR / (MTBF + MTTR); exponential times are memoryless.
                 let down = nanos(mttr) as f64 / (nanos(mtbf) + nanos(mttr)) as f64;
                 for s in servers {
-                    let rng = &mut self.faults.runs[fault as usize].server_rngs[s as usize];
+                    let rng = &mut self.faults.runs[fault as usize].server_rngs[s.index()];
                     if rng.random::<f64>() < down {
                         self.on_server_fail(s, fault);
                     } else {
@@ -195,7 +196,7 @@ impl World {
         self.fault_log.set_last_hit(fault as usize, last_hit);
         let f = &mut self.faults.runs[fault as usize];
         f.active = false;
-        let servers = f.targets.server_ids();
+        let servers: Vec<ServerId> = f.targets.server_ids().into_iter().map(ServerId).collect();
         match f.spec.kind {
             FaultKind::Crash { .. } => {
                 for s in servers {
@@ -205,7 +206,7 @@ impl World {
             FaultKind::RandomCrash { .. } => {
                 for s in servers {
                     let f = &mut self.faults.runs[fault as usize];
-                    if std::mem::take(&mut f.holding_down[s as usize]) {
+                    if std::mem::take(&mut f.holding_down[s.index()]) {
                         self.repair_server(s);
                     }
                 }
@@ -223,31 +224,31 @@ impl World {
     }
 
     /// `random_crash`: server `s` fails; it comes back after an exponential MTTR.
-    pub(crate) fn on_server_fail(&mut self, s: u32, fault: u32) {
+    pub(crate) fn on_server_fail(&mut self, s: ServerId, fault: u32) {
         let f = &mut self.faults.runs[fault as usize];
         let FaultKind::RandomCrash { mttr, mode, .. } = f.spec.kind else {
             return;
         };
-        if !f.active || f.holding_down[s as usize] {
+        if !f.active || f.holding_down[s.index()] {
             return;
         }
-        f.holding_down[s as usize] = true;
-        let down_ns = exp_ns(&mut f.server_rngs[s as usize], mttr);
+        f.holding_down[s.index()] = true;
+        let down_ns = exp_ns(&mut f.server_rngs[s.index()], mttr);
         self.crash_server(s, mode);
         self.engine
             .schedule_in_ns(down_ns, Event::ServerRepair { server: s, fault });
     }
 
     /// `random_crash`: server `s` is repaired; it fails again after an exponential MTBF.
-    pub(crate) fn on_server_repair(&mut self, s: u32, fault: u32) {
+    pub(crate) fn on_server_repair(&mut self, s: ServerId, fault: u32) {
         let f = &mut self.faults.runs[fault as usize];
         let FaultKind::RandomCrash { mtbf, .. } = f.spec.kind else {
             return;
         };
-        if !f.active || !std::mem::take(&mut f.holding_down[s as usize]) {
+        if !f.active || !std::mem::take(&mut f.holding_down[s.index()]) {
             return;
         }
-        let up_ns = exp_ns(&mut f.server_rngs[s as usize], mtbf);
+        let up_ns = exp_ns(&mut f.server_rngs[s.index()], mtbf);
         self.repair_server(s);
         self.engine
             .schedule_in_ns(up_ns, Event::ServerFail { server: s, fault });
@@ -256,16 +257,13 @@ impl World {
     /// Server `s` goes down (one more reason to be down). Work in flight is lost: with
     /// `refuse` the host resets the connections (clients see `refused` at once), with
     /// `blackhole` nothing answers.
-    pub(crate) fn crash_server(&mut self, s: u32, mode: CrashMode) {
+    pub(crate) fn crash_server(&mut self, s: ServerId, mode: CrashMode) {
         let now = self.engine.now();
         let measured = self.measured;
-        let server = &mut self.servers[s as usize];
-        server.down_reasons += 1;
-        if server.down_reasons > 1 {
+        let server = &mut self.servers[s.index()];
+        if !server.add_down_reason(mode) {
             return; // already down: the first crash's mode stays in force
         }
-        server.crash_mode = mode;
-        server.up = false;
         server.epoch += 1;
         server.stats.up_ns += measured.overlap_ns(server.up_since, now);
         // Work in service until now was done, even if its answer is lost.
@@ -289,15 +287,12 @@ impl World {
 
     /// Server `s` loses one reason to be down; with none left it restarts, empty and
     /// cold (nothing queued, nothing in flight), and registers again.
-    pub(crate) fn repair_server(&mut self, s: u32) {
+    pub(crate) fn repair_server(&mut self, s: ServerId) {
         let now = self.engine.now();
-        let server = &mut self.servers[s as usize];
-        debug_assert!(server.down_reasons > 0);
-        server.down_reasons = server.down_reasons.saturating_sub(1);
-        if server.down_reasons > 0 || server.up {
+        let server = &mut self.servers[s.index()];
+        if !server.remove_down_reason() {
             return;
         }
-        server.up = true;
         server.up_since = now;
         self.servers_up += 1;
         self.recorder.on_servers_up(now, self.servers_up);
@@ -306,10 +301,10 @@ impl World {
 
     /// Recomputes server `s`'s slow factor and fail-fast error rate from the active
     /// `slow` and `errors` faults that target it.
-    fn refresh_gray(&mut self, s: u32) {
+    fn refresh_gray(&mut self, s: ServerId) {
         let (mut factor, mut ok) = (1.0, 1.0);
         for f in &self.faults.runs {
-            if f.active && f.targets.contains(Node::Server(s)) {
+            if f.active && f.targets.contains(Node::Server(s.0)) {
                 match f.spec.kind {
                     FaultKind::Slow { factor: x } => factor *= x,
                     FaultKind::Errors { rate } => ok *= 1.0 - rate,
@@ -317,7 +312,7 @@ impl World {
                 }
             }
         }
-        let server = &mut self.servers[s as usize];
+        let server = &mut self.servers[s.index()];
         server.slow_factor = factor;
         server.fail_fast_rate = 1.0 - ok;
     }

@@ -11,17 +11,20 @@ mod discovery;
 mod engine;
 mod event;
 mod fault;
+mod ids;
 mod network;
 mod pending;
 mod radix_heap;
 mod server;
 mod slab;
+mod topology;
 mod workload;
 mod world;
 
 pub use budget::thousands;
 pub use engine::Engine;
 pub use event::{Event, Reply};
+pub use ids::{ClientId, GroupId, PopulationId, ServerId};
 // `hasim live` resolves fault targets and draws arrivals exactly as the simulator does.
 pub use network::{Node, NodeSet};
 pub use workload::Arrivals;

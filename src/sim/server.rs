@@ -8,6 +8,7 @@ use rand::Rng;
 use super::closed_form::ClosedForm;
 use super::engine::LANE_RESPONSES;
 use super::event::{Event, Reply};
+use super::ids::{GroupId, ServerId};
 use super::network::Node;
 use super::world::World;
 use crate::metrics::ServerStats;
@@ -15,11 +16,26 @@ use crate::rng::{stream, Role, SimRng};
 use crate::scenario::{CrashMode, QueueLimit, ServerGroupConfig};
 use crate::time::Instant;
 
+/// Whether a server serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerState {
+    /// Serving.
+    Up,
+    /// Down for `reasons` active causes (crash faults, provisioning, retirement), at
+    /// least one; it answers as the crash that took it down says (`mode`).
+    Down {
+        /// Active reasons to be down.
+        reasons: u32,
+        /// How it looks to clients: refused connections or silence.
+        mode: CrashMode,
+    },
+}
+
 /// A server: workers, a FIFO queue, and counters over the measured interval.
 #[derive(Debug)]
 pub struct Server {
-    /// Index into `World::groups`.
-    pub group: usize,
+    /// Its group.
+    pub group: GroupId,
     /// Workers.
     pub concurrency: u32,
     /// Workers busy now.
@@ -28,8 +44,8 @@ pub struct Server {
     pub queue: VecDeque<u32>,
     /// Waiting attempts allowed.
     pub queue_limit: QueueLimit,
-    /// False while crashed.
-    pub up: bool,
+    /// Serving, or down (and how it looks to clients).
+    pub state: ServerState,
     /// The server's life; work started in an earlier life is lost.
     pub epoch: u32,
     /// Service times and error draws.
@@ -42,10 +58,6 @@ pub struct Server {
     pub up_since: Instant,
     /// Attempts being served now (lost if it crashes).
     pub in_service: Vec<u32>,
-    /// Active reasons to be down (crash faults, provisioning); up when zero.
-    pub down_reasons: u32,
-    /// How the latest crash looks to clients.
-    pub crash_mode: CrashMode,
     /// Service-time multiplier from active `slow` faults.
     pub slow_factor: f64,
     /// Probability of answering with an error at once, from active `errors` faults.
@@ -68,7 +80,7 @@ impl Server {
     /// its streams drawn from `seed` by id.
     pub fn new(
         g: &ServerGroupConfig,
-        gi: usize,
+        gi: GroupId,
         index: u32,
         id: u64,
         seed: u64,
@@ -80,7 +92,7 @@ impl Server {
             busy: 0,
             queue: VecDeque::new(),
             queue_limit: g.queue,
-            up: true,
+            state: ServerState::Up,
             epoch: 0,
             rng: stream(seed, Role::Service, id),
             net_rng: stream(seed, Role::Network, id),
@@ -100,8 +112,6 @@ impl Server {
             },
             up_since: Instant::ZERO,
             in_service: Vec::new(),
-            down_reasons: 0,
-            crash_mode: CrashMode::Refuse,
             slow_factor: 1.0,
             fail_fast_rate: 0.0,
             last_arrival: None,
@@ -109,6 +119,45 @@ impl Server {
             busy_integral: 0,
             busy_changed_at: Instant::ZERO,
             closed_form: None,
+        }
+    }
+
+    /// True while it serves.
+    #[inline]
+    pub fn is_up(&self) -> bool {
+        self.state == ServerState::Up
+    }
+
+    /// One more reason to be down. True if it was up: a crash (that looks like
+    /// `mode` to clients) has just begun; otherwise the first crash's mode stays.
+    pub fn add_down_reason(&mut self, mode: CrashMode) -> bool {
+        match &mut self.state {
+            ServerState::Up => {
+                self.state = ServerState::Down { reasons: 1, mode };
+                true
+            }
+            ServerState::Down { reasons, .. } => {
+                *reasons += 1;
+                false
+            }
+        }
+    }
+
+    /// One reason to be down fewer. True if none is left: it is up again.
+    pub fn remove_down_reason(&mut self) -> bool {
+        match &mut self.state {
+            ServerState::Up => {
+                debug_assert!(false, "a server that is up has no reason to be down");
+                false
+            }
+            ServerState::Down { reasons: 1, .. } => {
+                self.state = ServerState::Up;
+                true
+            }
+            ServerState::Down { reasons, .. } => {
+                *reasons -= 1;
+                false
+            }
         }
     }
 
@@ -166,14 +215,14 @@ impl World {
         let Some(a) = self.attempts.get_live(attempt, gen) else {
             return;
         };
-        let s = a.server as usize;
+        let s = a.server.index();
         let (probe, probe_cost_ns) = (a.is_probe(), a.probe_cost_ns);
         let server = &mut self.servers[s];
         if !probe {
             server.last_arrival = Some(now);
         }
-        if !server.up {
-            match server.crash_mode {
+        if let ServerState::Down { mode, .. } = server.state {
+            match mode {
                 CrashMode::Refuse => self.reply(attempt, Reply::Refused),
                 CrashMode::Blackhole => self.drop_request(attempt),
             }
@@ -222,7 +271,7 @@ impl World {
         let measured = self.measured;
         let in_measure = measured.contains(arrive);
         let a = self.attempts.get(attempt);
-        let s = a.server as usize;
+        let s = a.server.index();
         let (probe, probe_cost_ns) = (a.is_probe(), a.probe_cost_ns);
         if probe && probe_cost_ns == 0 {
             self.reply_at(attempt, arrive, Reply::Ok);
@@ -243,7 +292,7 @@ impl World {
             self.reply_at(attempt, arrive, Reply::Rejected);
             return;
         };
-        let group = &self.groups[server.group];
+        let group = &self.topology.groups[server.group.index()];
         let service_ns = server.service_ns(group, probe.then_some(probe_cost_ns));
         let done = Instant(start.saturating_add(service_ns));
         if let Some(queue) = server.closed_form.as_mut() {
@@ -253,7 +302,7 @@ impl World {
         if done < measured.end {
             server.stats.busy_ns += u128::from(busy_ns);
         } else if busy_ns > 0 {
-            self.busy_tail.push((done, s as u32, busy_ns));
+            self.busy_tail.push((done, ServerId(s as u32), busy_ns));
         }
         let reply = server.end_service(group.error_rate, probe, measured.contains(done));
         self.reply_at(attempt, done, reply);
@@ -268,7 +317,8 @@ impl World {
         server.in_service.push(attempt);
         let a = self.attempts.get_mut(attempt);
         let probe_cost_ns = a.is_probe().then_some(a.probe_cost_ns);
-        let service_ns = server.service_ns(&self.groups[server.group], probe_cost_ns);
+        let service_ns =
+            server.service_ns(&self.topology.groups[server.group.index()], probe_cost_ns);
         a.service_start = now;
         let epoch = server.epoch;
         let gen = self.attempts.generation(attempt);
@@ -290,7 +340,7 @@ impl World {
         let Some(a) = self.attempts.get_live(attempt, gen) else {
             return;
         };
-        let s = a.server as usize;
+        let s = a.server.index();
         let (started, probe) = (a.service_start, a.is_probe());
         let server = &mut self.servers[s];
         if server.epoch != epoch {
@@ -302,7 +352,11 @@ impl World {
             server.in_service.swap_remove(i);
         }
         server.stats.busy_ns += u128::from(measured.overlap_ns(started, now));
-        let reply = server.end_service(self.groups[server.group].error_rate, probe, in_measure);
+        let reply = server.end_service(
+            self.topology.groups[server.group.index()].error_rate,
+            probe,
+            in_measure,
+        );
         self.reply(attempt, reply);
         let server = &mut self.servers[s];
         if let Some(next) = server.queue.pop_front() {
@@ -322,10 +376,10 @@ impl World {
     fn reply_at(&mut self, attempt: u32, at: Instant, reply: Reply) {
         let a = self.attempts.get(attempt);
         let (s, client) = (a.server, a.client);
-        let rng = &mut self.servers[s as usize].net_rng;
+        let rng = &mut self.servers[s.index()].net_rng;
         match self
             .network
-            .transit(Node::Server(s), Node::Client(client), rng)
+            .transit(Node::Server(s.0), Node::Client(client.0), rng)
         {
             Some(delay) => {
                 let gen = self.attempts.generation(attempt);

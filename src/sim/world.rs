@@ -7,16 +7,18 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::autoscale::AutoscaleRun;
-use super::client::{Attempt, ClientInstance, Population};
+use super::client::{Attempt, ClientInstance};
 use super::closed_form::{self, ClosedForm};
 use super::discovery::Registry;
 use super::engine::Engine;
 use super::event::Event;
 use super::fault::FaultState;
+use super::ids::{ClientId, GroupId, PopulationId, ServerId};
 use super::network::Network;
 use super::network::Node;
-use super::server::Server;
+use super::server::{Server, ServerState};
 use super::slab::Slab;
+use super::topology::Topology;
 use super::workload::Arrivals;
 use super::{RunError, RunOutput};
 use crate::metrics::{FaultLog, Measured, Recorder, RecorderConfig, ServerStats};
@@ -24,16 +26,16 @@ use crate::policy::autoscale::Autoscaler;
 use crate::policy::client::Client;
 use crate::policy::{Endpoint, EndpointId};
 use crate::rng::{stream, Role, SimRng};
-use crate::scenario::{Scenario, ScenarioFile, ServerGroupConfig};
+use crate::scenario::{CrashMode, Scenario, ScenarioFile};
 use crate::time::{nanos, Instant};
 
 /// Everything in one run.
 pub struct World {
     pub(crate) engine: Engine,
     pub(crate) servers: Vec<Server>,
-    pub(crate) groups: Vec<ServerGroupConfig>,
+    /// Groups, populations' targets, the autoscaled group: the scenario as ids.
+    pub(crate) topology: Topology,
     pub(crate) clients: Vec<ClientInstance>,
-    pub(crate) populations: Vec<Population>,
     pub(crate) attempts: Slab<Attempt>,
     pub(crate) network: Network,
     pub(crate) recorder: Recorder,
@@ -67,7 +69,7 @@ pub struct World {
     pub(crate) seed: u64,
     /// Services solved in closed form that end after `measure_end` (see
     /// [`World::finish`]): `(end, server, busy ns inside the measured interval)`.
-    pub(crate) busy_tail: Vec<(Instant, u32, u64)>,
+    pub(crate) busy_tail: Vec<(Instant, ServerId, u64)>,
 }
 
 /// Events between two progress reports (cheap: one relaxed store).
@@ -83,23 +85,23 @@ impl World {
         let run = &cfg.run;
         let measure_start = Instant::ZERO.after(run.warmup);
         let measure_end = measure_start.after(run.duration);
+        let topology = Topology::resolve(cfg);
         let mut servers = Vec::new();
-        let mut groups = Vec::new();
         for (gi, g) in cfg.servers.iter().enumerate() {
-            groups.push(g.clone());
             for i in 0..g.count {
-                servers.push(new_server(cfg, gi, i, servers.len() as u64, seed));
+                let (id, in_target) = (servers.len() as u64, topology.targeted[gi]);
+                servers.push(Server::new(g, GroupId(gi as u32), i, id, seed, in_target));
             }
         }
         let mut clients = Vec::new();
-        let mut populations = Vec::new();
         for (pi, c) in cfg.clients.iter().enumerate() {
+            let targets = &topology.targets[pi];
             let view: Vec<(Endpoint, u32)> = servers
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| c.target.0.contains(&cfg.servers[s.group].group))
+                .filter(|(_, s)| targets.contains(&s.group))
                 .map(|(i, s)| {
-                    let group = &cfg.servers[s.group];
+                    let group = topology.group(s.group);
                     let ep = Endpoint {
                         id: EndpointId(i as u32),
                         weight: group.weight,
@@ -117,7 +119,7 @@ impl World {
                     stack.on_endpoint_added(Instant::ZERO, ep, tier);
                 }
                 clients.push(ClientInstance {
-                    population: pi,
+                    population: PopulationId(pi as u32),
                     arrivals: Arrivals::per_instance(&c.arrival, c.instances, nanos(run.warmup)),
                     last_arrival_ns: 0.0,
                     stack,
@@ -127,11 +129,6 @@ impl World {
                     probe_cost: c.health_check.as_ref().and_then(|h| h.probe_cost),
                 });
             }
-            populations.push(Population {
-                target_groups: (0..cfg.servers.len())
-                    .filter(|&g| c.target.0.contains(&cfg.servers[g].group))
-                    .collect(),
-            });
         }
         let mut recorder = Recorder::new(RecorderConfig {
             measure_start,
@@ -151,11 +148,9 @@ impl World {
             registry: Registry::new(&cfg.discovery, servers.len()),
             autoscale: cfg.autoscale.as_ref().map(|a| AutoscaleRun {
                 policy: Autoscaler::new(a),
-                group: cfg
-                    .servers
-                    .iter()
-                    .position(|g| g.group == a.group)
-                    .unwrap_or(0),
+                group: topology
+                    .autoscaled
+                    .expect("the scenario loader checked that autoscale.group is a group"),
                 config: a.clone(),
                 busy_at_last_tick: Vec::new(),
                 last_tick: Instant::ZERO,
@@ -165,9 +160,8 @@ impl World {
             tier_of: servers.iter().map(|s| s.stats.tier).collect(),
             engine: Engine::new(),
             servers,
-            groups,
+            topology,
             clients,
-            populations,
             attempts: Slab::new(),
             network,
             recorder,
@@ -256,7 +250,7 @@ impl World {
         self.start_discovery();
         self.start_autoscaler();
         for c in 0..self.clients.len() as u32 {
-            self.apply_actions(c);
+            self.apply_actions(ClientId(c));
         }
         for c in 0..self.clients.len() {
             let client = &mut self.clients[c];
@@ -264,8 +258,12 @@ impl World {
                 Arrivals::Closed { callers, think } => {
                     for _ in 0..*callers {
                         let delay = think.sample_ns(&mut client.calls_rng);
-                        self.engine
-                            .schedule_in_ns(delay, Event::CallerWake { client: c as u32 });
+                        self.engine.schedule_in_ns(
+                            delay,
+                            Event::CallerWake {
+                                client: ClientId(c as u32),
+                            },
+                        );
                     }
                 }
                 open => {
@@ -273,7 +271,9 @@ impl World {
                     client.last_arrival_ns = first;
                     self.engine.schedule_at(
                         Instant(first as u64),
-                        Event::ArrivalTick { client: c as u32 },
+                        Event::ArrivalTick {
+                            client: ClientId(c as u32),
+                        },
                     );
                 }
             }
@@ -288,7 +288,7 @@ impl World {
     fn finish(mut self, stopped_at: Instant) -> RunOutput {
         for &(end, server, busy_ns) in &self.busy_tail {
             if end < stopped_at {
-                self.servers[server as usize].stats.busy_ns += u128::from(busy_ns);
+                self.servers[server.index()].stats.busy_ns += u128::from(busy_ns);
             }
         }
         let end = self.engine.now().max(self.measured.end);
@@ -304,7 +304,7 @@ impl World {
             }
         }
         for s in &mut self.servers {
-            if s.up {
+            if s.is_up() {
                 s.stats.up_ns += self.measured.overlap_ns(s.up_since, end);
             }
         }
@@ -335,21 +335,17 @@ impl World {
 
     /// Adds a server to `group` (autoscaling): down until it is provisioned, known to
     /// no one until it registers.
-    pub(crate) fn add_server(&mut self, group: usize) -> u32 {
-        let id = self.servers.len() as u32;
+    pub(crate) fn add_server(&mut self, group: GroupId) -> ServerId {
+        let id = ServerId(self.servers.len() as u32);
         let index = self.servers.iter().filter(|s| s.group == group).count() as u32;
-        let mut server = Server::new(
-            &self.groups[group],
-            group,
-            index,
-            u64::from(id),
-            self.seed,
-            true,
-        );
-        server.up = false;
-        server.down_reasons = 1;
+        let config = self.topology.group(group);
+        let mut server = Server::new(config, group, index, u64::from(id.0), self.seed, true);
+        server.state = ServerState::Down {
+            reasons: 1,
+            mode: CrashMode::Refuse,
+        };
         self.servers.push(server);
-        self.tier_of.push(self.groups[group].tier);
+        self.tier_of.push(self.topology.group(group).tier);
         self.registry.registered.push(false);
         self.registry.last_heartbeat.push(Instant::ZERO);
         id
@@ -365,7 +361,7 @@ fn solve_undisturbed_servers(
 ) {
     let network_faults = faults.runs.iter().any(|f| f.acts_on_network());
     for (id, server) in servers.iter_mut().enumerate() {
-        let group = &cfg.servers[server.group];
+        let group = &cfg.servers[server.group.index()];
         let node = Node::Server(id as u32);
         let conditions = closed_form::Conditions {
             steady_network: network.is_steady(),
@@ -379,14 +375,6 @@ fn solve_undisturbed_servers(
             server.closed_form = Some(ClosedForm::new(server.concurrency, server.queue_limit));
         }
     }
-}
-
-/// Server `index` of group `gi` with global id `id`, up from the start.
-fn new_server(cfg: &ScenarioFile, gi: usize, index: u32, id: u64, seed: u64) -> Server {
-    let g = &cfg.servers[gi];
-    let mut server = Server::new(g, gi, index, id, seed, false);
-    server.stats.in_target = cfg.clients.iter().any(|c| c.target.0.contains(&g.group));
-    server
 }
 
 #[cfg(test)]

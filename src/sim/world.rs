@@ -12,10 +12,10 @@ use super::closed_form::{self, ClosedForm};
 use super::discovery::Registry;
 use super::engine::Engine;
 use super::event::Event;
-use super::fault::FaultState;
+use super::event::Reply;
+use super::fault::{FaultEffect, FaultSchedule, FaultStep};
 use super::ids::{ClientId, GroupId, PopulationId, ServerId};
 use super::network::Network;
-use super::network::Node;
 use super::server::{Server, ServerState};
 use super::slab::Slab;
 use super::topology::Topology;
@@ -55,8 +55,10 @@ pub struct World {
     pub(crate) open_measured: u64,
     /// Servers up now.
     pub(crate) servers_up: u32,
-    /// Declared faults and the ones acting on messages.
-    pub(crate) faults: FaultState,
+    /// The fault schedule.
+    pub(crate) faults: FaultSchedule,
+    /// Scratch buffer for the schedule's effects (kept to reuse its allocation).
+    fault_effects: Vec<FaultEffect>,
     /// What each fault cost, for faults.csv.
     pub(crate) fault_log: FaultLog,
     /// Service discovery.
@@ -137,13 +139,14 @@ impl World {
             slo: run.slo,
         });
         recorder.on_servers_up(Instant::ZERO, servers.len() as u32);
-        let faults = FaultState::new(cfg, &scenario.faults, measure_start, seed);
+        let faults = FaultSchedule::new(cfg, &scenario.faults, measure_start, seed);
         let fault_log = faults.log(cfg);
         let network = Network::new(cfg.network.latency.clone(), cfg.network.loss);
         solve_undisturbed_servers(&mut servers, cfg, &faults, &network);
         World {
             servers_up: servers.len() as u32,
             faults,
+            fault_effects: Vec::new(),
             fault_log,
             registry: Registry::new(&cfg.discovery, servers.len()),
             autoscale: cfg.autoscale.as_ref().map(|a| AutoscaleRun {
@@ -229,10 +232,14 @@ impl World {
                 reply,
             } => self.on_response(attempt, gen, reply),
             Event::ClientTimer { client, timer } => self.on_client_timer(client, timer),
-            Event::FaultStart { fault } => self.on_fault_start(fault),
-            Event::FaultEnd { fault } => self.on_fault_end(fault),
-            Event::ServerFail { server, fault } => self.on_server_fail(server, fault),
-            Event::ServerRepair { server, fault } => self.on_server_repair(server, fault),
+            Event::FaultStart { fault } => self.on_faults(|f, out| f.start(fault, out)),
+            Event::FaultEnd { fault } => self.on_faults(|f, out| f.end(fault, out)),
+            Event::ServerFail { server, fault } => {
+                self.on_faults(|f, out| f.step(FaultStep::Fail { server, fault }, out))
+            }
+            Event::ServerRepair { server, fault } => {
+                self.on_faults(|f, out| f.step(FaultStep::Repair { server, fault }, out))
+            }
             Event::Heartbeat { server, epoch } => self.on_heartbeat(server, epoch),
             Event::RegistryExpire { server } => self.on_registry_expire(server),
             Event::ViewChange { server, add } => self.on_view_change(server, add),
@@ -246,7 +253,14 @@ impl World {
     /// Schedules every client's first arrivals, and the timers its stack armed when it
     /// learned its endpoints (first health probes, outlier ticks).
     fn start_workload(&mut self) {
-        self.schedule_faults();
+        for (at, fault, start) in self.faults.timeline() {
+            let event = if start {
+                Event::FaultStart { fault }
+            } else {
+                Event::FaultEnd { fault }
+            };
+            self.engine.schedule_at(at, event);
+        }
         self.start_discovery();
         self.start_autoscaler();
         for c in 0..self.clients.len() as u32 {
@@ -311,11 +325,9 @@ impl World {
         let stats: Vec<ServerStats> = self.servers.iter().map(|s| s.stats.clone()).collect();
         let events = self.engine.processed();
         let fingerprint = self.engine.fingerprint();
-        for (i, f) in self.faults.runs.iter().enumerate() {
-            if f.active {
-                let last_hit = self.faults.last_hit(i, &self.servers);
-                self.fault_log.set_last_hit(i, last_hit);
-            }
+        let active: Vec<u32> = self.faults.active().collect();
+        for fault in active {
+            self.record_last_hit(fault);
         }
         let mut metrics = self.recorder.finish(&stats, events);
         metrics.faults =
@@ -325,6 +337,101 @@ impl World {
             fingerprint,
             metrics,
         }
+    }
+
+    /// Tells the fault schedule something (`tell`) and carries out its effects, in
+    /// order.
+    fn on_faults(&mut self, tell: impl FnOnce(&mut FaultSchedule, &mut Vec<FaultEffect>)) {
+        let mut effects = std::mem::take(&mut self.fault_effects);
+        tell(&mut self.faults, &mut effects);
+        for effect in effects.drain(..) {
+            match effect {
+                FaultEffect::Crash { server, mode } => self.crash_server(server, mode),
+                FaultEffect::Repair { server } => self.repair_server(server),
+                FaultEffect::Gray {
+                    server,
+                    slow_factor,
+                    fail_fast_rate,
+                } => {
+                    let server = &mut self.servers[server.index()];
+                    server.slow_factor = slow_factor;
+                    server.fail_fast_rate = fail_fast_rate;
+                }
+                FaultEffect::MessagesOn { fault, effect } => {
+                    self.network.fault_started(fault, effect);
+                }
+                FaultEffect::MessagesOff { fault } => self.network.fault_ended(fault),
+                FaultEffect::RegistryDown(down) => self.set_registry_down(down),
+                FaultEffect::Ended { fault } => self.record_last_hit(fault),
+                FaultEffect::Later { after_ns, step } => {
+                    let event = match step {
+                        FaultStep::Fail { server, fault } => Event::ServerFail { server, fault },
+                        FaultStep::Repair { server, fault } => {
+                            Event::ServerRepair { server, fault }
+                        }
+                    };
+                    self.engine.schedule_in_ns(after_ns, event);
+                }
+            }
+        }
+        self.fault_effects = effects;
+    }
+
+    /// Records for faults.csv when fault `fault`'s target servers last received an
+    /// attempt since it started (as of now: its end, or the end of the run).
+    fn record_last_hit(&mut self, fault: u32) {
+        let (start, targets) = self.faults.targets_of(fault);
+        let last_hit = targets
+            .into_iter()
+            .filter_map(|s| self.servers[s as usize].last_arrival)
+            .filter(|&t| t >= start)
+            .max();
+        self.fault_log.set_last_hit(fault as usize, last_hit);
+    }
+
+    /// Server `s` goes down (one more reason to be down). Work in flight is lost: with
+    /// `refuse` the host resets the connections (clients see `refused` at once), with
+    /// `blackhole` nothing answers.
+    pub(crate) fn crash_server(&mut self, s: ServerId, mode: CrashMode) {
+        let now = self.engine.now();
+        let measured = self.measured;
+        let server = &mut self.servers[s.index()];
+        if !server.add_down_reason(mode) {
+            return; // already down: the first crash's mode stays in force
+        }
+        server.epoch += 1;
+        server.stats.up_ns += measured.overlap_ns(server.up_since, now);
+        // Work in service until now was done, even if its answer is lost.
+        server.settle_busy(now);
+        for &attempt in &server.in_service {
+            let started = self.attempts.get(attempt).service_start;
+            server.stats.busy_ns += u128::from(measured.overlap_ns(started, now));
+        }
+        server.busy = 0;
+        let mut lost: Vec<u32> = server.in_service.drain(..).collect();
+        lost.extend(server.queue.drain(..));
+        for attempt in lost {
+            match mode {
+                CrashMode::Refuse => self.reply(attempt, Reply::Refused),
+                CrashMode::Blackhole => self.drop_request(attempt),
+            }
+        }
+        self.servers_up -= 1;
+        self.recorder.on_servers_up(now, self.servers_up);
+    }
+
+    /// Server `s` loses one reason to be down; with none left it restarts, empty and
+    /// cold (nothing queued, nothing in flight), and registers again.
+    pub(crate) fn repair_server(&mut self, s: ServerId) {
+        let now = self.engine.now();
+        let server = &mut self.servers[s.index()];
+        if !server.remove_down_reason() {
+            return;
+        }
+        server.up_since = now;
+        self.servers_up += 1;
+        self.recorder.on_servers_up(now, self.servers_up);
+        self.on_server_up_for_discovery(s);
     }
 
     /// The request or its answer left the world (lost, or the server's life ended):
@@ -356,18 +463,17 @@ impl World {
 fn solve_undisturbed_servers(
     servers: &mut [Server],
     cfg: &ScenarioFile,
-    faults: &FaultState,
+    faults: &FaultSchedule,
     network: &Network,
 ) {
-    let network_faults = faults.runs.iter().any(|f| f.acts_on_network());
+    let network_faults = faults.acts_on_network();
     for (id, server) in servers.iter_mut().enumerate() {
         let group = &cfg.servers[server.group.index()];
-        let node = Node::Server(id as u32);
         let conditions = closed_form::Conditions {
             steady_network: network.is_steady(),
             network_faults,
             autoscaled: cfg.autoscale.is_some(),
-            server_faulted: faults.runs.iter().any(|f| f.targets.contains(node)),
+            server_faulted: faults.targets_server(ServerId(id as u32)),
             concurrency: server.concurrency,
             error_rate: group.error_rate,
         };

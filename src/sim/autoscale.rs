@@ -100,11 +100,9 @@ impl World {
     /// A scaled-down server leaves the registry now and stops once watchers know.
     fn retire_server(&mut self, s: ServerId) {
         self.servers[s.index()].retired = true;
-        if self.registry.registered[s.index()] {
-            self.set_registered(s, false);
-        }
-        self.engine.schedule_in(
-            self.registry.config.propagation(),
+        self.on_registry(|r, out| r.deregister(s, out));
+        self.engine.schedule_in_ns(
+            self.registry.propagation_ns(),
             Event::ServerRetire { server: s },
         );
     }

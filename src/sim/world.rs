@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::autoscale::AutoscaleRun;
 use super::client::{Attempt, ClientInstance};
 use super::closed_form::{self, ClosedForm};
-use super::discovery::Registry;
+use super::discovery::{Registry, RegistryEffect, RegistryTimer};
 use super::engine::Engine;
 use super::event::Event;
 use super::event::Reply;
@@ -63,6 +63,8 @@ pub struct World {
     pub(crate) fault_log: FaultLog,
     /// Service discovery.
     pub(crate) registry: Registry,
+    /// Scratch buffer for the registry's effects.
+    registry_effects: Vec<RegistryEffect>,
     /// The autoscaler, if any.
     pub(crate) autoscale: Option<AutoscaleRun>,
     /// Random phases of heartbeats and polls.
@@ -149,6 +151,7 @@ impl World {
             fault_effects: Vec::new(),
             fault_log,
             registry: Registry::new(&cfg.discovery, servers.len()),
+            registry_effects: Vec::new(),
             autoscale: cfg.autoscale.as_ref().map(|a| AutoscaleRun {
                 policy: Autoscaler::new(a),
                 group: topology
@@ -240,10 +243,20 @@ impl World {
             Event::ServerRepair { server, fault } => {
                 self.on_faults(|f, out| f.step(FaultStep::Repair { server, fault }, out))
             }
-            Event::Heartbeat { server, epoch } => self.on_heartbeat(server, epoch),
-            Event::RegistryExpire { server } => self.on_registry_expire(server),
-            Event::ViewChange { server, add } => self.on_view_change(server, add),
-            Event::ViewPoll { client } => self.on_view_poll(client),
+            Event::Heartbeat { server, epoch } => {
+                let now = self.engine.now();
+                let s = &self.servers[server.index()];
+                let alive = s.is_up() && s.epoch == epoch && !s.retired;
+                self.on_registry(|r, out| r.on_heartbeat(now, server, epoch, alive, out));
+            }
+            Event::RegistryExpire { server } => {
+                let now = self.engine.now();
+                self.on_registry(|r, out| r.on_expire(now, server, out));
+            }
+            Event::ViewChange { server, add } => {
+                self.on_registry(|r, out| r.on_notify(server, add, out));
+            }
+            Event::ViewPoll { client } => self.on_registry(|r, out| r.on_poll(client, out)),
             Event::AutoscaleTick => self.on_autoscale_tick(),
             Event::ServerReady { server } => self.on_server_ready(server),
             Event::ServerRetire { server } => self.on_server_retire(server),
@@ -261,7 +274,11 @@ impl World {
             };
             self.engine.schedule_at(at, event);
         }
-        self.start_discovery();
+        let clients = self.clients.len() as u32;
+        let mut effects = std::mem::take(&mut self.registry_effects);
+        self.registry
+            .start(clients, &mut self.control_rng, &mut effects);
+        self.apply_registry(effects);
         self.start_autoscaler();
         for c in 0..self.clients.len() as u32 {
             self.apply_actions(ClientId(c));
@@ -361,7 +378,17 @@ impl World {
                     self.network.fault_started(fault, effect);
                 }
                 FaultEffect::MessagesOff { fault } => self.network.fault_ended(fault),
-                FaultEffect::RegistryDown(down) => self.set_registry_down(down),
+                FaultEffect::RegistryDown(down) => {
+                    let now = self.engine.now();
+                    let servers = &self.servers;
+                    let alive = |s: ServerId| {
+                        let server = &servers[s.index()];
+                        server.is_up() && !server.retired
+                    };
+                    let mut effects = std::mem::take(&mut self.registry_effects);
+                    self.registry.set_down(now, down, alive, &mut effects);
+                    self.apply_registry(effects);
+                }
                 FaultEffect::Ended { fault } => self.record_last_hit(fault),
                 FaultEffect::Later { after_ns, step } => {
                     let event = match step {
@@ -375,6 +402,74 @@ impl World {
             }
         }
         self.fault_effects = effects;
+    }
+
+    /// Tells the registry something (`tell`) and carries out its effects, in order.
+    pub(crate) fn on_registry(
+        &mut self,
+        tell: impl FnOnce(&mut Registry, &mut Vec<RegistryEffect>),
+    ) {
+        let mut effects = std::mem::take(&mut self.registry_effects);
+        tell(&mut self.registry, &mut effects);
+        self.apply_registry(effects);
+    }
+
+    /// Carries out the registry's `effects` (drained; the buffer is kept for reuse).
+    fn apply_registry(&mut self, mut effects: Vec<RegistryEffect>) {
+        for effect in effects.drain(..) {
+            match effect {
+                RegistryEffect::Later { after_ns, timer } => {
+                    let event = match timer {
+                        RegistryTimer::Heartbeat { server, epoch } => {
+                            Event::Heartbeat { server, epoch }
+                        }
+                        RegistryTimer::Expire { server } => Event::RegistryExpire { server },
+                        RegistryTimer::Notify { server, add } => Event::ViewChange { server, add },
+                        RegistryTimer::Poll { client } => Event::ViewPoll { client },
+                    };
+                    self.engine.schedule_in_ns(after_ns, event);
+                }
+                RegistryEffect::View {
+                    client: Some(client),
+                    server,
+                    listed,
+                } => self.apply_view_change(client, server, listed),
+                RegistryEffect::View {
+                    client: None,
+                    server,
+                    listed,
+                } => {
+                    for client in (0..self.clients.len() as u32).map(ClientId) {
+                        self.apply_view_change(client, server, listed);
+                    }
+                }
+            }
+        }
+        self.registry_effects = effects;
+    }
+
+    /// Adds `s` to (or removes it from) client `c`'s view if it is in its targets.
+    fn apply_view_change(&mut self, c: ClientId, s: ServerId, add: bool) {
+        let group = self.servers[s.index()].group;
+        let ci = &mut self.clients[c.index()];
+        if !self.topology.targets[ci.population.index()].contains(&group) {
+            return;
+        }
+        let now = self.engine.now();
+        let id = EndpointId(s.0);
+        match (add, ci.stack.knows(id)) {
+            (true, false) => {
+                let group = self.topology.group(group);
+                let ep = Endpoint {
+                    id,
+                    weight: group.weight,
+                };
+                ci.stack.on_endpoint_added(now, ep, group.tier);
+            }
+            (false, true) => ci.stack.on_endpoint_removed(now, id),
+            _ => return,
+        }
+        self.apply_actions(c);
     }
 
     /// Records for faults.csv when fault `fault`'s target servers last received an
@@ -431,7 +526,8 @@ impl World {
         server.up_since = now;
         self.servers_up += 1;
         self.recorder.on_servers_up(now, self.servers_up);
-        self.on_server_up_for_discovery(s);
+        let epoch = self.servers[s.index()].epoch;
+        self.on_registry(|r, out| r.on_server_up(s, epoch, out));
     }
 
     /// The request or its answer left the world (lost, or the server's life ended):
@@ -453,8 +549,7 @@ impl World {
         };
         self.servers.push(server);
         self.tier_of.push(self.topology.group(group).tier);
-        self.registry.registered.push(false);
-        self.registry.last_heartbeat.push(Instant::ZERO);
+        self.registry.add_server();
         id
     }
 }

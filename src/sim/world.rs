@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::autoscale::AutoscaleRun;
+use super::autoscale::{AutoscaleRun, Sample, ScaleEffect};
 use super::client::{Attempt, ClientInstance};
 use super::closed_form::{self, ClosedForm};
 use super::discovery::{Registry, RegistryEffect, RegistryTimer};
@@ -22,7 +22,6 @@ use super::topology::Topology;
 use super::workload::Arrivals;
 use super::{RunError, RunOutput};
 use crate::metrics::{FaultLog, Measured, Recorder, RecorderConfig, ServerStats};
-use crate::policy::autoscale::Autoscaler;
 use crate::policy::client::Client;
 use crate::policy::{Endpoint, EndpointId};
 use crate::rng::{stream, Role, SimRng};
@@ -152,14 +151,10 @@ impl World {
             fault_log,
             registry: Registry::new(&cfg.discovery, servers.len()),
             registry_effects: Vec::new(),
-            autoscale: cfg.autoscale.as_ref().map(|a| AutoscaleRun {
-                policy: Autoscaler::new(a),
-                group: topology
-                    .autoscaled
-                    .expect("the scenario loader checked that autoscale.group is a group"),
-                config: a.clone(),
-                busy_at_last_tick: Vec::new(),
-                last_tick: Instant::ZERO,
+            autoscale: cfg.autoscale.as_ref().map(|a| {
+                let group = topology.autoscaled;
+                let group = group.expect("the scenario loader checked autoscale.group");
+                AutoscaleRun::new(a, group)
             }),
             control_rng: stream(seed, Role::Control, 0),
             seed,
@@ -258,8 +253,15 @@ impl World {
             }
             Event::ViewPoll { client } => self.on_registry(|r, out| r.on_poll(client, out)),
             Event::AutoscaleTick => self.on_autoscale_tick(),
-            Event::ServerReady { server } => self.on_server_ready(server),
-            Event::ServerRetire { server } => self.on_server_retire(server),
+            Event::ServerReady { server } => {
+                // A provisioned server starts and registers, unless retired meanwhile.
+                if !self.servers[server.index()].retired {
+                    self.repair_server(server);
+                }
+            }
+            // Retiring adds a reason to be down that never ends, so a crash fault that
+            // ends later (or a provisioning still under way) cannot bring it back.
+            Event::ServerRetire { server } => self.crash_server(server, CrashMode::Refuse),
         }
     }
 
@@ -279,7 +281,10 @@ impl World {
         self.registry
             .start(clients, &mut self.control_rng, &mut effects);
         self.apply_registry(effects);
-        self.start_autoscaler();
+        if let Some(a) = &self.autoscale {
+            self.engine
+                .schedule_at(a.first_tick(), Event::AutoscaleTick);
+        }
         for c in 0..self.clients.len() as u32 {
             self.apply_actions(ClientId(c));
         }
@@ -470,6 +475,54 @@ impl World {
             _ => return,
         }
         self.apply_actions(c);
+    }
+
+    /// An autoscaler tick: it samples its group's servers (settling their busy time
+    /// up to now) and its effects are carried out.
+    fn on_autoscale_tick(&mut self) {
+        let now = self.engine.now();
+        let Some(a) = &mut self.autoscale else {
+            return;
+        };
+        let group = a.group();
+        let servers = self.servers.len();
+        let samples = self
+            .servers
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, s)| s.group == group && !s.retired)
+            .map(|(id, s)| {
+                s.settle_busy(now);
+                Sample {
+                    server: ServerId(id as u32),
+                    busy_integral: s.busy_integral,
+                    up: s.is_up(),
+                    concurrency: s.concurrency,
+                }
+            });
+        let mut effects = Vec::new();
+        a.tick(now, samples, servers, &mut effects);
+        for effect in effects {
+            match effect {
+                ScaleEffect::TickAt { at } => self.engine.schedule_at(at, Event::AutoscaleTick),
+                ScaleEffect::Add {
+                    group,
+                    ready_after_ns,
+                } => {
+                    let server = self.add_server(group);
+                    let event = Event::ServerReady { server };
+                    self.engine.schedule_in_ns(ready_after_ns, event);
+                }
+                ScaleEffect::Retire { server } => {
+                    // It leaves the registry now and stops once watchers know.
+                    self.servers[server.index()].retired = true;
+                    self.on_registry(|r, out| r.deregister(server, out));
+                    let after_ns = self.registry.propagation_ns();
+                    let event = Event::ServerRetire { server };
+                    self.engine.schedule_in_ns(after_ns, event);
+                }
+            }
+        }
     }
 
     /// Records for faults.csv when fault `fault`'s target servers last received an

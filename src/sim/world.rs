@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::autoscale::{AutoscaleRun, Sample, ScaleEffect};
+use super::budget;
 use super::client::{Attempt, ClientInstance};
 use super::closed_form::{self, ClosedForm};
 use super::discovery::{Registry, RegistryEffect, RegistryTimer};
@@ -185,9 +186,17 @@ impl World {
         let stopped_at;
         loop {
             // Before the peek: compaction may drop the entry a peek would have seen.
-            if self.engine.processed() % super::budget::CHECK_EVERY == 0 {
-                self.compact_timers();
-                self.check_budget()?;
+            if self.engine.processed() % budget::CHECK_EVERY == 0 {
+                let (clients, attempts) = (&self.clients, &self.attempts);
+                let (end, drain_end) = (self.measured.end, self.drain_end);
+                budget::compact_timers(&mut self.engine, clients, attempts, end, drain_end);
+                let parts = budget::Parts {
+                    engine: &self.engine,
+                    clients,
+                    attempts,
+                    servers: &self.servers,
+                };
+                budget::check_budget(&parts, self.max_memory)?;
             }
             let Some(next) = self.engine.peek() else {
                 stopped_at = Instant::MAX;

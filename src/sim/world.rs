@@ -12,12 +12,14 @@ use super::client::{Attempt, ClientInstance};
 use super::closed_form::{self, ClosedForm};
 use super::discovery::{Registry, RegistryEffect, RegistryTimer};
 use super::engine::Engine;
+use super::engine::LANE_RESPONSES;
 use super::event::Event;
 use super::event::Reply;
 use super::fault::{FaultEffect, FaultSchedule, FaultStep};
 use super::ids::{ClientId, GroupId, PopulationId, ServerId};
 use super::network::Network;
-use super::server::{Server, ServerState};
+use super::network::Node;
+use super::server::{Arrival, Served, Server, ServerState};
 use super::slab::Slab;
 use super::topology::Topology;
 use super::workload::Arrivals;
@@ -546,27 +548,124 @@ impl World {
         self.fault_log.set_last_hit(fault as usize, last_hit);
     }
 
+    /// A request reaches its server: the server serves, queues, rejects or refuses
+    /// it, or lets it vanish.
+    pub(crate) fn on_request_arrive(&mut self, attempt: u32, gen: u32) {
+        let now = self.engine.now();
+        let in_measure = self.measured.contains(now);
+        let Some(a) = self.attempts.get_live(attempt, gen) else {
+            return;
+        };
+        let s = a.server.index();
+        let probe = a.is_probe().then_some(a.probe_cost_ns);
+        match self.servers[s].on_arrival(now, attempt, probe, in_measure) {
+            Arrival::Answer(reply) => self.reply(attempt, reply),
+            Arrival::Vanish => self.drop_request(attempt),
+            Arrival::Serve => self.start_service(s, attempt),
+            Arrival::Queued => {}
+        }
+    }
+
+    /// A worker of server `s` takes `attempt`; its end of service is scheduled.
+    fn start_service(&mut self, s: usize, attempt: u32) {
+        let now = self.engine.now();
+        let server = &mut self.servers[s];
+        let a = self.attempts.get_mut(attempt);
+        let probe = a.is_probe().then_some(a.probe_cost_ns);
+        let group = &self.topology.groups[server.group.index()];
+        let service_ns = server.start_service(now, attempt, probe, group);
+        a.service_start = now;
+        let epoch = server.epoch;
+        let gen = self.attempts.generation(attempt);
+        let event = Event::ServiceDone {
+            attempt,
+            gen,
+            epoch,
+        };
+        self.engine.schedule_in_ns(service_ns, event);
+    }
+
+    /// A worker finishes: the server answers, then takes the next waiting request.
+    pub(crate) fn on_service_done(&mut self, attempt: u32, gen: u32, epoch: u32) {
+        let now = self.engine.now();
+        let Some(a) = self.attempts.get_live(attempt, gen) else {
+            return;
+        };
+        let s = a.server.index();
+        let done = Served {
+            attempt,
+            started: a.service_start,
+            epoch,
+            probe: a.is_probe(),
+        };
+        let server = &mut self.servers[s];
+        let error_rate = self.topology.groups[server.group.index()].error_rate;
+        let Some(reply) = server.end_of_service(now, done, self.measured, error_rate) else {
+            return;
+        };
+        self.reply(attempt, reply);
+        if let Some(next) = self.servers[s].queue.pop_front() {
+            self.start_service(s, next);
+        }
+    }
+
+    /// A request that will reach a server solved in closed form at `arrive`: the
+    /// server answers it now, and the answer is sent when it leaves the server.
+    pub(crate) fn serve_in_closed_form(&mut self, attempt: u32, arrive: Instant) {
+        let a = self.attempts.get(attempt);
+        let s = a.server;
+        let probe = a.is_probe().then_some(a.probe_cost_ns);
+        let server = &mut self.servers[s.index()];
+        let group = &self.topology.groups[server.group.index()];
+        let answered = server.serve_in_closed_form(arrive, probe, self.measured, group);
+        if let Some(busy_ns) = answered.busy_tail_ns {
+            self.busy_tail.push((answered.at, s, busy_ns));
+        }
+        self.reply_at(attempt, answered.at, answered.reply);
+    }
+
+    /// Sends the server's answer for `attempt` back over the network, now.
+    pub(crate) fn reply(&mut self, attempt: u32, reply: Reply) {
+        self.reply_at(attempt, self.engine.now(), reply);
+    }
+
+    /// Sends the server's answer for `attempt` back over the network, leaving at `at`.
+    /// Later than now only for a server solved in closed form, whose answers cross a
+    /// steady network with no fault: no draw and no fault to meet, so deciding the
+    /// transit early changes nothing.
+    fn reply_at(&mut self, attempt: u32, at: Instant, reply: Reply) {
+        let a = self.attempts.get(attempt);
+        let (s, client) = (a.server, a.client);
+        let rng = &mut self.servers[s.index()].net_rng;
+        match self
+            .network
+            .transit(Node::Server(s.0), Node::Client(client.0), rng)
+        {
+            Some(delay) => {
+                let gen = self.attempts.generation(attempt);
+                let event = Event::ResponseArrive {
+                    attempt,
+                    gen,
+                    reply,
+                };
+                let arrive = Instant(at.as_nanos().saturating_add(delay));
+                self.engine.schedule_at_lane(arrive, LANE_RESPONSES, event);
+            }
+            None => self.drop_request(attempt),
+        }
+    }
+
     /// Server `s` goes down (one more reason to be down). Work in flight is lost: with
     /// `refuse` the host resets the connections (clients see `refused` at once), with
     /// `blackhole` nothing answers.
     pub(crate) fn crash_server(&mut self, s: ServerId, mode: CrashMode) {
         let now = self.engine.now();
-        let measured = self.measured;
-        let server = &mut self.servers[s.index()];
-        if !server.add_down_reason(mode) {
-            return; // already down: the first crash's mode stays in force
+        let attempts = &self.attempts;
+        let started = |a: u32| attempts.get(a).service_start;
+        let mut lost = Vec::new();
+        if !self.servers[s.index()].crash(now, mode, self.measured, started, &mut lost) {
+            return;
         }
-        server.epoch += 1;
-        server.stats.up_ns += measured.overlap_ns(server.up_since, now);
-        // Work in service until now was done, even if its answer is lost.
-        server.settle_busy(now);
-        for &attempt in &server.in_service {
-            let started = self.attempts.get(attempt).service_start;
-            server.stats.busy_ns += u128::from(measured.overlap_ns(started, now));
-        }
-        server.busy = 0;
-        let mut lost: Vec<u32> = server.in_service.drain(..).collect();
-        lost.extend(server.queue.drain(..));
         for attempt in lost {
             match mode {
                 CrashMode::Refuse => self.reply(attempt, Reply::Refused),
@@ -578,14 +677,12 @@ impl World {
     }
 
     /// Server `s` loses one reason to be down; with none left it restarts, empty and
-    /// cold (nothing queued, nothing in flight), and registers again.
+    /// cold, and registers again.
     pub(crate) fn repair_server(&mut self, s: ServerId) {
         let now = self.engine.now();
-        let server = &mut self.servers[s.index()];
-        if !server.remove_down_reason() {
+        if !self.servers[s.index()].repair(now) {
             return;
         }
-        server.up_since = now;
         self.servers_up += 1;
         self.recorder.on_servers_up(now, self.servers_up);
         let epoch = self.servers[s.index()].epoch;

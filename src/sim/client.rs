@@ -1,11 +1,12 @@
 //! Clients: the simulator's driver of `hasim_policy::client::Client`.
 //!
-//! Each client instance runs the production client stack unchanged; this file only
-//! carries its decisions out in the simulated world: it starts calls when the arrival
-//! process says so, sends attempts and probes across the network, arms the stack's
-//! timers as events, hands answers back, and records finished calls. It decides
-//! nothing itself (which endpoint, whether to retry, hedge or fail fast are the
-//! stack's calls).
+//! Each client instance runs the production client stack unchanged: the stack is the
+//! state machine, and its `Action`s are the effects `world.rs` carries out (it starts
+//! calls when the arrival process says so, sends attempts and probes across the
+//! network, arms the stack's timers as events, hands answers back, and records
+//! finished calls). This file holds the instance (its stack, streams and arrival
+//! process) and the requests it sends ([`Attempt`]); it decides nothing itself (which
+//! endpoint, whether to retry, hedge or fail fast are the stack's calls).
 //!
 //! Availability is about calls; load is about attempts (DESIGN.md).
 
@@ -13,15 +14,11 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use super::engine::LANE_REQUESTS;
-use super::event::{Event, Reply};
+use super::event::Reply;
 use super::ids::{ClientId, PopulationId, ServerId};
-use super::network::Node;
 use super::workload::Arrivals;
-use super::world::World;
-use crate::metrics::CallResult;
-use crate::policy::client::{Action, AttemptId, Client, ProbeId, Timer};
-use crate::policy::{EndpointId, FailureKind, Outcome};
+use crate::policy::client::{AttemptId, Client, ProbeId};
+use crate::policy::{FailureKind, Outcome};
 use crate::rng::SimRng;
 use crate::time::{nanos, Instant};
 
@@ -81,152 +78,55 @@ impl Attempt {
     }
 }
 
-impl World {
-    /// An open-loop arrival: start a call and schedule the next arrival.
-    pub(crate) fn on_arrival_tick(&mut self, client: ClientId) {
-        let now = self.engine.now();
-        if now >= self.measured.end {
-            return;
-        }
-        let c = &mut self.clients[client.index()];
-        let next = c
+impl ClientInstance {
+    /// The next open-loop arrival, in nanoseconds (drawn on its arrivals stream from
+    /// the exact time of the last one).
+    #[inline]
+    pub fn next_arrival_ns(&mut self) -> u64 {
+        let next = self
             .arrivals
-            .next_arrival(&mut c.arrivals_rng, c.last_arrival_ns);
-        c.last_arrival_ns = next;
-        self.engine
-            .schedule_at(Instant(next as u64).max(now), Event::ArrivalTick { client });
-        self.start_call(client);
+            .next_arrival(&mut self.arrivals_rng, self.last_arrival_ns);
+        self.last_arrival_ns = next;
+        next as u64
     }
 
-    /// A closed-loop caller starts its next call.
-    pub(crate) fn on_caller_wake(&mut self, client: ClientId) {
-        if self.engine.now() < self.measured.end {
-            self.start_call(client);
+    /// The application asks for a call at `now` (its request key drawn on the calls
+    /// stream); the stack decides what happens to it and queues its actions.
+    #[inline]
+    pub fn start_call(&mut self, now: Instant) {
+        let hash_key = self.calls_rng.random::<u64>();
+        let _call = self.stack.start_call(now, hash_key);
+    }
+
+    /// A closed-loop caller's think time before its next call (drawn on the calls
+    /// stream); `None` for an open-loop instance.
+    #[inline]
+    pub fn think_ns(&mut self) -> Option<u64> {
+        match &self.arrivals {
+            Arrivals::Closed { think, .. } => Some(think.sample_ns(&mut self.calls_rng)),
+            _ => None,
         }
     }
 
-    /// The application asks for a call; the stack decides what happens to it.
-    fn start_call(&mut self, client: ClientId) {
-        let now = self.engine.now();
-        if self.measured.contains(now) {
-            self.open_measured += 1;
-        }
-        let c = &mut self.clients[client.index()];
-        let hash_key = c.calls_rng.random::<u64>();
-        let _call = c.stack.start_call(now, hash_key);
-        self.apply_actions(client);
+    /// The service time a health probe of this instance takes at the server.
+    #[inline]
+    pub fn probe_cost_ns(&self) -> u64 {
+        self.probe_cost.map_or(0, nanos)
     }
 
-    /// A timer the stack armed fires.
-    pub(crate) fn on_client_timer(&mut self, client: ClientId, timer: Timer) {
-        let now = self.engine.now();
-        self.clients[client.index()].stack.on_timer(now, timer);
-        self.apply_actions(client);
-    }
-
-    /// Carries out every decision the stack of `client` has queued, in order.
-    pub(crate) fn apply_actions(&mut self, client: ClientId) {
-        while let Some(action) = self.clients[client.index()].stack.poll_action() {
-            match action {
-                Action::SendAttempt {
-                    attempt,
-                    endpoint,
-                    call_started,
-                    ..
-                } => {
-                    if self.measured.contains(call_started) {
-                        self.recorder.on_attempt(call_started);
-                    }
-                    self.launch(client, Owner::Attempt(attempt), endpoint, 0);
-                }
-                Action::SendProbe { probe, endpoint } => {
-                    let cost_ns = self.clients[client.index()].probe_cost.map_or(0, nanos);
-                    self.launch(client, Owner::Probe(probe), endpoint, cost_ns);
-                }
-                Action::ArmTimer { at, timer } => {
-                    let at = at.max(self.engine.now());
-                    let event = Event::ClientTimer { client, timer };
-                    self.engine.schedule_at_lane(at, timer.class(), event);
-                }
-                Action::FinishCall {
-                    started, result, ..
-                } => self.on_call_finished(client, started, result),
-                // The simulated server still serves an abandoned attempt (work is not
-                // cancelled); its late answer is ignored by the stack.
-                Action::CancelAttempt { .. } => {}
-                other => debug_assert!(false, "an action the simulator does not know: {other:?}"),
-            }
-        }
-    }
-
-    /// Sends a request (an attempt or a probe) from `client` to server `ep` across
-    /// the network.
-    fn launch(&mut self, client: ClientId, owner: Owner, ep: EndpointId, probe_cost_ns: u64) {
-        let (attempt, gen) = self.attempts.insert(Attempt {
-            owner,
-            client,
-            server: ServerId(ep.0),
-            service_start: Instant::ZERO,
-            probe_cost_ns,
-        });
-        let net_rng = &mut self.clients[client.index()].net_rng;
-        match self
-            .network
-            .transit(Node::Client(client.0), Node::Server(ep.0), net_rng)
-        {
-            Some(delay) if self.servers[ep.0 as usize].closed_form.is_some() => {
-                let arrive = Instant(self.engine.now().as_nanos().saturating_add(delay));
-                self.serve_in_closed_form(attempt, arrive);
-            }
-            Some(delay) => self.engine.schedule_in_ns_lane(
-                delay,
-                LANE_REQUESTS,
-                Event::RequestArrive { attempt, gen },
-            ),
-            None => self.attempts.remove(attempt), // lost: the stack's timeout sees to it
-        }
-    }
-
-    /// A server's answer reaches its client: the request leaves the world and the
-    /// stack learns the outcome (it ignores answers it no longer waits for).
-    pub(crate) fn on_response(&mut self, attempt: u32, gen: u32, reply: Reply) {
-        let now = self.engine.now();
-        let Some(a) = self.attempts.get_live(attempt, gen) else {
-            return;
-        };
-        let (owner, client) = (a.owner, a.client);
-        self.attempts.remove(attempt);
-        let stack = &mut self.clients[client.index()].stack;
+    /// The answer `reply` to the request `owner` waits for reaches the stack at `now`
+    /// (it ignores answers it no longer waits for).
+    #[inline]
+    pub fn on_answer(&mut self, now: Instant, owner: Owner, reply: Reply) {
         let _report = match owner {
-            Owner::Attempt(id) => stack.on_attempt_outcome(now, id, outcome_of(reply)),
-            Owner::Probe(id) => stack.on_probe_result(now, id, reply == Reply::Ok),
+            Owner::Attempt(id) => self.stack.on_attempt_outcome(now, id, outcome_of(reply)),
+            Owner::Probe(id) => self.stack.on_probe_result(now, id, reply == Reply::Ok),
         };
-        self.apply_actions(client);
-    }
-
-    /// A call ended: record it if measured, and let a closed-loop caller think.
-    fn on_call_finished(&mut self, client: ClientId, started: Instant, result: CallResult) {
-        let now = self.engine.now();
-        if self.measured.contains(started) {
-            self.recorder.on_call_end(started, now, result);
-            self.open_measured -= 1;
-            if let CallResult::Failed(_) = result {
-                self.fault_log.on_call_failed(started);
-            }
-        }
-        let ci = &mut self.clients[client.index()];
-        if let Arrivals::Closed { think, .. } = &ci.arrivals {
-            if now < self.measured.end {
-                let delay = think.sample_ns(&mut ci.calls_rng);
-                self.engine
-                    .schedule_in_ns(delay, Event::CallerWake { client });
-            }
-        }
     }
 }
 
 /// What the client sees of a server's reply.
-fn outcome_of(reply: Reply) -> Outcome {
+pub fn outcome_of(reply: Reply) -> Outcome {
     match reply {
         Reply::Ok => Outcome::Success,
         Reply::Error => Outcome::Failure(FailureKind::Error),

@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::autoscale::{AutoscaleRun, Sample, ScaleEffect};
 use super::budget;
-use super::client::{Attempt, ClientInstance};
+use super::client::{Attempt, ClientInstance, Owner};
 use super::closed_form::{self, ClosedForm};
 use super::discovery::{Registry, RegistryEffect, RegistryTimer};
 use super::engine::Engine;
+use super::engine::LANE_REQUESTS;
 use super::engine::LANE_RESPONSES;
 use super::event::Event;
 use super::event::Reply;
@@ -24,8 +25,10 @@ use super::slab::Slab;
 use super::topology::Topology;
 use super::workload::Arrivals;
 use super::{RunError, RunOutput};
+use crate::metrics::CallResult;
 use crate::metrics::{FaultLog, Measured, Recorder, RecorderConfig, ServerStats};
 use crate::policy::client::Client;
+use crate::policy::client::{Action, Timer};
 use crate::policy::{Endpoint, EndpointId};
 use crate::rng::{stream, Role, SimRng};
 use crate::scenario::{CrashMode, Scenario, ScenarioFile};
@@ -710,6 +713,140 @@ impl World {
         self.tier_of.push(self.topology.group(group).tier);
         self.registry.add_server();
         id
+    }
+}
+
+/// The client side: each instance's stack decides, the world carries out its
+/// `Action`s (`client.rs` holds the instances).
+impl World {
+    /// An open-loop arrival: start a call and schedule the next arrival.
+    pub(crate) fn on_arrival_tick(&mut self, client: ClientId) {
+        let now = self.engine.now();
+        if now >= self.measured.end {
+            return;
+        }
+        let next = Instant(self.clients[client.index()].next_arrival_ns());
+        self.engine
+            .schedule_at(next.max(now), Event::ArrivalTick { client });
+        self.start_call(client);
+    }
+
+    /// A closed-loop caller starts its next call.
+    pub(crate) fn on_caller_wake(&mut self, client: ClientId) {
+        if self.engine.now() < self.measured.end {
+            self.start_call(client);
+        }
+    }
+
+    /// The application asks for a call; the stack decides what happens to it.
+    fn start_call(&mut self, client: ClientId) {
+        let now = self.engine.now();
+        if self.measured.contains(now) {
+            self.open_measured += 1;
+        }
+        self.clients[client.index()].start_call(now);
+        self.apply_actions(client);
+    }
+
+    /// A timer the stack armed fires.
+    pub(crate) fn on_client_timer(&mut self, client: ClientId, timer: Timer) {
+        let now = self.engine.now();
+        self.clients[client.index()].stack.on_timer(now, timer);
+        self.apply_actions(client);
+    }
+
+    /// Carries out every decision the stack of `client` has queued, in order.
+    pub(crate) fn apply_actions(&mut self, client: ClientId) {
+        while let Some(action) = self.clients[client.index()].stack.poll_action() {
+            match action {
+                Action::SendAttempt {
+                    attempt,
+                    endpoint,
+                    call_started,
+                    ..
+                } => {
+                    if self.measured.contains(call_started) {
+                        self.recorder.on_attempt(call_started);
+                    }
+                    self.launch(client, Owner::Attempt(attempt), endpoint, 0);
+                }
+                Action::SendProbe { probe, endpoint } => {
+                    let cost_ns = self.clients[client.index()].probe_cost_ns();
+                    self.launch(client, Owner::Probe(probe), endpoint, cost_ns);
+                }
+                Action::ArmTimer { at, timer } => {
+                    let at = at.max(self.engine.now());
+                    let event = Event::ClientTimer { client, timer };
+                    self.engine.schedule_at_lane(at, timer.class(), event);
+                }
+                Action::FinishCall {
+                    started, result, ..
+                } => self.on_call_finished(client, started, result),
+                // The simulated server still serves an abandoned attempt (work is not
+                // cancelled); its late answer is ignored by the stack.
+                Action::CancelAttempt { .. } => {}
+                other => debug_assert!(false, "an action the simulator does not know: {other:?}"),
+            }
+        }
+    }
+
+    /// Sends a request (an attempt or a probe) from `client` to server `ep` across
+    /// the network.
+    fn launch(&mut self, client: ClientId, owner: Owner, ep: EndpointId, probe_cost_ns: u64) {
+        let (attempt, gen) = self.attempts.insert(Attempt {
+            owner,
+            client,
+            server: ServerId(ep.0),
+            service_start: Instant::ZERO,
+            probe_cost_ns,
+        });
+        let net_rng = &mut self.clients[client.index()].net_rng;
+        match self
+            .network
+            .transit(Node::Client(client.0), Node::Server(ep.0), net_rng)
+        {
+            Some(delay) if self.servers[ep.0 as usize].closed_form.is_some() => {
+                let arrive = Instant(self.engine.now().as_nanos().saturating_add(delay));
+                self.serve_in_closed_form(attempt, arrive);
+            }
+            Some(delay) => self.engine.schedule_in_ns_lane(
+                delay,
+                LANE_REQUESTS,
+                Event::RequestArrive { attempt, gen },
+            ),
+            None => self.attempts.remove(attempt), // lost: the stack's timeout sees to it
+        }
+    }
+
+    /// A server's answer reaches its client: the request leaves the world and the
+    /// stack learns the outcome (it ignores answers it no longer waits for).
+    pub(crate) fn on_response(&mut self, attempt: u32, gen: u32, reply: Reply) {
+        let now = self.engine.now();
+        let Some(a) = self.attempts.get_live(attempt, gen) else {
+            return;
+        };
+        let (owner, client) = (a.owner, a.client);
+        self.attempts.remove(attempt);
+        self.clients[client.index()].on_answer(now, owner, reply);
+        self.apply_actions(client);
+    }
+
+    /// A call ended: record it if measured, and let a closed-loop caller think.
+    fn on_call_finished(&mut self, client: ClientId, started: Instant, result: CallResult) {
+        let now = self.engine.now();
+        if self.measured.contains(started) {
+            self.recorder.on_call_end(started, now, result);
+            self.open_measured -= 1;
+            if let CallResult::Failed(_) = result {
+                self.fault_log.on_call_failed(started);
+            }
+        }
+        if now < self.measured.end {
+            if let Some(delay) = self.clients[client.index()].think_ns() {
+                self.engine
+                    .schedule_in_ns(delay, Event::CallerWake { client });
+            }
+        }
     }
 }
 

@@ -2,6 +2,14 @@
 //!
 //! A run is a pure function of (scenario, seed): [`run`] builds the world, drives the
 //! event loop until the measured calls have drained, and returns the metrics.
+//!
+//! `world.rs` owns the engine and applies effects; every other file is a part that
+//! returns them and imports nothing of the world: `server.rs`, `network.rs`,
+//! `fault.rs` (the fault schedule, a pure function of scenario and seed),
+//! `discovery.rs`, `autoscale.rs`, `client.rs` (instances and their requests),
+//! `budget.rs`, and the engine (`engine.rs`, `pending.rs`, `radix_heap.rs`,
+//! `event.rs`, `slab.rs`). `topology.rs` resolves the scenario's names into the ids of
+//! `ids.rs` once, at build.
 
 mod autoscale;
 mod budget;

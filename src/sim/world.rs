@@ -1,8 +1,14 @@
 //! The world of one run: servers, clients, calls and attempts in flight, the network,
 //! the recorder, and the loop that drives them.
 //!
-//! Handlers live beside the entities they concern (`server.rs`, `client.rs`) as
-//! `impl World` blocks; this file builds the world and runs the loop.
+//! The parts are state machines that own their data and know nothing of the world:
+//! servers (`server.rs`), the network (`network.rs`), the fault schedule
+//! (`fault.rs`), the registry (`discovery.rs`), the autoscaler (`autoscale.rs`) and
+//! each client instance's production stack (`client.rs`). Told what happened, each
+//! returns what should follow (`Arrival`, `FaultEffect`, `RegistryEffect`,
+//! `ScaleEffect`, the stack's `Action`s). This file alone owns the engine and applies
+//! those effects: it schedules their events, moves requests between clients and
+//! servers, and feeds the recorder. No other file has an `impl World`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -20,6 +20,7 @@ pub struct Measured {
 
 impl Measured {
     /// The interval `[start, end)`.
+    #[inline]
     pub fn new(start: Instant, end: Instant) -> Measured {
         Measured { start, end }
     }

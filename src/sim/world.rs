@@ -250,6 +250,15 @@ impl World {
                 reply,
             } => self.on_response(attempt, gen, reply),
             Event::ClientTimer { client, timer } => self.on_client_timer(client, timer),
+            _ => self.on_control(event),
+        }
+    }
+
+    /// The rare events: faults, discovery, autoscaling. Kept out of line so the
+    /// loop's dispatch of the per-call events stays as small as it was.
+    #[inline(never)]
+    fn on_control(&mut self, event: Event) {
+        match event {
             Event::FaultStart { fault } => self.on_faults(|f, out| f.start(fault, out)),
             Event::FaultEnd { fault } => self.on_faults(|f, out| f.end(fault, out)),
             Event::ServerFail { server, fault } => {
@@ -282,6 +291,12 @@ impl World {
             // Retiring adds a reason to be down that never ends, so a crash fault that
             // ends later (or a provisioning still under way) cannot bring it back.
             Event::ServerRetire { server } => self.crash_server(server, CrashMode::Refuse),
+            Event::ArrivalTick { .. }
+            | Event::CallerWake { .. }
+            | Event::RequestArrive { .. }
+            | Event::ServiceDone { .. }
+            | Event::ResponseArrive { .. }
+            | Event::ClientTimer { .. } => unreachable!("dispatched in `dispatch`"),
         }
     }
 
@@ -620,6 +635,7 @@ impl World {
 
     /// A request that will reach a server solved in closed form at `arrive`: the
     /// server answers it now, and the answer is sent when it leaves the server.
+    #[inline]
     pub(crate) fn serve_in_closed_form(&mut self, attempt: u32, arrive: Instant) {
         let a = self.attempts.get(attempt);
         let s = a.server;
@@ -642,6 +658,7 @@ impl World {
     /// Later than now only for a server solved in closed form, whose answers cross a
     /// steady network with no fault: no draw and no fault to meet, so deciding the
     /// transit early changes nothing.
+    #[inline]
     fn reply_at(&mut self, attempt: u32, at: Instant, reply: Reply) {
         let a = self.attempts.get(attempt);
         let (s, client) = (a.server, a.client);

@@ -17,9 +17,12 @@
 //! - [`rng`]: one ChaCha8 stream per entity and role.
 //! - [`dist`]: latency and service-time distributions.
 //! - [`policy`]: production policies as sans-IO state machines (no simulator inside).
-//! - [`sim`]: the event loop, servers, network, clients, faults, discovery, autoscaling.
+//! - [`sim`]: the event loop and the parts it drives (servers, network, clients, the
+//!   fault schedule, discovery, autoscaling) as state machines returning effects that
+//!   `sim/world.rs` alone applies.
 //! - [`scenario`]: TOML -> typed config, `--set` overrides, errors with file, line, key.
-//! - [`metrics`]: the recorder, load spread, confidence intervals.
+//! - [`metrics`]: the measured interval, the recorder, fault rows and recovery times,
+//!   load spread, confidence intervals.
 //! - [`report`]: CSV writers, paired differences, tables, charts.
 //! - [`experiment`]: variants x seeds on a thread pool, results in plan order.
 //!

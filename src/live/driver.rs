@@ -20,7 +20,7 @@ use super::clock::Clock;
 use super::faults::LiveFaults;
 use super::server::lock;
 use super::transport::{self, Http};
-use crate::metrics::{CallResult, FailReason, Recorder};
+use crate::metrics::{CallResult, FailReason, Measured, Recorder};
 use crate::policy::client::{Action, AttemptId, Client, ProbeId, Timer};
 use crate::policy::Outcome;
 use crate::rng::SimRng;
@@ -39,7 +39,7 @@ pub struct RunShared {
     /// Each server's address, by endpoint id.
     pub addrs: Vec<SocketAddr>,
     /// The measured interval.
-    pub measure: (Instant, Instant),
+    pub measure: Measured,
     /// No call is waited for past this.
     pub drain_end: Instant,
     /// Inputs handed to client stacks (the `events` column of a live run).
@@ -116,7 +116,7 @@ pub async fn run(inst: Instance, shared: Arc<RunShared>) {
     d.start();
     loop {
         let now = d.shared.clock.now();
-        let (_, end) = d.shared.measure;
+        let end = d.shared.measure.end;
         if (now >= end && d.open_measured == 0) || now > d.shared.drain_end {
             break;
         }
@@ -178,7 +178,7 @@ impl Driver {
                     self.count_event();
                 }
                 Wake::Arrival => {
-                    if now < self.shared.measure.1 {
+                    if now < self.shared.measure.end {
                         let next = self
                             .inst
                             .arrivals
@@ -189,7 +189,7 @@ impl Driver {
                     }
                 }
                 Wake::Caller => {
-                    if now < self.shared.measure.1 {
+                    if now < self.shared.measure.end {
                         self.start_call(now);
                     }
                 }
@@ -203,7 +203,7 @@ impl Driver {
     }
 
     fn in_measure(&self, t: Instant) -> bool {
-        t >= self.shared.measure.0 && t < self.shared.measure.1
+        self.shared.measure.contains(t)
     }
 
     fn start_call(&mut self, now: Instant) {
@@ -327,7 +327,7 @@ impl Driver {
             }
         }
         if let Arrivals::Closed { think, .. } = &self.inst.arrivals {
-            if now < self.shared.measure.1 {
+            if now < self.shared.measure.end {
                 let delay = think.sample_ns(&mut self.inst.calls_rng);
                 self.wake_at(now.after(Duration::from_nanos(delay)), Wake::Caller);
             }
@@ -337,7 +337,7 @@ impl Driver {
     /// The run is over for this instance: measured calls still open fail as
     /// `unfinished`, and every request still out is dropped.
     fn finish(&mut self) {
-        let end = self.shared.clock.now().max(self.shared.measure.1);
+        let end = self.shared.clock.now().max(self.shared.measure.end);
         {
             let mut rec = lock(&self.shared.recorder);
             for (_, start) in self.inst.stack.open_calls() {

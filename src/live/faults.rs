@@ -18,7 +18,7 @@ use rand::Rng;
 use super::clock::Clock;
 use super::server::{lock, LiveServer};
 use crate::dist::Dist;
-use crate::metrics::{FaultRow, Recorder, WindowRow};
+use crate::metrics::{FaultLog, FaultRow, FaultSpan, Measured, Recorder, WindowRow};
 use crate::rng::SimRng;
 use crate::scenario::{FaultKind, Scenario};
 use crate::sim::{Node, NodeSet};
@@ -239,57 +239,32 @@ impl LiveFaults {
         *lock(&f.last_hit) = last;
     }
 
-    /// The `faults.csv` rows, as the simulator computes them.
+    /// The `faults.csv` rows, computed by `metrics` as for a simulated run.
     pub fn rows(
         &self,
         servers: &[Arc<LiveServer>],
         windows: &[WindowRow],
         window_ns: u64,
         slo: f64,
-        measure: (Instant, Instant),
+        measure: Measured,
     ) -> Vec<FaultRow> {
         for (i, f) in self.faults.iter().enumerate() {
             if f.active.load(Ordering::Relaxed) {
                 self.snapshot_drain(i, servers);
             }
         }
-        let secs = |t: Instant| t.since(measure.0).as_secs_f64();
-        self.faults
+        let spans = self
+            .faults
             .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let end = f.end.min(measure.1);
-                let hits_servers = !f.targets.server_ids().is_empty()
-                    && !matches!(f.kind, FaultKind::Partition { .. });
-                let drained = match *lock(&f.last_hit) {
-                    _ if !hits_servers => None,
-                    None => Some(0.0),
-                    Some(t) if t.as_nanos().saturating_add(window_ns) <= end.as_nanos() => {
-                        Some(t.since(f.start).as_secs_f64())
-                    }
-                    Some(_) => None,
-                };
-                let next_start = self
-                    .faults
-                    .iter()
-                    .map(|g| g.start)
-                    .filter(|&t| t > f.start)
-                    .min()
-                    .unwrap_or(Instant::MAX);
-                FaultRow {
-                    fault: i as u64,
-                    kind: f.kind.name().to_string(),
-                    target: f.label.clone(),
-                    start_s: secs(f.start),
-                    end_s: secs(end),
-                    calls_failed: f.calls_failed.load(Ordering::Relaxed),
-                    time_to_drain_s: drained,
-                    time_to_recover_s: crate::sim::recovery(
-                        windows, window_ns, slo, f.start, next_start, measure.0,
-                    ),
-                }
+            .map(|f| FaultSpan {
+                hits_servers: !f.targets.server_ids().is_empty()
+                    && !matches!(f.kind, FaultKind::Partition { .. }),
+                calls_failed: f.calls_failed.load(Ordering::Relaxed),
+                last_hit: *lock(&f.last_hit),
+                ..FaultSpan::new(f.kind.name(), f.label.clone(), f.start, f.end, false)
             })
-            .collect()
+            .collect();
+        FaultLog::new(spans).rows(windows, window_ns, slo, measure)
     }
 }
 

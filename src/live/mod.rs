@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::metrics::{Recorder, RecorderConfig, RunMetrics, ServerStats};
+use crate::metrics::{Measured, Recorder, RecorderConfig, RunMetrics, ServerStats};
 use crate::policy::client::Client;
 use crate::policy::{Endpoint, EndpointId};
 use crate::rng::{stream, Role};
@@ -66,7 +66,7 @@ async fn run_async(scenario: &Scenario, seed: u64) -> Result<RunMetrics, LiveErr
     let cfg = &scenario.config;
     let measure_start = Instant::ZERO.after(cfg.run.warmup);
     let measure_end = measure_start.after(cfg.run.duration);
-    let measure = (measure_start, measure_end);
+    let measure = Measured::new(measure_start, measure_end);
     let drain_end = measure_end.after(cfg.run.drain);
     // The clock starts before the servers bind; they are ready within milliseconds,
     // long before the first measured call.

@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 
 use super::clock::Clock;
 use crate::dist::Dist;
-use crate::metrics::ServerStats;
+use crate::metrics::{Measured, ServerStats};
 use crate::rng::SimRng;
 use crate::scenario::{CrashMode, QueueLimit};
 use crate::time::Instant;
@@ -80,7 +80,7 @@ pub struct LiveServer {
     /// The accept loop, while listening.
     acceptor: Mutex<Option<JoinHandle<()>>>,
     clock: Clock,
-    measure: (Instant, Instant),
+    measure: Measured,
 }
 
 /// Locks a mutex; a panic elsewhere cannot leave these counters half-updated, so a
@@ -111,7 +111,7 @@ impl LiveServer {
     pub async fn start(
         spec: ServerSpec,
         clock: Clock,
-        measure: (Instant, Instant),
+        measure: Measured,
     ) -> std::io::Result<Arc<LiveServer>> {
         let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
         let addr = listener.local_addr()?;
@@ -186,7 +186,7 @@ impl LiveServer {
             inner.mode = mode;
             if inner.up {
                 inner.up = false;
-                let up_ns = overlap(inner.up_since, now, self.measure);
+                let up_ns = self.measure.overlap_ns(inner.up_since, now);
                 inner.stats.up_ns += up_ns;
             }
         }
@@ -228,14 +228,14 @@ impl LiveServer {
     pub fn finish(&self, end: Instant) -> ServerStats {
         let mut inner = lock(&self.inner);
         if inner.up {
-            let up_ns = overlap(inner.up_since, end, self.measure);
+            let up_ns = self.measure.overlap_ns(inner.up_since, end);
             inner.stats.up_ns += up_ns;
         }
         inner.stats.clone()
     }
 
     fn in_measure(&self, t: Instant) -> bool {
-        t >= self.measure.0 && t < self.measure.1
+        self.measure.contains(t)
     }
 
     /// Serves one request.
@@ -327,7 +327,7 @@ impl LiveServer {
         if !inner.up || !same_life {
             return None;
         }
-        inner.stats.busy_ns += u128::from(overlap(started, done, self.measure));
+        inner.stats.busy_ns += u128::from(self.measure.overlap_ns(started, done));
         let failed = !probe && self.error_rate > 0.0 && inner.rng.random::<f64>() < self.error_rate;
         if self.in_measure(done) && !probe {
             inner.stats.served += 1;
@@ -351,11 +351,6 @@ enum Admission {
     Never,
     /// Take a worker for this many nanoseconds.
     Serve(u64),
-}
-
-/// Nanoseconds of `[a, b)` inside the measured interval.
-fn overlap(a: Instant, b: Instant, (lo, hi): (Instant, Instant)) -> u64 {
-    b.min(hi).as_nanos().saturating_sub(a.max(lo).as_nanos())
 }
 
 /// An empty answer with `status`.

@@ -3,8 +3,9 @@
 //! The simulator feeds a [`Recorder`] as calls and attempts happen, then hands it the
 //! per-server counters at the end ([`Recorder::finish`]); the result, [`RunMetrics`],
 //! holds exactly the numbers that `report` writes to `summary.csv`, `timeseries.csv`
-//! and `servers.csv`; the simulator adds the `faults.csv` rows (see SCENARIO.md,
-//! "Output files" and "Definitions").
+//! and `servers.csv`; the `faults.csv` rows come from a [`FaultLog`] the simulator
+//! fills (see SCENARIO.md, "Output files" and "Definitions"). [`Measured`] is the one
+//! definition of the measured interval: what is measured, and how much of a span.
 //!
 //! # Call order
 //!
@@ -13,7 +14,8 @@
 //!    number of up servers changes (and once at the start with the initial number);
 //!    [`Recorder::on_attempt`] for every attempt of a measured call;
 //!    [`Recorder::on_call_end`] once per measured call. Use
-//!    [`Recorder::is_measured`] to decide whether a call is measured.
+//!    [`Recorder::is_measured`] (= [`Measured::contains`]) to decide whether a call is
+//!    measured.
 //! 3. [`Recorder::finish`] after the drain, with every server's [`ServerStats`].
 //!
 //! # Memory
@@ -28,12 +30,16 @@
 //! with no `ok` call, load spread with no load) is `None` and becomes an empty CSV
 //! cell: a made-up 0 or 1 would be read as a measurement.
 
+mod faults;
 mod latency;
+mod measured;
 mod recorder;
 mod rows;
 pub mod spread;
 pub mod stats;
 
+pub use faults::{recovery, FaultLog, FaultSpan};
+pub use measured::Measured;
 pub use recorder::{Recorder, RecorderConfig};
 pub use rows::{Cell, FaultRow, RunMetrics, ServerRow, ServerStats, Summary, WindowRow};
 

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use super::latency::{Latency, WindowLatency};
+use super::measured::Measured;
 use super::rows::{RunMetrics, ServerStats, Summary, WindowRow};
 use super::spread::{server_rows, server_spread};
 use super::{CallResult, FailReason};
@@ -26,6 +27,14 @@ pub struct RecorderConfig {
     pub window: Duration,
     /// Per-window availability objective, in [0, 1].
     pub slo: f64,
+}
+
+impl RecorderConfig {
+    /// The measured interval `[measure_start, measure_end)`.
+    #[inline]
+    pub fn measured(&self) -> Measured {
+        Measured::new(self.measure_start, self.measure_end)
+    }
 }
 
 /// Counters of one time window.
@@ -90,12 +99,14 @@ impl Recorder {
 
     /// Whether a call that starts at `call_start` is measured: its start is in
     /// `[measure_start, measure_end)`. Only measured calls may be reported.
+    #[inline]
     pub fn is_measured(&self, call_start: Instant) -> bool {
-        self.cfg.measure_start <= call_start && call_start < self.cfg.measure_end
+        self.cfg.measured().contains(call_start)
     }
 
     /// The window of a call that starts at `call_start`, `None` if it is not measured
     /// (such a report is ignored, so the windows always add up to the summary).
+    #[inline]
     fn window_of(&mut self, call_start: Instant) -> Option<&mut Window> {
         if !self.is_measured(call_start) {
             return None;
@@ -106,6 +117,7 @@ impl Recorder {
 
     /// A measured call ended at `end` with `result`; its latency is `end - start` and
     /// it counts in the window of its start.
+    #[inline]
     pub fn on_call_end(&mut self, start: Instant, end: Instant, result: CallResult) {
         let latency_ns = nanos(end.since(start));
         let Some(window) = self.window_of(start) else {
@@ -135,6 +147,7 @@ impl Recorder {
     /// `call_start` was sent. It counts in the call's start window, not the window
     /// the attempt was sent in, so a window's `attempts / calls` is the cost of the
     /// calls that arrived in it (a retry storm shows where its calls began).
+    #[inline]
     pub fn on_attempt(&mut self, call_start: Instant) {
         if let Some(window) = self.window_of(call_start) {
             window.attempts += 1;

@@ -10,12 +10,17 @@
 //! what to change. The check costs O(servers + client instances) every
 //! [`CHECK_EVERY`] events and allocates nothing unless the budget is passed.
 
+use super::client::Attempt;
+use super::client::ClientInstance;
 use super::closed_form::ClosedForm;
+use super::engine::Engine;
 use super::engine::ENTRY_BYTES;
 use super::event::Event;
-use super::world::{Attempt, World};
+use super::server::Server;
+use super::slab::Slab;
 use super::RunError;
 use crate::scenario::format_bytes;
+use crate::time::Instant;
 
 /// Events between two budget checks. Between two checks a run can add only a few
 /// entries per event, so it cannot overshoot by much.
@@ -45,49 +50,63 @@ struct Part {
     what: What,
 }
 
-impl World {
-    /// Drops dead timers (and messages of requests no longer in the world) once the
-    /// pending events have doubled since the last time. Called every
-    /// [`CHECK_EVERY`] events, so the queue outgrows its live part by at most that
-    /// many events' pushes. The order of the remaining
-    /// events does not change, nor any output.
-    pub(crate) fn compact_timers(&mut self) {
-        if !self.engine.wants_compaction() {
-            return;
-        }
-        let (clients, attempts) = (&self.clients, &self.attempts);
-        let is_dead = |e: &Event| match *e {
-            Event::ClientTimer { client, timer } => {
-                !clients[client as usize].stack.is_timer_live(timer)
-            }
-            Event::RequestArrive { attempt, gen }
-            | Event::ServiceDone { attempt, gen, .. }
-            | Event::ResponseArrive { attempt, gen, .. } => !attempts.is_live(attempt, gen),
-            _ => false,
-        };
-        self.engine
-            .compact(is_dead, self.measure_end, self.drain_end);
-    }
+/// The parts of a run the budget looks at, borrowed from the world.
+pub struct Parts<'a> {
+    /// Pending events.
+    pub engine: &'a Engine,
+    /// Client instances (their stacks hold the calls).
+    pub clients: &'a [ClientInstance],
+    /// Requests in the world.
+    pub attempts: &'a Slab<Attempt>,
+    /// Servers (their queues).
+    pub servers: &'a [Server],
+}
 
-    /// Ends the run if its growing state holds more than `run.max_memory`.
-    pub(crate) fn check_budget(&self) -> Result<(), RunError> {
-        let parts = self.growing_parts();
-        let total: u64 = parts.iter().flatten().map(|p| p.bytes).sum();
-        if total <= self.max_memory {
-            return Ok(());
-        }
-        let largest = parts
-            .into_iter()
-            .flatten()
-            .max_by_key(|p| p.blame)
-            .expect("there are parts");
-        Err(RunError::OverBudget {
-            limit: format_bytes(self.max_memory),
-            at: self.engine.now(),
-            what: self.describe(largest.what),
-        })
+/// Drops dead timers (and messages of requests no longer in the world) once the
+/// pending events have doubled since the last time. Called every [`CHECK_EVERY`]
+/// events, so the queue outgrows its live part by at most that many events' pushes.
+/// The order of the remaining events does not change, nor any output.
+pub fn compact_timers(
+    engine: &mut Engine,
+    clients: &[ClientInstance],
+    attempts: &Slab<Attempt>,
+    measure_end: Instant,
+    drain_end: Instant,
+) {
+    if !engine.wants_compaction() {
+        return;
     }
+    let is_dead = |e: &Event| match *e {
+        Event::ClientTimer { client, timer } => !clients[client.index()].stack.is_timer_live(timer),
+        Event::RequestArrive { attempt, gen }
+        | Event::ServiceDone { attempt, gen, .. }
+        | Event::ResponseArrive { attempt, gen, .. } => !attempts.is_live(attempt, gen),
+        _ => false,
+    };
+    engine.compact(is_dead, measure_end, drain_end);
+}
 
+/// Ends the run if its growing state holds more than `max_memory` bytes
+/// (`run.max_memory`).
+pub fn check_budget(run: &Parts<'_>, max_memory: u64) -> Result<(), RunError> {
+    let parts = run.growing_parts();
+    let total: u64 = parts.iter().flatten().map(|p| p.bytes).sum();
+    if total <= max_memory {
+        return Ok(());
+    }
+    let largest = parts
+        .into_iter()
+        .flatten()
+        .max_by_key(|p| p.blame)
+        .expect("there are parts");
+    Err(RunError::OverBudget {
+        limit: format_bytes(max_memory),
+        at: run.engine.now(),
+        what: run.describe(largest.what),
+    })
+}
+
+impl Parts<'_> {
     /// The growing parts: pending events, the client stacks' calls, requests in the
     /// world, and the server queues (absent when there are no servers).
     fn growing_parts(&self) -> [Option<Part>; 4] {
@@ -100,7 +119,7 @@ impl World {
             },
         };
         let (mut calls, mut stack_bytes) = (0u64, 0u64);
-        for c in &self.clients {
+        for c in self.clients {
             calls += c.stack.calls_in_progress() as u64;
             stack_bytes += c.stack.bytes_in_flight() as u64;
         }

@@ -1,181 +1,132 @@
 //! Clients: the simulator's driver of `hasim_policy::client::Client`.
 //!
-//! Each client instance runs the production client stack unchanged; this file only
-//! carries its decisions out in the simulated world: it starts calls when the arrival
-//! process says so, sends attempts and probes across the network, arms the stack's
-//! timers as events, hands answers back, and records finished calls. It decides
-//! nothing itself (which endpoint, whether to retry, hedge or fail fast are the
-//! stack's calls).
+//! Each client instance runs the production client stack unchanged: the stack is the
+//! state machine, and its `Action`s are the effects `world.rs` carries out (it starts
+//! calls when the arrival process says so, sends attempts and probes across the
+//! network, arms the stack's timers as events, hands answers back, and records
+//! finished calls). This file holds the instance (its stack, streams and arrival
+//! process) and the requests it sends ([`Attempt`]); it decides nothing itself (which
+//! endpoint, whether to retry, hedge or fail fast are the stack's calls).
 //!
 //! Availability is about calls; load is about attempts (DESIGN.md).
 
+use std::time::Duration;
+
 use rand::Rng;
 
-use super::engine::LANE_REQUESTS;
-use super::event::{Event, Reply};
-use super::fault::{transit, Node};
+use super::event::Reply;
+use super::ids::{ClientId, PopulationId, ServerId};
 use super::workload::Arrivals;
-use super::world::{Attempt, Owner, World};
-use crate::metrics::CallResult;
-use crate::policy::client::{Action, Timer};
-use crate::policy::{EndpointId, FailureKind, Outcome};
+use crate::policy::client::{AttemptId, Client, ProbeId};
+use crate::policy::{FailureKind, Outcome};
+use crate::rng::SimRng;
 use crate::time::{nanos, Instant};
 
-impl World {
-    /// An open-loop arrival: start a call and schedule the next arrival.
-    pub(crate) fn on_arrival_tick(&mut self, client: u32) {
-        let now = self.engine.now();
-        if now >= self.measure_end {
-            return;
-        }
-        let c = &mut self.clients[client as usize];
-        let next = c
+/// One client instance: its own policy stack, random streams and arrival process.
+#[derive(Debug)]
+pub struct ClientInstance {
+    /// Its population (whose target groups it may learn of).
+    pub population: PopulationId,
+    /// How calls arrive.
+    pub arrivals: Arrivals,
+    /// Exact time of the last open-loop arrival (ns, fractional).
+    pub last_arrival_ns: f64,
+    /// The production client stack: every policy decision of this instance. It owns
+    /// the instance's policy stream (balancer, jitter, tier choice).
+    pub stack: Client<SimRng>,
+    /// Arrival times.
+    pub arrivals_rng: SimRng,
+    /// Per-call draws (request keys, think times).
+    pub calls_rng: SimRng,
+    /// Latency and loss of its requests.
+    pub net_rng: SimRng,
+    /// Service time a health probe takes at the server (`probe_cost`), if any.
+    pub probe_cost: Option<Duration>,
+}
+
+/// Who is waiting for a request in the world.
+#[derive(Clone, Copy, Debug)]
+pub enum Owner {
+    /// An attempt of a call.
+    Attempt(AttemptId),
+    /// A health-check probe.
+    Probe(ProbeId),
+}
+
+/// A request in the world: sent by a client, crossing the network, queued or served
+/// at its server, or its answer on the way back. It lives exactly as long as it is in
+/// the world; whether its client still waits for it is the client stack's business.
+#[derive(Debug)]
+pub struct Attempt {
+    /// Who waits for the answer (the stack's ticket).
+    pub owner: Owner,
+    /// Client instance.
+    pub client: ClientId,
+    /// Server (= endpoint id).
+    pub server: ServerId,
+    /// When service started.
+    pub service_start: Instant,
+    /// Service time of a probe that takes a worker (`probe_cost`), else 0.
+    pub probe_cost_ns: u64,
+}
+
+impl Attempt {
+    /// True for a health-check probe, which is not part of any call.
+    #[inline]
+    pub fn is_probe(&self) -> bool {
+        matches!(self.owner, Owner::Probe(_))
+    }
+}
+
+impl ClientInstance {
+    /// The next open-loop arrival, in nanoseconds (drawn on its arrivals stream from
+    /// the exact time of the last one).
+    #[inline]
+    pub fn next_arrival_ns(&mut self) -> u64 {
+        let next = self
             .arrivals
-            .next_arrival(&mut c.arrivals_rng, c.last_arrival_ns);
-        c.last_arrival_ns = next;
-        self.engine
-            .schedule_at(Instant(next as u64).max(now), Event::ArrivalTick { client });
-        self.start_call(client);
+            .next_arrival(&mut self.arrivals_rng, self.last_arrival_ns);
+        self.last_arrival_ns = next;
+        next as u64
     }
 
-    /// A closed-loop caller starts its next call.
-    pub(crate) fn on_caller_wake(&mut self, client: u32) {
-        if self.engine.now() < self.measure_end {
-            self.start_call(client);
+    /// The application asks for a call at `now` (its request key drawn on the calls
+    /// stream); the stack decides what happens to it and queues its actions.
+    #[inline]
+    pub fn start_call(&mut self, now: Instant) {
+        let hash_key = self.calls_rng.random::<u64>();
+        let _call = self.stack.start_call(now, hash_key);
+    }
+
+    /// A closed-loop caller's think time before its next call (drawn on the calls
+    /// stream); `None` for an open-loop instance.
+    #[inline]
+    pub fn think_ns(&mut self) -> Option<u64> {
+        match &self.arrivals {
+            Arrivals::Closed { think, .. } => Some(think.sample_ns(&mut self.calls_rng)),
+            _ => None,
         }
     }
 
-    /// The application asks for a call; the stack decides what happens to it.
-    fn start_call(&mut self, client: u32) {
-        let now = self.engine.now();
-        if self.in_measure(now) {
-            self.open_measured += 1;
-        }
-        let c = &mut self.clients[client as usize];
-        let hash_key = c.calls_rng.random::<u64>();
-        let _call = c.stack.start_call(now, hash_key);
-        self.apply_actions(client);
+    /// The service time a health probe of this instance takes at the server.
+    #[inline]
+    pub fn probe_cost_ns(&self) -> u64 {
+        self.probe_cost.map_or(0, nanos)
     }
 
-    /// A timer the stack armed fires.
-    pub(crate) fn on_client_timer(&mut self, client: u32, timer: Timer) {
-        let now = self.engine.now();
-        self.clients[client as usize].stack.on_timer(now, timer);
-        self.apply_actions(client);
-    }
-
-    /// Carries out every decision the stack of `client` has queued, in order.
-    pub(crate) fn apply_actions(&mut self, client: u32) {
-        while let Some(action) = self.clients[client as usize].stack.poll_action() {
-            match action {
-                Action::SendAttempt {
-                    attempt,
-                    endpoint,
-                    call_started,
-                    ..
-                } => {
-                    if self.in_measure(call_started) {
-                        self.recorder.on_attempt(call_started);
-                    }
-                    self.launch(client, Owner::Attempt(attempt), endpoint, 0);
-                }
-                Action::SendProbe { probe, endpoint } => {
-                    let cost_ns = self.clients[client as usize].probe_cost.map_or(0, nanos);
-                    self.launch(client, Owner::Probe(probe), endpoint, cost_ns);
-                }
-                Action::ArmTimer { at, timer } => {
-                    let at = at.max(self.engine.now());
-                    let event = Event::ClientTimer { client, timer };
-                    self.engine.schedule_at_lane(at, timer.class(), event);
-                }
-                Action::FinishCall {
-                    started, result, ..
-                } => self.on_call_finished(client, started, result),
-                // The simulated server still serves an abandoned attempt (work is not
-                // cancelled); its late answer is ignored by the stack.
-                Action::CancelAttempt { .. } => {}
-                other => debug_assert!(false, "an action the simulator does not know: {other:?}"),
-            }
-        }
-    }
-
-    /// Sends a request (an attempt or a probe) from `client` to server `ep` across
-    /// the network.
-    fn launch(&mut self, client: u32, owner: Owner, ep: EndpointId, probe_cost_ns: u64) {
-        let (attempt, gen) = self.attempts.insert(Attempt {
-            owner,
-            client,
-            server: ep.0,
-            service_start: Instant::ZERO,
-            probe_cost_ns,
-        });
-        let net_rng = &mut self.clients[client as usize].net_rng;
-        match transit(
-            &self.network,
-            &self.faults,
-            Node::Client(client),
-            Node::Server(ep.0),
-            net_rng,
-        ) {
-            Some(delay) if self.servers[ep.0 as usize].closed_form.is_some() => {
-                let arrive = Instant(self.engine.now().as_nanos().saturating_add(delay));
-                self.serve_in_closed_form(attempt, arrive);
-            }
-            Some(delay) => self.engine.schedule_in_ns_lane(
-                delay,
-                LANE_REQUESTS,
-                Event::RequestArrive { attempt, gen },
-            ),
-            None => self.attempts.remove(attempt), // lost: the stack's timeout sees to it
-        }
-    }
-
-    /// A server's answer reaches its client: the request leaves the world and the
-    /// stack learns the outcome (it ignores answers it no longer waits for).
-    pub(crate) fn on_response(&mut self, attempt: u32, gen: u32, reply: Reply) {
-        let now = self.engine.now();
-        let Some(a) = self.attempts.get_live(attempt, gen) else {
-            return;
-        };
-        let (owner, client) = (a.owner, a.client);
-        self.attempts.remove(attempt);
-        let stack = &mut self.clients[client as usize].stack;
+    /// The answer `reply` to the request `owner` waits for reaches the stack at `now`
+    /// (it ignores answers it no longer waits for).
+    #[inline]
+    pub fn on_answer(&mut self, now: Instant, owner: Owner, reply: Reply) {
         let _report = match owner {
-            Owner::Attempt(id) => stack.on_attempt_outcome(now, id, outcome_of(reply)),
-            Owner::Probe(id) => stack.on_probe_result(now, id, reply == Reply::Ok),
+            Owner::Attempt(id) => self.stack.on_attempt_outcome(now, id, outcome_of(reply)),
+            Owner::Probe(id) => self.stack.on_probe_result(now, id, reply == Reply::Ok),
         };
-        self.apply_actions(client);
-    }
-
-    /// The request or its answer left the world (lost, or the server's life ended):
-    /// nothing will come back; the stack's timeout, if any, ends the wait.
-    pub(crate) fn leave_world(&mut self, attempt: u32) {
-        self.attempts.remove(attempt);
-    }
-
-    /// A call ended: record it if measured, and let a closed-loop caller think.
-    fn on_call_finished(&mut self, client: u32, started: Instant, result: CallResult) {
-        let now = self.engine.now();
-        if self.in_measure(started) {
-            self.recorder.on_call_end(started, now, result);
-            self.open_measured -= 1;
-            if let CallResult::Failed(_) = result {
-                self.faults.on_call_failed(started);
-            }
-        }
-        let ci = &mut self.clients[client as usize];
-        if let Arrivals::Closed { think, .. } = &ci.arrivals {
-            if now < self.measure_end {
-                let delay = think.sample_ns(&mut ci.calls_rng);
-                self.engine
-                    .schedule_in_ns(delay, Event::CallerWake { client });
-            }
-        }
     }
 }
 
 /// What the client sees of a server's reply.
-fn outcome_of(reply: Reply) -> Outcome {
+pub fn outcome_of(reply: Reply) -> Outcome {
     match reply {
         Reply::Ok => Outcome::Success,
         Reply::Error => Outcome::Failure(FailureKind::Error),

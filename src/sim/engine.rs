@@ -374,17 +374,38 @@ impl Default for Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::ids::ClientId;
 
     #[test]
     fn pops_in_time_then_fifo_order() {
         let mut e = Engine::new();
-        e.schedule_at(Instant(20), Event::ArrivalTick { client: 1 });
-        e.schedule_at(Instant(10), Event::ArrivalTick { client: 2 });
-        e.schedule_at(Instant(20), Event::ArrivalTick { client: 3 });
-        e.schedule_at(Instant(10), Event::ArrivalTick { client: 4 });
+        e.schedule_at(
+            Instant(20),
+            Event::ArrivalTick {
+                client: ClientId(1),
+            },
+        );
+        e.schedule_at(
+            Instant(10),
+            Event::ArrivalTick {
+                client: ClientId(2),
+            },
+        );
+        e.schedule_at(
+            Instant(20),
+            Event::ArrivalTick {
+                client: ClientId(3),
+            },
+        );
+        e.schedule_at(
+            Instant(10),
+            Event::ArrivalTick {
+                client: ClientId(4),
+            },
+        );
         let order: Vec<u32> = std::iter::from_fn(|| e.pop())
             .map(|ev| match ev {
-                Event::ArrivalTick { client } => client,
+                Event::ArrivalTick { client } => client.0,
                 _ => unreachable!(),
             })
             .collect();
@@ -411,7 +432,9 @@ mod tests {
         let mut laned = Engine::new();
         let mut plain = Engine::new();
         for (i, &(t, lane)) in plan.iter().enumerate() {
-            let event = Event::ArrivalTick { client: i as u32 };
+            let event = Event::ArrivalTick {
+                client: ClientId(i as u32),
+            };
             laned.schedule_at_lane(Instant(t), lane, event);
             plain.schedule_at(Instant(t), event);
         }
@@ -431,7 +454,12 @@ mod tests {
     fn fingerprint_depends_on_times_and_kinds() {
         let run = |t: u64| {
             let mut e = Engine::new();
-            e.schedule_at(Instant(t), Event::ArrivalTick { client: 0 });
+            e.schedule_at(
+                Instant(t),
+                Event::ArrivalTick {
+                    client: ClientId(0),
+                },
+            );
             e.pop();
             e.fingerprint()
         };
@@ -444,14 +472,16 @@ mod tests {
     /// rest uncounted.
     #[test]
     fn compaction_keeps_order_and_counts() {
-        let tick = |client| Event::ArrivalTick { client };
+        let tick = |client| Event::ArrivalTick {
+            client: ClientId(client),
+        };
         let mut e = Engine::new();
         // Odd clients are dead; times 0..40, measure_end 20, drain_end 30.
         for i in 0..40u32 {
             e.schedule_at(Instant(u64::from(40 - i)), tick(i));
         }
         let dropped = e.compact(
-            |ev| matches!(ev, Event::ArrivalTick { client } if client % 2 == 1),
+            |ev| matches!(ev, Event::ArrivalTick { client } if client.0 % 2 == 1),
             Instant(20),
             Instant(30),
         );
@@ -461,7 +491,10 @@ mod tests {
         assert_eq!(e.processed(), 10);
         let mut last = 0;
         while let Some(ev) = e.pop() {
-            let Event::ArrivalTick { client } = ev else {
+            let Event::ArrivalTick {
+                client: ClientId(client),
+            } = ev
+            else {
                 unreachable!()
             };
             let t = u64::from(40 - client);

@@ -3,6 +3,7 @@
 //! Events that may be cancelled carry the generation of the slot they refer to; a stale
 //! generation means "cancelled" and the event is dropped when popped.
 
+use super::ids::{ClientId, ServerId};
 use crate::policy::client::Timer;
 
 /// What a server's answer says, as it travels back to the client.
@@ -24,12 +25,12 @@ pub enum Event {
     /// The next open-loop arrival of client instance `client`.
     ArrivalTick {
         /// Client instance index.
-        client: u32,
+        client: ClientId,
     },
     /// A closed-loop caller of client instance `client` starts its next call.
     CallerWake {
         /// Client instance index.
-        client: u32,
+        client: ClientId,
     },
     /// An attempt's request reaches its server.
     RequestArrive {
@@ -61,7 +62,7 @@ pub enum Event {
     /// the ones that no longer matter).
     ClientTimer {
         /// Client instance index.
-        client: u32,
+        client: ClientId,
         /// The stack's timer token.
         timer: Timer,
     },
@@ -78,52 +79,52 @@ pub enum Event {
     /// `random_crash` fault `fault` takes `server` down.
     ServerFail {
         /// Server id.
-        server: u32,
+        server: ServerId,
         /// Fault index.
         fault: u32,
     },
     /// `random_crash` fault `fault` brings `server` back.
     ServerRepair {
         /// Server id.
-        server: u32,
+        server: ServerId,
         /// Fault index.
         fault: u32,
     },
     /// `server` sends a heartbeat to the registry (stale if its life `epoch` ended).
     Heartbeat {
         /// Server id.
-        server: u32,
+        server: ServerId,
         /// The server's life when the chain started.
         epoch: u32,
     },
     /// The registry checks whether `server`'s entry has expired.
     RegistryExpire {
         /// Server id.
-        server: u32,
+        server: ServerId,
     },
     /// Watchers learn that `server` was added to (or removed from) the registry.
     ViewChange {
         /// Server id.
-        server: u32,
+        server: ServerId,
         /// Added (true) or removed.
         add: bool,
     },
     /// Client instance `client` polls the registry.
     ViewPoll {
         /// Client instance index.
-        client: u32,
+        client: ClientId,
     },
     /// The autoscaler evaluates.
     AutoscaleTick,
     /// A provisioned server becomes ready.
     ServerReady {
         /// Server id.
-        server: u32,
+        server: ServerId,
     },
     /// A scaled-down server stops.
     ServerRetire {
         /// Server id.
-        server: u32,
+        server: ServerId,
     },
 }
 

@@ -1,109 +1,120 @@
-//! Faults at run time: when each starts and ends, which nodes it hits, and what it
-//! does to servers (crash, slow, errors) and to messages (latency, loss, partition).
+//! The fault schedule: when each declared fault starts and ends, which nodes it hits,
+//! and what it does, as effects for the world to carry out (crash or repair a server,
+//! slow it down or make it fail fast, act on messages, take the registry down).
 //!
-//! Each declared fault draws from its own random stream (per server for
-//! `random_crash`), so the same seed gives every variant the same faults.
+//! A state machine over the faults alone: it reads no server, queue or clock, so what
+//! it does is a pure function of the scenario, the seed and the times it is told of
+//! (its own start, end and `random_crash` steps). `world.rs` applies its effects; `hasim
+//! live` could drive real servers from the same effects. Each declared fault draws
+//! from its own random stream (per server for `random_crash`), so the same seed gives
+//! every variant the same faults.
 
 use rand::Rng;
 use rand_distr::Exp1;
 
-use super::event::{Event, Reply};
-use super::network::Network;
-use super::world::{overlap_ns, Server, World};
-use crate::metrics::{FaultRow, WindowRow};
+use super::ids::ServerId;
+use super::network::{MessageFault, Node, NodeSet};
+use crate::metrics::{FaultLog, FaultSpan};
 use crate::rng::{stream, Role, SimRng};
-use crate::scenario::{CrashMode, Fault, FaultKind, ScenarioFile, Selector};
+use crate::scenario::{CrashMode, Fault, FaultKind, ScenarioFile};
 use crate::time::{nanos, Instant};
 
-/// One end of a message.
+/// What the world must do because of a fault, in the order given.
+#[derive(Clone, Debug)]
+pub enum FaultEffect {
+    /// `server` gets one more reason to be down; a new crash looks like `mode`.
+    Crash {
+        /// The server.
+        server: ServerId,
+        /// How the crash looks to clients.
+        mode: CrashMode,
+    },
+    /// `server` loses one reason to be down.
+    Repair {
+        /// The server.
+        server: ServerId,
+    },
+    /// `server`'s gray failure changed: its service times are multiplied by
+    /// `slow_factor` and it fails fast with probability `fail_fast_rate`.
+    Gray {
+        /// The server.
+        server: ServerId,
+        /// Product of the active `slow` factors on it.
+        slow_factor: f64,
+        /// Combined rate of the active `errors` faults on it.
+        fail_fast_rate: f64,
+    },
+    /// Fault `fault` starts acting on messages.
+    MessagesOn {
+        /// Fault index.
+        fault: u32,
+        /// What it does to them.
+        effect: MessageFault,
+    },
+    /// Fault `fault` stops acting on messages.
+    MessagesOff {
+        /// Fault index.
+        fault: u32,
+    },
+    /// The registry goes down (true) or comes back.
+    RegistryDown(bool),
+    /// Fault `fault` ended: time its targets' drain now (`faults.csv`).
+    Ended {
+        /// Fault index.
+        fault: u32,
+    },
+    /// Tell the schedule `step` in `after_ns` nanoseconds (`random_crash`).
+    Later {
+        /// Delay from now.
+        after_ns: u64,
+        /// What to tell it.
+        step: FaultStep,
+    },
+}
+
+/// A `random_crash` step the schedule asked to be told of later.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Node {
-    /// A server, by id.
-    Server(u32),
-    /// A client instance, by index.
-    Client(u32),
-}
-
-/// A set of servers and client instances, as bitmaps.
-#[derive(Clone, Debug, Default)]
-pub struct NodeSet {
-    servers: Vec<bool>,
-    clients: Vec<bool>,
-}
-
-impl NodeSet {
-    /// True if `node` is in the set.
-    #[inline]
-    pub fn contains(&self, node: Node) -> bool {
-        match node {
-            Node::Server(s) => self.servers.get(s as usize).copied().unwrap_or(false),
-            Node::Client(c) => self.clients.get(c as usize).copied().unwrap_or(false),
-        }
-    }
-
-    /// The server ids in the set, in order.
-    pub fn server_ids(&self) -> Vec<u32> {
-        (0..self.servers.len() as u32)
-            .filter(|&s| self.servers[s as usize])
-            .collect()
-    }
-
-    /// The nodes `selector` names in `cfg` (validated at load time).
-    pub fn resolve(cfg: &ScenarioFile, selector: &Selector) -> NodeSet {
-        let mut set = NodeSet::default();
-        for g in &cfg.servers {
-            for i in 0..g.count {
-                let hit = match selector {
-                    Selector::Zone(z) => &g.zone == z,
-                    Selector::Named { name, range } => &g.group == name && in_range(i, *range),
-                };
-                set.servers.push(hit);
-            }
-        }
-        for c in &cfg.clients {
-            for i in 0..c.instances {
-                let hit = matches!(selector, Selector::Named { name, range } if &c.name == name && in_range(i, *range));
-                set.clients.push(hit);
-            }
-        }
-        set
-    }
-}
-
-fn in_range(i: u32, range: Option<(u32, u32)>) -> bool {
-    range.is_none_or(|(a, b)| i >= a && i < b)
+pub enum FaultStep {
+    /// `server` fails.
+    Fail {
+        /// The server.
+        server: ServerId,
+        /// Fault index.
+        fault: u32,
+    },
+    /// `server` is repaired.
+    Repair {
+        /// The server.
+        server: ServerId,
+        /// Fault index.
+        fault: u32,
+    },
 }
 
 /// One declared fault during a run.
 #[derive(Debug)]
-pub struct FaultRun {
+struct FaultRun {
     /// The checked declaration.
-    pub spec: Fault,
-    /// The target as written, for faults.csv.
-    pub label: String,
+    spec: Fault,
     /// When it starts and ends (`Instant::MAX`: never ends).
-    pub start: Instant,
+    start: Instant,
     /// See `start`.
-    pub end: Instant,
+    end: Instant,
     /// Targets (or the first side of a partition).
-    pub targets: NodeSet,
+    targets: NodeSet,
     /// The second side of a partition.
-    pub other: NodeSet,
+    other: NodeSet,
     /// Between its start and end.
-    pub active: bool,
+    active: bool,
     /// `random_crash`: which target servers it holds down now, by server id.
-    pub holding_down: Vec<bool>,
+    holding_down: Vec<bool>,
     /// `random_crash`: one stream per server, so each fails independently.
-    pub server_rngs: Vec<SimRng>,
-    /// Measured calls that started during the fault and failed.
-    pub calls_failed: u64,
-    /// The last time a target server received an attempt, as of the fault's end.
-    pub last_hit: Option<Instant>,
+    server_rngs: Vec<SimRng>,
 }
 
 impl FaultRun {
     /// True for the kinds that act on messages (latency, loss, partition).
-    pub fn acts_on_network(&self) -> bool {
+    fn acts_on_network(&self) -> bool {
         matches!(
             self.spec.kind,
             FaultKind::Latency { .. } | FaultKind::Loss { .. } | FaultKind::Partition { .. }
@@ -111,32 +122,28 @@ impl FaultRun {
     }
 }
 
-/// Every fault of a run, and which of them act on messages now.
+/// Every fault of a run, and what each is doing now.
 #[derive(Debug, Default)]
-pub struct FaultState {
+pub struct FaultSchedule {
     /// In declaration order.
-    pub runs: Vec<FaultRun>,
-    /// Indexes of active latency, loss and partition faults.
-    pub on_network: Vec<u32>,
+    runs: Vec<FaultRun>,
 }
 
-impl FaultState {
+impl FaultSchedule {
     /// Resolves the faults of `cfg`; times are after the warmup at `measure_start`.
     pub fn new(
         cfg: &ScenarioFile,
         faults: &[Fault],
         measure_start: Instant,
         seed: u64,
-    ) -> FaultState {
+    ) -> FaultSchedule {
         let runs = faults
             .iter()
-            .zip(&cfg.faults)
             .enumerate()
-            .map(|(i, (f, raw))| {
-                let (targets, other, label) = match &f.kind {
+            .map(|(i, f)| {
+                let (targets, other) = match &f.kind {
                     FaultKind::Partition { a, b, .. } => {
-                        let sides = raw.between.clone().unwrap_or_default().join(" | ");
-                        (NodeSet::resolve(cfg, a), NodeSet::resolve(cfg, b), sides)
+                        (NodeSet::resolve(cfg, a), NodeSet::resolve(cfg, b))
                     }
                     _ => (
                         f.target
@@ -144,12 +151,11 @@ impl FaultState {
                             .map(|t| NodeSet::resolve(cfg, t))
                             .unwrap_or_default(),
                         NodeSet::default(),
-                        raw.target.clone().unwrap_or_default(),
                     ),
                 };
                 let start = measure_start.after(f.at);
                 let server_rngs = match f.kind {
-                    FaultKind::RandomCrash { .. } => (0..targets.servers.len() as u64)
+                    FaultKind::RandomCrash { .. } => (0..targets.server_slots() as u64)
                         .map(|s| stream(seed, Role::Faults, (1 << 40) | ((i as u64) << 24) | s))
                         .collect(),
                     _ => Vec::new(),
@@ -157,317 +163,157 @@ impl FaultState {
                 FaultRun {
                     server_rngs,
                     spec: f.clone(),
-                    label,
                     start,
                     end: f.duration.map_or(Instant::MAX, |d| start.after(d)),
-                    holding_down: vec![false; targets.servers.len()],
+                    holding_down: vec![false; targets.server_slots()],
                     targets,
                     other,
                     active: false,
-                    calls_failed: 0,
-                    last_hit: None,
                 }
             })
             .collect();
-        FaultState {
-            runs,
-            on_network: Vec::new(),
-        }
+        FaultSchedule { runs }
     }
 
-    /// Records, as of the fault's end, when its target servers last received an attempt.
-    pub fn snapshot_drain(&mut self, fault: usize, servers: &[Server]) {
-        let f = &mut self.runs[fault];
-        f.last_hit = f
-            .targets
-            .server_ids()
-            .into_iter()
-            .filter_map(|s| servers[s as usize].last_arrival)
-            .filter(|&t| t >= f.start)
-            .max();
+    /// Every fault's start and end (`true` for a start), in declaration order, a
+    /// fault's start before its end; a fault that never ends has no end.
+    pub fn timeline(&self) -> impl Iterator<Item = (Instant, u32, bool)> + '_ {
+        self.runs.iter().enumerate().flat_map(|(i, f)| {
+            let end = (f.end != Instant::MAX).then_some((f.end, i as u32, false));
+            std::iter::once((f.start, i as u32, true)).chain(end)
+        })
     }
 
-    /// The faults.csv rows, once the run and its windows are done.
-    pub fn rows(
-        &mut self,
-        servers: &[Server],
-        windows: &[WindowRow],
-        window_ns: u64,
-        slo: f64,
-        measure_start: Instant,
-        measure_end: Instant,
-    ) -> Vec<FaultRow> {
-        for i in 0..self.runs.len() {
-            if self.runs[i].active {
-                self.snapshot_drain(i, servers);
-            }
-        }
-        let starts: Vec<Instant> = self.runs.iter().map(|f| f.start).collect();
-        let secs = |t: Instant| t.since(measure_start).as_secs_f64();
+    /// True if some fault acts on messages (latency, loss, partition).
+    pub fn acts_on_network(&self) -> bool {
+        self.runs.iter().any(FaultRun::acts_on_network)
+    }
+
+    /// True if some fault targets `server`.
+    pub fn targets_server(&self, server: ServerId) -> bool {
         self.runs
             .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let end = f.end.min(measure_end);
-                let hits_servers = !f.targets.server_ids().is_empty()
-                    && !matches!(f.spec.kind, FaultKind::Partition { .. });
-                let drained = match f.last_hit {
-                    _ if !hits_servers => None,
-                    None => Some(0.0),
-                    Some(t) if t.as_nanos().saturating_add(window_ns) <= end.as_nanos() => {
-                        Some(t.since(f.start).as_secs_f64())
-                    }
-                    Some(_) => None,
-                };
-                let next_start = starts
-                    .iter()
-                    .copied()
-                    .filter(|&t| t > f.start)
-                    .min()
-                    .unwrap_or(Instant::MAX);
-                FaultRow {
-                    fault: i as u64,
-                    kind: f.spec.kind.name().to_string(),
-                    target: f.label.clone(),
-                    start_s: secs(f.start),
-                    end_s: secs(end),
-                    calls_failed: f.calls_failed,
-                    time_to_drain_s: drained,
-                    time_to_recover_s: recovery(
-                        windows,
-                        window_ns,
-                        slo,
-                        f.start,
-                        next_start,
-                        measure_start,
-                    ),
-                }
-            })
-            .collect()
+            .any(|f| f.targets.contains(Node::Server(server.0)))
     }
 
-    /// Counts a failed measured call that started at `start` against every fault
-    /// active then.
-    pub fn on_call_failed(&mut self, start: Instant) {
-        for f in &mut self.runs {
-            if start >= f.start && start < f.end {
-                f.calls_failed += 1;
-            }
-        }
-    }
-}
-
-/// A message from `src` to `dst`: its one-way delay in nanoseconds, or `None` if it is
-/// lost (by the network, a loss fault or a partition). Draws come from the sender's
-/// stream `rng`.
-#[inline]
-pub fn transit(
-    network: &Network,
-    faults: &FaultState,
-    src: Node,
-    dst: Node,
-    rng: &mut SimRng,
-) -> Option<u64> {
-    let mut delay = network.transit_ns(rng)?;
-    for &i in &faults.on_network {
-        let f = &faults.runs[i as usize];
-        match &f.spec.kind {
-            FaultKind::Partition { one_way, .. } => {
-                let forward = f.targets.contains(src) && f.other.contains(dst);
-                let backward = f.other.contains(src) && f.targets.contains(dst);
-                if forward || (!one_way && backward) {
-                    return None;
-                }
-            }
-            FaultKind::Loss { rate }
-                if (f.targets.contains(src) || f.targets.contains(dst))
-                    && rng.random::<f64>() < *rate =>
-            {
-                return None;
-            }
-            FaultKind::Latency { latency }
-                if f.targets.contains(src) || f.targets.contains(dst) =>
-            {
-                delay = delay.saturating_add(latency.sample_ns(rng));
-            }
-            _ => {}
-        }
-    }
-    Some(delay)
-}
-
-impl World {
-    /// Schedules the start and end of every fault.
-    pub(crate) fn schedule_faults(&mut self) {
-        for (i, f) in self.faults.runs.iter().enumerate() {
-            self.engine
-                .schedule_at(f.start, Event::FaultStart { fault: i as u32 });
-            if f.end != Instant::MAX {
-                self.engine
-                    .schedule_at(f.end, Event::FaultEnd { fault: i as u32 });
-            }
-        }
+    /// The faults on now, in declaration order.
+    pub fn active(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.runs.len() as u32).filter(|&i| self.runs[i as usize].active)
     }
 
-    /// A fault begins.
-    pub(crate) fn on_fault_start(&mut self, fault: u32) {
-        let f = &mut self.faults.runs[fault as usize];
+    /// Fault `fault`'s start and its target servers.
+    pub fn targets_of(&self, fault: u32) -> (Instant, Vec<u32>) {
+        let f = &self.runs[fault as usize];
+        (f.start, f.targets.server_ids())
+    }
+
+    /// Fault `fault` starts: its effects go to `out`, in order.
+    pub fn start(&mut self, fault: u32, out: &mut Vec<FaultEffect>) {
+        let f = &mut self.runs[fault as usize];
         f.active = true;
-        let servers = f.targets.server_ids();
-        match f.spec.kind.clone() {
+        let servers = f.targets.server_ids().into_iter().map(ServerId);
+        match f.spec.kind {
             FaultKind::Crash { mode } => {
-                for s in servers {
-                    self.crash_server(s, mode);
-                }
+                out.extend(servers.map(|server| FaultEffect::Crash { server, mode }));
             }
             FaultKind::RandomCrash { mtbf, mttr, .. } => {
                 // Each server starts in its stationary state: down with probability
                 // MTTR / (MTBF + MTTR); exponential times are memoryless.
                 let down = nanos(mttr) as f64 / (nanos(mtbf) + nanos(mttr)) as f64;
-                for s in servers {
-                    let rng = &mut self.faults.runs[fault as usize].server_rngs[s as usize];
+                for server in servers {
+                    let rng = &mut self.runs[fault as usize].server_rngs[server.index()];
                     if rng.random::<f64>() < down {
-                        self.on_server_fail(s, fault);
+                        self.step(FaultStep::Fail { server, fault }, out);
                     } else {
-                        let up_ns = exp_ns(rng, mtbf);
-                        self.engine
-                            .schedule_in_ns(up_ns, Event::ServerFail { server: s, fault });
+                        let after_ns = exp_ns(rng, mtbf);
+                        let step = FaultStep::Fail { server, fault };
+                        out.push(FaultEffect::Later { after_ns, step });
                     }
                 }
             }
             FaultKind::Slow { .. } | FaultKind::Errors { .. } => {
-                for s in servers {
-                    self.refresh_gray(s);
+                for server in servers {
+                    out.push(self.gray(server));
                 }
             }
             FaultKind::Latency { .. } | FaultKind::Loss { .. } | FaultKind::Partition { .. } => {
-                self.faults.on_network.push(fault);
+                if let Some(effect) = MessageFault::new(&f.spec.kind, &f.targets, &f.other) {
+                    out.push(FaultEffect::MessagesOn { fault, effect });
+                }
             }
-            FaultKind::RegistryDown => self.set_registry_down(true),
+            FaultKind::RegistryDown => out.push(FaultEffect::RegistryDown(true)),
         }
     }
 
-    /// A fault ends: everything it did is undone.
-    pub(crate) fn on_fault_end(&mut self, fault: u32) {
-        self.faults.snapshot_drain(fault as usize, &self.servers);
-        let f = &mut self.faults.runs[fault as usize];
+    /// Fault `fault` ends: everything it did is undone (effects to `out`, in order).
+    pub fn end(&mut self, fault: u32, out: &mut Vec<FaultEffect>) {
+        out.push(FaultEffect::Ended { fault });
+        let f = &mut self.runs[fault as usize];
         f.active = false;
-        let servers = f.targets.server_ids();
+        let servers = f.targets.server_ids().into_iter().map(ServerId);
         match f.spec.kind {
             FaultKind::Crash { .. } => {
-                for s in servers {
-                    self.repair_server(s);
-                }
+                out.extend(servers.map(|server| FaultEffect::Repair { server }));
             }
             FaultKind::RandomCrash { .. } => {
-                for s in servers {
-                    let f = &mut self.faults.runs[fault as usize];
-                    if std::mem::take(&mut f.holding_down[s as usize]) {
-                        self.repair_server(s);
+                for server in servers {
+                    if std::mem::take(&mut f.holding_down[server.index()]) {
+                        out.push(FaultEffect::Repair { server });
                     }
                 }
             }
             FaultKind::Slow { .. } | FaultKind::Errors { .. } => {
-                for s in servers {
-                    self.refresh_gray(s);
+                for server in servers {
+                    out.push(self.gray(server));
                 }
             }
             FaultKind::Latency { .. } | FaultKind::Loss { .. } | FaultKind::Partition { .. } => {
-                self.faults.on_network.retain(|&i| i != fault);
+                out.push(FaultEffect::MessagesOff { fault });
             }
-            FaultKind::RegistryDown => self.set_registry_down(false),
+            FaultKind::RegistryDown => out.push(FaultEffect::RegistryDown(false)),
         }
     }
 
-    /// `random_crash`: server `s` fails; it comes back after an exponential MTTR.
-    pub(crate) fn on_server_fail(&mut self, s: u32, fault: u32) {
-        let f = &mut self.faults.runs[fault as usize];
-        let FaultKind::RandomCrash { mttr, mode, .. } = f.spec.kind else {
+    /// A `random_crash` step it asked for comes due: the server fails (and is
+    /// repaired after an exponential MTTR) or is repaired (and fails again after an
+    /// exponential MTBF). Nothing if the fault has ended meanwhile.
+    pub fn step(&mut self, step: FaultStep, out: &mut Vec<FaultEffect>) {
+        let (FaultStep::Fail { server, fault } | FaultStep::Repair { server, fault }) = step;
+        let f = &mut self.runs[fault as usize];
+        let FaultKind::RandomCrash { mtbf, mttr, mode } = f.spec.kind else {
             return;
         };
-        if !f.active || f.holding_down[s as usize] {
-            return;
-        }
-        f.holding_down[s as usize] = true;
-        let down_ns = exp_ns(&mut f.server_rngs[s as usize], mttr);
-        self.crash_server(s, mode);
-        self.engine
-            .schedule_in_ns(down_ns, Event::ServerRepair { server: s, fault });
-    }
-
-    /// `random_crash`: server `s` is repaired; it fails again after an exponential MTBF.
-    pub(crate) fn on_server_repair(&mut self, s: u32, fault: u32) {
-        let f = &mut self.faults.runs[fault as usize];
-        let FaultKind::RandomCrash { mtbf, .. } = f.spec.kind else {
-            return;
-        };
-        if !f.active || !std::mem::take(&mut f.holding_down[s as usize]) {
-            return;
-        }
-        let up_ns = exp_ns(&mut f.server_rngs[s as usize], mtbf);
-        self.repair_server(s);
-        self.engine
-            .schedule_in_ns(up_ns, Event::ServerFail { server: s, fault });
-    }
-
-    /// Server `s` goes down (one more reason to be down). Work in flight is lost: with
-    /// `refuse` the host resets the connections (clients see `refused` at once), with
-    /// `blackhole` nothing answers.
-    pub(crate) fn crash_server(&mut self, s: u32, mode: CrashMode) {
-        let now = self.engine.now();
-        let (measure_start, measure_end) = (self.measure_start, self.measure_end);
-        let server = &mut self.servers[s as usize];
-        server.down_reasons += 1;
-        if server.down_reasons > 1 {
-            return; // already down: the first crash's mode stays in force
-        }
-        server.crash_mode = mode;
-        server.up = false;
-        server.epoch += 1;
-        server.stats.up_ns += overlap_ns(server.up_since, now, measure_start, measure_end);
-        // Work in service until now was done, even if its answer is lost.
-        server.settle_busy(now);
-        for &attempt in &server.in_service {
-            let started = self.attempts.get(attempt).service_start;
-            server.stats.busy_ns +=
-                u128::from(overlap_ns(started, now, measure_start, measure_end));
-        }
-        server.busy = 0;
-        let mut lost: Vec<u32> = server.in_service.drain(..).collect();
-        lost.extend(server.queue.drain(..));
-        for attempt in lost {
-            match mode {
-                CrashMode::Refuse => self.reply(attempt, Reply::Refused),
-                CrashMode::Blackhole => self.leave_world(attempt),
+        let s = server.index();
+        match step {
+            FaultStep::Fail { .. } => {
+                if !f.active || f.holding_down[s] {
+                    return;
+                }
+                f.holding_down[s] = true;
+                let after_ns = exp_ns(&mut f.server_rngs[s], mttr);
+                out.push(FaultEffect::Crash { server, mode });
+                let step = FaultStep::Repair { server, fault };
+                out.push(FaultEffect::Later { after_ns, step });
+            }
+            FaultStep::Repair { .. } => {
+                if !f.active || !std::mem::take(&mut f.holding_down[s]) {
+                    return;
+                }
+                let after_ns = exp_ns(&mut f.server_rngs[s], mtbf);
+                out.push(FaultEffect::Repair { server });
+                let step = FaultStep::Fail { server, fault };
+                out.push(FaultEffect::Later { after_ns, step });
             }
         }
-        self.servers_up -= 1;
-        self.recorder.on_servers_up(now, self.servers_up);
     }
 
-    /// Server `s` loses one reason to be down; with none left it restarts, empty and
-    /// cold (nothing queued, nothing in flight), and registers again.
-    pub(crate) fn repair_server(&mut self, s: u32) {
-        let now = self.engine.now();
-        let server = &mut self.servers[s as usize];
-        debug_assert!(server.down_reasons > 0);
-        server.down_reasons = server.down_reasons.saturating_sub(1);
-        if server.down_reasons > 0 || server.up {
-            return;
-        }
-        server.up = true;
-        server.up_since = now;
-        self.servers_up += 1;
-        self.recorder.on_servers_up(now, self.servers_up);
-        self.on_server_up_for_discovery(s);
-    }
-
-    /// Recomputes server `s`'s slow factor and fail-fast error rate from the active
-    /// `slow` and `errors` faults that target it.
-    fn refresh_gray(&mut self, s: u32) {
+    /// `server`'s slow factor and fail-fast rate from the active `slow` and `errors`
+    /// faults that target it (factors multiply; error rates combine as independent
+    /// draws).
+    fn gray(&self, server: ServerId) -> FaultEffect {
         let (mut factor, mut ok) = (1.0, 1.0);
-        for f in &self.faults.runs {
-            if f.active && f.targets.contains(Node::Server(s)) {
+        for f in &self.runs {
+            if f.active && f.targets.contains(Node::Server(server.0)) {
                 match f.spec.kind {
                     FaultKind::Slow { factor: x } => factor *= x,
                     FaultKind::Errors { rate } => ok *= 1.0 - rate,
@@ -475,43 +321,33 @@ impl World {
                 }
             }
         }
-        let server = &mut self.servers[s as usize];
-        server.slow_factor = factor;
-        server.fail_fast_rate = 1.0 - ok;
+        FaultEffect::Gray {
+            server,
+            slow_factor: factor,
+            fail_fast_rate: 1.0 - ok,
+        }
     }
-}
 
-/// Time from `start` to the start of the first window from which every window meets
-/// the SLO up to the next fault's start (or the end); `None` if there is none.
-pub(crate) fn recovery(
-    windows: &[WindowRow],
-    window_ns: u64,
-    slo: f64,
-    start: Instant,
-    next: Instant,
-    origin: Instant,
-) -> Option<f64> {
-    let rel = |t: Instant| t.as_nanos().saturating_sub(origin.as_nanos());
-    let first = (rel(start) / window_ns) as usize;
-    let last = if next == Instant::MAX {
-        windows.len()
-    } else {
-        rel(next).div_ceil(window_ns) as usize // windows that start before it
+    /// The measurement side of every fault, nothing counted yet: kind, target as
+    /// written in `cfg` (both sides of a partition), span, and whether it hits servers.
+    pub fn log(&self, cfg: &ScenarioFile) -> FaultLog {
+        let spans = self
+            .runs
+            .iter()
+            .zip(&cfg.faults)
+            .map(|(f, raw)| {
+                let partition = matches!(f.spec.kind, FaultKind::Partition { .. });
+                let target = if partition {
+                    raw.between.clone().unwrap_or_default().join(" | ")
+                } else {
+                    raw.target.clone().unwrap_or_default()
+                };
+                let hits_servers = !partition && !f.targets.server_ids().is_empty();
+                FaultSpan::new(f.spec.kind.name(), target, f.start, f.end, hits_servers)
+            })
+            .collect();
+        FaultLog::new(spans)
     }
-    .min(windows.len());
-    if first >= last {
-        return None;
-    }
-    let meets = |w: &WindowRow| w.availability.is_none_or(|a| a >= slo);
-    let mut k = last;
-    while k > first && meets(&windows[k - 1]) {
-        k -= 1;
-    }
-    if k == last {
-        return None; // the last window before the next fault (or the end) misses
-    }
-    let recovered_ns = (k as u64 * window_ns).max(rel(start));
-    Some((recovered_ns - rel(start)) as f64 / 1e9)
 }
 
 /// An exponential duration with the given mean, in nanoseconds.
@@ -522,49 +358,203 @@ fn exp_ns(rng: &mut SimRng, mean: std::time::Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Scenario;
+    use std::path::Path;
 
-    fn windows(avail: &[f64]) -> Vec<WindowRow> {
-        avail
-            .iter()
-            .map(|&a| WindowRow {
-                availability: Some(a),
-                ..WindowRow::default()
-            })
-            .collect()
+    const SEC: u64 = 1_000_000_000;
+
+    /// Four `api` servers and one client instance, no warmup, then `faults`.
+    fn schedule(faults: &str) -> FaultSchedule {
+        let text = format!(
+            r#"
+name = "faults"
+[run]
+duration = "60s"
+warmup = "0s"
+[[servers]]
+group = "api"
+count = 4
+service = "1ms"
+[[clients]]
+name = "web"
+target = "api"
+arrival = {{ process = "poisson", rate = 100 }}
+{faults}"#
+        );
+        let scenario = Scenario::from_text(Path::new("x.toml"), &text, &[]).expect("valid");
+        FaultSchedule::new(&scenario.config, &scenario.faults, Instant::ZERO, 7)
+    }
+
+    /// An effect, written short: `crash 1 refuse`, `gray 1 x3 e0.5`, `later fail 2`...
+    fn show(e: &FaultEffect) -> String {
+        match e {
+            FaultEffect::Crash { server, mode } => format!("crash {} {mode:?}", server.0),
+            FaultEffect::Repair { server } => format!("repair {}", server.0),
+            FaultEffect::Gray {
+                server,
+                slow_factor,
+                fail_fast_rate,
+            } => format!("gray {} x{slow_factor} e{fail_fast_rate}", server.0),
+            FaultEffect::MessagesOn { fault, .. } => format!("messages on {fault}"),
+            FaultEffect::MessagesOff { fault } => format!("messages off {fault}"),
+            FaultEffect::RegistryDown(down) => format!("registry down {down}"),
+            FaultEffect::Ended { fault } => format!("ended {fault}"),
+            FaultEffect::Later { step, .. } => match step {
+                FaultStep::Fail { server, .. } => format!("later fail {}", server.0),
+                FaultStep::Repair { server, .. } => format!("later repair {}", server.0),
+            },
+        }
+    }
+
+    /// What the schedule is told.
+    #[derive(Clone, Copy)]
+    enum Tell {
+        Start(u32),
+        End(u32),
+        Step(FaultStep),
+    }
+
+    /// Tells `s` each of `script` and compares its effects with `expected`.
+    fn check(s: &mut FaultSchedule, script: &[(Tell, &[&str])]) {
+        for (i, &(tell, expected)) in script.iter().enumerate() {
+            let mut out = Vec::new();
+            match tell {
+                Tell::Start(f) => s.start(f, &mut out),
+                Tell::End(f) => s.end(f, &mut out),
+                Tell::Step(step) => s.step(step, &mut out),
+            }
+            let got: Vec<String> = out.iter().map(show).collect();
+            assert_eq!(got, expected, "step {i}");
+        }
+    }
+
+    const fn fail(server: u32, fault: u32) -> Tell {
+        Tell::Step(FaultStep::Fail {
+            server: ServerId(server),
+            fault,
+        })
+    }
+
+    const fn repair(server: u32, fault: u32) -> Tell {
+        Tell::Step(FaultStep::Repair {
+            server: ServerId(server),
+            fault,
+        })
     }
 
     #[test]
-    fn recovery_is_the_start_of_the_last_good_stretch() {
-        let w = windows(&[1.0, 0.5, 0.2, 1.0, 1.0]);
-        let s = Instant(1_500_000_000); // 1.5 s into a run with 1 s windows
-        assert_eq!(
-            recovery(&w, 1_000_000_000, 0.99, s, Instant::MAX, Instant::ZERO),
-            Some(1.5)
+    fn a_crash_takes_its_targets_down_and_brings_them_back() {
+        let mut s = schedule(
+            "[[faults]]\nkind = \"crash\"\ntarget = \"api[1..3]\"\nat = \"5s\"\nduration = \"10s\"\nmode = \"blackhole\"\n",
         );
-        let w = windows(&[1.0, 1.0, 1.0]);
+        let timeline: Vec<_> = s.timeline().collect();
         assert_eq!(
-            recovery(&w, 1_000_000_000, 0.99, s, Instant::MAX, Instant::ZERO),
-            Some(0.0),
-            "never hurt"
+            timeline,
+            [(Instant(5 * SEC), 0, true), (Instant(15 * SEC), 0, false)]
         );
-        let w = windows(&[1.0, 0.5, 0.5]);
-        assert_eq!(
-            recovery(&w, 1_000_000_000, 0.99, s, Instant::MAX, Instant::ZERO),
-            None,
-            "never recovered"
+        check(
+            &mut s,
+            &[
+                (Tell::Start(0), &["crash 1 Blackhole", "crash 2 Blackhole"]),
+                (Tell::End(0), &["ended 0", "repair 1", "repair 2"]),
+            ],
         );
-        let w = windows(&[1.0, 0.5, 1.0, 0.5]);
-        assert_eq!(
-            recovery(
-                &w,
-                1_000_000_000,
-                0.99,
-                s,
-                Instant(3_000_000_000),
-                Instant::ZERO
-            ),
-            Some(0.5),
-            "up to the next fault"
+        assert!(s.targets_server(ServerId(2)) && !s.targets_server(ServerId(3)));
+        assert!(!s.acts_on_network());
+    }
+
+    #[test]
+    fn gray_failures_on_one_server_combine_and_undo() {
+        let mut s = schedule(
+            "[[faults]]\nkind = \"slow\"\ntarget = \"api[0..2]\"\nat = \"1s\"\nduration = \"10s\"\nfactor = 3\n\
+             [[faults]]\nkind = \"errors\"\ntarget = \"api[1]\"\nat = \"2s\"\nduration = \"20s\"\nrate = 0.5\n",
         );
+        check(
+            &mut s,
+            &[
+                (Tell::Start(0), &["gray 0 x3 e0", "gray 1 x3 e0"]),
+                (Tell::Start(1), &["gray 1 x3 e0.5"]),
+                (Tell::End(0), &["ended 0", "gray 0 x1 e0", "gray 1 x1 e0.5"]),
+                (Tell::End(1), &["ended 1", "gray 1 x1 e0"]),
+            ],
+        );
+        assert_eq!(s.active().count(), 0);
+    }
+
+    #[test]
+    fn message_faults_and_registry_down_switch_on_and_off() {
+        let mut s = schedule(
+            "[[faults]]\nkind = \"partition\"\nbetween = [\"web\", \"api[0]\"]\nat = \"1s\"\nduration = \"2s\"\n\
+             [[faults]]\nkind = \"registry_down\"\nat = \"1s\"\n\
+             [discovery]\nkind = \"registry\"\n",
+        );
+        assert!(s.acts_on_network());
+        let timeline: Vec<_> = s.timeline().collect();
+        assert_eq!(timeline.len(), 3, "registry_down never ends");
+        check(
+            &mut s,
+            &[
+                (Tell::Start(0), &["messages on 0"]),
+                (Tell::Start(1), &["registry down true"]),
+                (Tell::End(0), &["ended 0", "messages off 0"]),
+            ],
+        );
+        assert_eq!(s.active().collect::<Vec<_>>(), [1]);
+    }
+
+    const RANDOM: &str = "[[faults]]\nkind = \"random_crash\"\ntarget = \"api\"\nat = \"1s\"\nduration = \"30s\"\nmtbf = \"100s\"\nmttr = \"1s\"\n";
+
+    #[test]
+    fn random_crashes_hold_each_server_down_at_most_once() {
+        let mut s = schedule(RANDOM);
+        // MTTR / (MTBF + MTTR) ~ 1%: with this seed every server starts up, each with
+        // its next failure pending.
+        check(
+            &mut s,
+            &[
+                (
+                    Tell::Start(0),
+                    &[
+                        "later fail 0",
+                        "later fail 1",
+                        "later fail 2",
+                        "later fail 3",
+                    ],
+                ),
+                (fail(2, 0), &["crash 2 Refuse", "later repair 2"]),
+                (fail(2, 0), &[]),   // already held down
+                (repair(1, 0), &[]), // not held down
+                (repair(2, 0), &["repair 2", "later fail 2"]),
+                (fail(3, 0), &["crash 3 Refuse", "later repair 3"]),
+                (Tell::End(0), &["ended 0", "repair 3"]),
+                (fail(0, 0), &[]), // after the end
+                (repair(3, 0), &[]),
+            ],
+        );
+    }
+
+    #[test]
+    fn the_schedule_is_a_function_of_the_scenario_and_seed() {
+        let run = || {
+            let mut s = schedule(RANDOM);
+            let mut out = Vec::new();
+            s.start(0, &mut out);
+            s.step(
+                FaultStep::Fail {
+                    server: ServerId(1),
+                    fault: 0,
+                },
+                &mut out,
+            );
+            out.iter()
+                .map(|e| match e {
+                    FaultEffect::Later { after_ns, .. } => after_ns.to_string(),
+                    other => show(other),
+                })
+                .collect::<Vec<_>>()
+        };
+        let first = run();
+        assert_eq!(first, run());
+        assert_eq!(first.len(), 6);
     }
 }

@@ -2,6 +2,14 @@
 //!
 //! A run is a pure function of (scenario, seed): [`run`] builds the world, drives the
 //! event loop until the measured calls have drained, and returns the metrics.
+//!
+//! `world.rs` owns the engine and applies effects; every other file is a part that
+//! returns them and imports nothing of the world: `server.rs`, `network.rs`,
+//! `fault.rs` (the fault schedule, a pure function of scenario and seed),
+//! `discovery.rs`, `autoscale.rs`, `client.rs` (instances and their requests),
+//! `budget.rs`, and the engine (`engine.rs`, `pending.rs`, `radix_heap.rs`,
+//! `event.rs`, `slab.rs`). `topology.rs` resolves the scenario's names into the ids of
+//! `ids.rs` once, at build.
 
 mod autoscale;
 mod budget;
@@ -11,20 +19,22 @@ mod discovery;
 mod engine;
 mod event;
 mod fault;
+mod ids;
 mod network;
 mod pending;
 mod radix_heap;
 mod server;
 mod slab;
+mod topology;
 mod workload;
 mod world;
 
 pub use budget::thousands;
 pub use engine::Engine;
 pub use event::{Event, Reply};
+pub use ids::{ClientId, GroupId, PopulationId, ServerId};
 // `hasim live` resolves fault targets and draws arrivals exactly as the simulator does.
-pub(crate) use fault::recovery;
-pub use fault::{Node, NodeSet};
+pub use network::{Node, NodeSet};
 pub use workload::Arrivals;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,11 +1,78 @@
-//! The network: one-way latency and loss for every message.
+//! The network: one-way latency and loss for every message, and the faults acting on
+//! messages (extra latency, loss, partitions) while they are on.
 //!
 //! The sender's own random stream draws the delay and the loss, so what one node sends
 //! never shifts the draws of another.
 
+use rand::Rng;
+
 use crate::dist::Dist;
 use crate::rng::SimRng;
-use rand::Rng;
+use crate::scenario::{FaultKind, ScenarioFile, Selector};
+
+/// One end of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Node {
+    /// A server, by id.
+    Server(u32),
+    /// A client instance, by index.
+    Client(u32),
+}
+
+/// A set of servers and client instances, as bitmaps.
+#[derive(Clone, Debug, Default)]
+pub struct NodeSet {
+    servers: Vec<bool>,
+    clients: Vec<bool>,
+}
+
+impl NodeSet {
+    /// True if `node` is in the set.
+    #[inline]
+    pub fn contains(&self, node: Node) -> bool {
+        match node {
+            Node::Server(s) => self.servers.get(s as usize).copied().unwrap_or(false),
+            Node::Client(c) => self.clients.get(c as usize).copied().unwrap_or(false),
+        }
+    }
+
+    /// The number of servers the set was resolved over (members or not).
+    pub fn server_slots(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// The server ids in the set, in order.
+    pub fn server_ids(&self) -> Vec<u32> {
+        (0..self.servers.len() as u32)
+            .filter(|&s| self.servers[s as usize])
+            .collect()
+    }
+
+    /// The nodes `selector` names in `cfg` (validated at load time).
+    pub fn resolve(cfg: &ScenarioFile, selector: &Selector) -> NodeSet {
+        let mut set = NodeSet::default();
+        for g in &cfg.servers {
+            for i in 0..g.count {
+                let hit = match selector {
+                    Selector::Zone(z) => &g.zone == z,
+                    Selector::Named { name, range } => &g.group == name && in_range(i, *range),
+                };
+                set.servers.push(hit);
+            }
+        }
+        for c in &cfg.clients {
+            for i in 0..c.instances {
+                let hit = matches!(selector, Selector::Named { name, range } if &c.name == name && in_range(i, *range));
+                set.clients.push(hit);
+            }
+        }
+        set
+    }
+}
+
+fn in_range(i: u32, range: Option<(u32, u32)>) -> bool {
+    range.is_none_or(|(a, b)| i >= a && i < b)
+}
 
 /// Latency and loss shared by every link.
 #[derive(Clone, Debug)]
@@ -15,6 +82,48 @@ pub struct Network {
     /// The one delay every message takes, when there is no loss and the latency is
     /// constant (the common case of benchmarks and theory checks: no draw, no match).
     steady_ns: Option<u64>,
+    /// Message faults on now, by fault index, in the order they started (the order
+    /// their draws are made in).
+    faults: Vec<(u32, MessageFault)>,
+}
+
+/// What a fault does to the messages it concerns.
+#[derive(Clone, Debug)]
+enum MessageEffect {
+    /// Drops messages from `targets` to `other` (and back, unless one-way).
+    Partition { one_way: bool },
+    /// Drops each message to or from a target with probability `rate`.
+    Loss { rate: f64 },
+    /// Adds a delay drawn from `latency` to each message to or from a target.
+    Latency { latency: Dist },
+}
+
+/// A fault acting on messages.
+#[derive(Clone, Debug)]
+pub struct MessageFault {
+    effect: MessageEffect,
+    targets: NodeSet,
+    other: NodeSet,
+}
+
+impl MessageFault {
+    /// The message fault of `kind` on `targets` (and `other`, the far side of a
+    /// partition); `None` for kinds that do not act on messages.
+    pub fn new(kind: &FaultKind, targets: &NodeSet, other: &NodeSet) -> Option<MessageFault> {
+        let effect = match kind {
+            FaultKind::Partition { one_way, .. } => MessageEffect::Partition { one_way: *one_way },
+            FaultKind::Loss { rate } => MessageEffect::Loss { rate: *rate },
+            FaultKind::Latency { latency } => MessageEffect::Latency {
+                latency: latency.clone(),
+            },
+            _ => return None,
+        };
+        Some(MessageFault {
+            effect,
+            targets: targets.clone(),
+            other: other.clone(),
+        })
+    }
 }
 
 impl Network {
@@ -28,7 +137,51 @@ impl Network {
             latency,
             loss,
             steady_ns,
+            faults: Vec::new(),
         }
+    }
+
+    /// Fault `fault` starts acting on messages.
+    pub fn fault_started(&mut self, fault: u32, effect: MessageFault) {
+        self.faults.push((fault, effect));
+    }
+
+    /// Fault `fault` stops acting on messages.
+    pub fn fault_ended(&mut self, fault: u32) {
+        self.faults.retain(|&(i, _)| i != fault);
+    }
+
+    /// A message from `src` to `dst`: its one-way delay in nanoseconds, or `None` if
+    /// it is lost (by the network, a loss fault or a partition). Draws come from the
+    /// sender's stream `rng`: the base delay first, then each fault's in the order
+    /// they started.
+    #[inline]
+    pub fn transit(&self, src: Node, dst: Node, rng: &mut SimRng) -> Option<u64> {
+        let mut delay = self.transit_ns(rng)?;
+        for (_, f) in &self.faults {
+            match &f.effect {
+                MessageEffect::Partition { one_way } => {
+                    let forward = f.targets.contains(src) && f.other.contains(dst);
+                    let backward = f.other.contains(src) && f.targets.contains(dst);
+                    if forward || (!one_way && backward) {
+                        return None;
+                    }
+                }
+                MessageEffect::Loss { rate }
+                    if (f.targets.contains(src) || f.targets.contains(dst))
+                        && rng.random::<f64>() < *rate =>
+                {
+                    return None;
+                }
+                MessageEffect::Latency { latency }
+                    if f.targets.contains(src) || f.targets.contains(dst) =>
+                {
+                    delay = delay.saturating_add(latency.sample_ns(rng));
+                }
+                _ => {}
+            }
+        }
+        Some(delay)
     }
 
     /// True if every message arrives after the same delay: no loss, constant latency

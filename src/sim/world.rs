@@ -1,205 +1,59 @@
 //! The world of one run: servers, clients, calls and attempts in flight, the network,
 //! the recorder, and the loop that drives them.
 //!
-//! Handlers live beside the entities they concern (`server.rs`, `client.rs`) as
-//! `impl World` blocks; this file builds the world and runs the loop.
+//! The parts are state machines that own their data and know nothing of the world:
+//! servers (`server.rs`), the network (`network.rs`), the fault schedule
+//! (`fault.rs`), the registry (`discovery.rs`), the autoscaler (`autoscale.rs`) and
+//! each client instance's production stack (`client.rs`). Told what happened, each
+//! returns what should follow (`Arrival`, `FaultEffect`, `RegistryEffect`,
+//! `ScaleEffect`, the stack's `Action`s). This file alone owns the engine and applies
+//! those effects: it schedules their events, moves requests between clients and
+//! servers, and feeds the recorder. No other file has an `impl World`.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use rand::Rng;
-
-use super::autoscale::AutoscaleRun;
+use super::autoscale::{AutoscaleRun, Sample, ScaleEffect};
+use super::budget;
+use super::client::{Attempt, ClientInstance, Owner};
 use super::closed_form::{self, ClosedForm};
-use super::discovery::Registry;
+use super::discovery::{Registry, RegistryEffect, RegistryTimer};
 use super::engine::Engine;
-use super::event::{Event, Reply};
-use super::fault::{FaultState, Node};
+use super::engine::LANE_REQUESTS;
+use super::engine::LANE_RESPONSES;
+use super::event::Event;
+use super::event::Reply;
+use super::fault::{FaultEffect, FaultSchedule, FaultStep};
+use super::ids::{ClientId, GroupId, PopulationId, ServerId};
 use super::network::Network;
+use super::network::Node;
+use super::server::{Arrival, Served, Server, ServerState};
 use super::slab::Slab;
+use super::topology::Topology;
 use super::workload::Arrivals;
 use super::{RunError, RunOutput};
-use crate::metrics::{Recorder, RecorderConfig, ServerStats};
-use crate::policy::autoscale::Autoscaler;
-use crate::policy::client::{AttemptId, Client, ProbeId};
+use crate::metrics::CallResult;
+use crate::metrics::{FaultLog, Measured, Recorder, RecorderConfig, ServerStats};
+use crate::policy::client::Client;
+use crate::policy::client::{Action, Timer};
 use crate::policy::{Endpoint, EndpointId};
 use crate::rng::{stream, Role, SimRng};
-use crate::scenario::{CrashMode, QueueLimit, Scenario, ScenarioFile, ServerGroupConfig};
+use crate::scenario::{CrashMode, Scenario, ScenarioFile};
 use crate::time::{nanos, Instant};
-
-/// A server: workers, a FIFO queue, and counters over the measured interval.
-#[derive(Debug)]
-pub struct Server {
-    /// Index into `World::groups`.
-    pub group: usize,
-    /// Workers.
-    pub concurrency: u32,
-    /// Workers busy now.
-    pub busy: u32,
-    /// Attempts waiting for a worker.
-    pub queue: VecDeque<u32>,
-    /// Waiting attempts allowed.
-    pub queue_limit: QueueLimit,
-    /// False while crashed.
-    pub up: bool,
-    /// The server's life; work started in an earlier life is lost.
-    pub epoch: u32,
-    /// Service times and error draws.
-    pub rng: SimRng,
-    /// Latency and loss of its answers.
-    pub net_rng: SimRng,
-    /// Counters restricted to the measured interval.
-    pub stats: ServerStats,
-    /// When it last came up (for up time).
-    pub up_since: Instant,
-    /// Attempts being served now (lost if it crashes).
-    pub in_service: Vec<u32>,
-    /// Active reasons to be down (crash faults, provisioning); up when zero.
-    pub down_reasons: u32,
-    /// How the latest crash looks to clients.
-    pub crash_mode: CrashMode,
-    /// Service-time multiplier from active `slow` faults.
-    pub slow_factor: f64,
-    /// Probability of answering with an error at once, from active `errors` faults.
-    pub fail_fast_rate: f64,
-    /// When it last received an attempt (for `time_to_drain_s`).
-    pub last_arrival: Option<Instant>,
-    /// Removed by the autoscaler: deregistered, then stopped for good.
-    pub retired: bool,
-    /// Worker-nanoseconds of service so far (for autoscaling), up to `busy_changed_at`.
-    pub busy_integral: u128,
-    /// When `busy` last changed.
-    pub busy_changed_at: Instant,
-    /// Its queue solved at send time, when nothing can disturb it (`closed_form.rs`);
-    /// then `busy`, `queue` and `in_service` stay empty.
-    pub closed_form: Option<ClosedForm>,
-}
-
-impl Server {
-    /// Requests waiting for a worker (as of the last one sent, if solved in closed
-    /// form).
-    pub fn queued(&self) -> usize {
-        self.queue.len() + self.closed_form.as_ref().map_or(0, ClosedForm::waiting)
-    }
-
-    /// The service time of a request: a probe's fixed cost (`probe_cost_ns`), or a
-    /// draw from the group's distribution on the server's stream; scaled by any
-    /// slowdown.
-    pub fn service_ns(&mut self, group: &ServerGroupConfig, probe_cost_ns: Option<u64>) -> u64 {
-        let service_ns = probe_cost_ns.unwrap_or_else(|| group.service.sample_ns(&mut self.rng));
-        if self.slow_factor == 1.0 {
-            service_ns
-        } else {
-            (service_ns as f64 * self.slow_factor) as u64
-        }
-    }
-
-    /// A service ends: whether it failed (drawn on the server's stream at the group's
-    /// `error_rate`; never for a probe), counted if it ended in the measured interval.
-    /// Returns the answer to send.
-    pub fn end_service(&mut self, error_rate: f64, probe: bool, ended_in_measure: bool) -> Reply {
-        let error_rate = if probe { 0.0 } else { error_rate };
-        let failed = error_rate > 0.0 && self.rng.random::<f64>() < error_rate;
-        if ended_in_measure && !probe {
-            self.stats.served += 1;
-            if failed {
-                self.stats.errors += 1;
-            }
-        }
-        if failed {
-            Reply::Error
-        } else {
-            Reply::Ok
-        }
-    }
-
-    /// Brings `busy_integral` up to `now` (call before `busy` changes).
-    #[inline]
-    pub fn settle_busy(&mut self, now: Instant) {
-        self.busy_integral +=
-            u128::from(self.busy) * u128::from(now.as_nanos() - self.busy_changed_at.as_nanos());
-        self.busy_changed_at = now;
-    }
-}
-
-/// One client instance: its own policy stack, random streams and arrival process.
-#[derive(Debug)]
-pub struct ClientInstance {
-    /// Index into `World::populations`.
-    pub population: usize,
-    /// How calls arrive.
-    pub arrivals: Arrivals,
-    /// Exact time of the last open-loop arrival (ns, fractional).
-    pub last_arrival_ns: f64,
-    /// The production client stack: every policy decision of this instance. It owns
-    /// the instance's policy stream (balancer, jitter, tier choice).
-    pub stack: Client<SimRng>,
-    /// Arrival times.
-    pub arrivals_rng: SimRng,
-    /// Per-call draws (request keys, think times).
-    pub calls_rng: SimRng,
-    /// Latency and loss of its requests.
-    pub net_rng: SimRng,
-    /// Service time a health probe takes at the server (`probe_cost`), if any.
-    pub probe_cost: Option<Duration>,
-}
-
-/// Who is waiting for a request in the world.
-#[derive(Clone, Copy, Debug)]
-pub enum Owner {
-    /// An attempt of a call.
-    Attempt(AttemptId),
-    /// A health-check probe.
-    Probe(ProbeId),
-}
-
-/// A request in the world: sent by a client, crossing the network, queued or served
-/// at its server, or its answer on the way back. It lives exactly as long as it is in
-/// the world; whether its client still waits for it is the client stack's business.
-#[derive(Debug)]
-pub struct Attempt {
-    /// Who waits for the answer (the stack's ticket).
-    pub owner: Owner,
-    /// Client instance.
-    pub client: u32,
-    /// Server (= endpoint id).
-    pub server: u32,
-    /// When service started.
-    pub service_start: Instant,
-    /// Service time of a probe that takes a worker (`probe_cost`), else 0.
-    pub probe_cost_ns: u64,
-}
-
-impl Attempt {
-    /// True for a health-check probe, which is not part of any call.
-    #[inline]
-    pub fn is_probe(&self) -> bool {
-        matches!(self.owner, Owner::Probe(_))
-    }
-}
-
-/// Static parameters of a client population.
-#[derive(Debug)]
-pub struct Population {
-    /// Indexes of its target groups.
-    pub target_groups: Vec<usize>,
-}
 
 /// Everything in one run.
 pub struct World {
     pub(crate) engine: Engine,
     pub(crate) servers: Vec<Server>,
-    pub(crate) groups: Vec<ServerGroupConfig>,
+    /// Groups, populations' targets, the autoscaled group: the scenario as ids.
+    pub(crate) topology: Topology,
     pub(crate) clients: Vec<ClientInstance>,
-    pub(crate) populations: Vec<Population>,
     pub(crate) attempts: Slab<Attempt>,
     pub(crate) network: Network,
     pub(crate) recorder: Recorder,
     /// Each endpoint's failover tier, by id.
     pub(crate) tier_of: Vec<u32>,
-    pub(crate) measure_start: Instant,
-    pub(crate) measure_end: Instant,
+    /// The measured interval.
+    pub(crate) measured: Measured,
     pub(crate) drain_end: Instant,
     pub(crate) max_events: u64,
     /// `run.max_memory`: bytes the growing state may hold (`budget.rs`).
@@ -212,10 +66,16 @@ pub struct World {
     pub(crate) open_measured: u64,
     /// Servers up now.
     pub(crate) servers_up: u32,
-    /// Declared faults and the ones acting on messages.
-    pub(crate) faults: FaultState,
+    /// The fault schedule.
+    pub(crate) faults: FaultSchedule,
+    /// Scratch buffer for the schedule's effects (kept to reuse its allocation).
+    fault_effects: Vec<FaultEffect>,
+    /// What each fault cost, for faults.csv.
+    pub(crate) fault_log: FaultLog,
     /// Service discovery.
     pub(crate) registry: Registry,
+    /// Scratch buffer for the registry's effects.
+    registry_effects: Vec<RegistryEffect>,
     /// The autoscaler, if any.
     pub(crate) autoscale: Option<AutoscaleRun>,
     /// Random phases of heartbeats and polls.
@@ -224,7 +84,7 @@ pub struct World {
     pub(crate) seed: u64,
     /// Services solved in closed form that end after `measure_end` (see
     /// [`World::finish`]): `(end, server, busy ns inside the measured interval)`.
-    pub(crate) busy_tail: Vec<(Instant, u32, u64)>,
+    pub(crate) busy_tail: Vec<(Instant, ServerId, u64)>,
 }
 
 /// Events between two progress reports (cheap: one relaxed store).
@@ -240,23 +100,23 @@ impl World {
         let run = &cfg.run;
         let measure_start = Instant::ZERO.after(run.warmup);
         let measure_end = measure_start.after(run.duration);
+        let topology = Topology::resolve(cfg);
         let mut servers = Vec::new();
-        let mut groups = Vec::new();
         for (gi, g) in cfg.servers.iter().enumerate() {
-            groups.push(g.clone());
             for i in 0..g.count {
-                servers.push(new_server(cfg, gi, i, servers.len() as u64, seed));
+                let (id, in_target) = (servers.len() as u64, topology.targeted[gi]);
+                servers.push(Server::new(g, GroupId(gi as u32), i, id, seed, in_target));
             }
         }
         let mut clients = Vec::new();
-        let mut populations = Vec::new();
         for (pi, c) in cfg.clients.iter().enumerate() {
+            let targets = &topology.targets[pi];
             let view: Vec<(Endpoint, u32)> = servers
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| c.target.0.contains(&cfg.servers[s.group].group))
+                .filter(|(_, s)| targets.contains(&s.group))
                 .map(|(i, s)| {
-                    let group = &cfg.servers[s.group];
+                    let group = topology.group(s.group);
                     let ep = Endpoint {
                         id: EndpointId(i as u32),
                         weight: group.weight,
@@ -274,7 +134,7 @@ impl World {
                     stack.on_endpoint_added(Instant::ZERO, ep, tier);
                 }
                 clients.push(ClientInstance {
-                    population: pi,
+                    population: PopulationId(pi as u32),
                     arrivals: Arrivals::per_instance(&c.arrival, c.instances, nanos(run.warmup)),
                     last_arrival_ns: 0.0,
                     stack,
@@ -284,11 +144,6 @@ impl World {
                     probe_cost: c.health_check.as_ref().and_then(|h| h.probe_cost),
                 });
             }
-            populations.push(Population {
-                target_groups: (0..cfg.servers.len())
-                    .filter(|&g| c.target.0.contains(&cfg.servers[g].group))
-                    .collect(),
-            });
         }
         let mut recorder = Recorder::new(RecorderConfig {
             measure_start,
@@ -297,37 +152,33 @@ impl World {
             slo: run.slo,
         });
         recorder.on_servers_up(Instant::ZERO, servers.len() as u32);
-        let faults = FaultState::new(cfg, &scenario.faults, measure_start, seed);
+        let faults = FaultSchedule::new(cfg, &scenario.faults, measure_start, seed);
+        let fault_log = faults.log(cfg);
         let network = Network::new(cfg.network.latency.clone(), cfg.network.loss);
         solve_undisturbed_servers(&mut servers, cfg, &faults, &network);
         World {
             servers_up: servers.len() as u32,
             faults,
+            fault_effects: Vec::new(),
+            fault_log,
             registry: Registry::new(&cfg.discovery, servers.len()),
-            autoscale: cfg.autoscale.as_ref().map(|a| AutoscaleRun {
-                policy: Autoscaler::new(a),
-                group: cfg
-                    .servers
-                    .iter()
-                    .position(|g| g.group == a.group)
-                    .unwrap_or(0),
-                config: a.clone(),
-                busy_at_last_tick: Vec::new(),
-                last_tick: Instant::ZERO,
+            registry_effects: Vec::new(),
+            autoscale: cfg.autoscale.as_ref().map(|a| {
+                let group = topology.autoscaled;
+                let group = group.expect("the scenario loader checked autoscale.group");
+                AutoscaleRun::new(a, group)
             }),
             control_rng: stream(seed, Role::Control, 0),
             seed,
             tier_of: servers.iter().map(|s| s.stats.tier).collect(),
             engine: Engine::new(),
             servers,
-            groups,
+            topology,
             clients,
-            populations,
             attempts: Slab::new(),
             network,
             recorder,
-            measure_start,
-            measure_end,
+            measured: Measured::new(measure_start, measure_end),
             drain_end: measure_end.after(run.drain),
             max_events: run.max_events,
             max_memory: run.max_memory,
@@ -341,14 +192,22 @@ impl World {
     /// Runs to the end of the drain (or until every measured call has finished).
     pub fn run(mut self, progress: &AtomicU64) -> Result<RunOutput, RunError> {
         self.start_workload();
-        let end_ns = self.measure_end.as_nanos().max(1);
+        let end_ns = self.measured.end.as_nanos().max(1);
         // The time of the first event left unrun (none: every event ran).
         let stopped_at;
         loop {
             // Before the peek: compaction may drop the entry a peek would have seen.
-            if self.engine.processed() % super::budget::CHECK_EVERY == 0 {
-                self.compact_timers();
-                self.check_budget()?;
+            if self.engine.processed() % budget::CHECK_EVERY == 0 {
+                let (clients, attempts) = (&self.clients, &self.attempts);
+                let (end, drain_end) = (self.measured.end, self.drain_end);
+                budget::compact_timers(&mut self.engine, clients, attempts, end, drain_end);
+                let parts = budget::Parts {
+                    engine: &self.engine,
+                    clients,
+                    attempts,
+                    servers: &self.servers,
+                };
+                budget::check_budget(&parts, self.max_memory)?;
             }
             let Some(next) = self.engine.peek() else {
                 stopped_at = Instant::MAX;
@@ -359,7 +218,7 @@ impl World {
                 let permille = u128::from(t.as_nanos().min(end_ns)) * 1000 / u128::from(end_ns);
                 progress.store(permille as u64, Ordering::Relaxed);
             }
-            if (t >= self.measure_end && self.open_measured == 0) || t > self.drain_end {
+            if (t >= self.measured.end && self.open_measured == 0) || t > self.drain_end {
                 stopped_at = t;
                 break;
             }
@@ -391,28 +250,78 @@ impl World {
                 reply,
             } => self.on_response(attempt, gen, reply),
             Event::ClientTimer { client, timer } => self.on_client_timer(client, timer),
-            Event::FaultStart { fault } => self.on_fault_start(fault),
-            Event::FaultEnd { fault } => self.on_fault_end(fault),
-            Event::ServerFail { server, fault } => self.on_server_fail(server, fault),
-            Event::ServerRepair { server, fault } => self.on_server_repair(server, fault),
-            Event::Heartbeat { server, epoch } => self.on_heartbeat(server, epoch),
-            Event::RegistryExpire { server } => self.on_registry_expire(server),
-            Event::ViewChange { server, add } => self.on_view_change(server, add),
-            Event::ViewPoll { client } => self.on_view_poll(client),
+            _ => self.on_control(event),
+        }
+    }
+
+    /// The rare events: faults, discovery, autoscaling. Kept out of line so the
+    /// loop's dispatch of the per-call events stays as small as it was.
+    #[inline(never)]
+    fn on_control(&mut self, event: Event) {
+        match event {
+            Event::FaultStart { fault } => self.on_faults(|f, out| f.start(fault, out)),
+            Event::FaultEnd { fault } => self.on_faults(|f, out| f.end(fault, out)),
+            Event::ServerFail { server, fault } => {
+                self.on_faults(|f, out| f.step(FaultStep::Fail { server, fault }, out))
+            }
+            Event::ServerRepair { server, fault } => {
+                self.on_faults(|f, out| f.step(FaultStep::Repair { server, fault }, out))
+            }
+            Event::Heartbeat { server, epoch } => {
+                let now = self.engine.now();
+                let s = &self.servers[server.index()];
+                let alive = s.is_up() && s.epoch == epoch && !s.retired;
+                self.on_registry(|r, out| r.on_heartbeat(now, server, epoch, alive, out));
+            }
+            Event::RegistryExpire { server } => {
+                let now = self.engine.now();
+                self.on_registry(|r, out| r.on_expire(now, server, out));
+            }
+            Event::ViewChange { server, add } => {
+                self.on_registry(|r, out| r.on_notify(server, add, out));
+            }
+            Event::ViewPoll { client } => self.on_registry(|r, out| r.on_poll(client, out)),
             Event::AutoscaleTick => self.on_autoscale_tick(),
-            Event::ServerReady { server } => self.on_server_ready(server),
-            Event::ServerRetire { server } => self.on_server_retire(server),
+            Event::ServerReady { server } => {
+                // A provisioned server starts and registers, unless retired meanwhile.
+                if !self.servers[server.index()].retired {
+                    self.repair_server(server);
+                }
+            }
+            // Retiring adds a reason to be down that never ends, so a crash fault that
+            // ends later (or a provisioning still under way) cannot bring it back.
+            Event::ServerRetire { server } => self.crash_server(server, CrashMode::Refuse),
+            Event::ArrivalTick { .. }
+            | Event::CallerWake { .. }
+            | Event::RequestArrive { .. }
+            | Event::ServiceDone { .. }
+            | Event::ResponseArrive { .. }
+            | Event::ClientTimer { .. } => unreachable!("dispatched in `dispatch`"),
         }
     }
 
     /// Schedules every client's first arrivals, and the timers its stack armed when it
     /// learned its endpoints (first health probes, outlier ticks).
     fn start_workload(&mut self) {
-        self.schedule_faults();
-        self.start_discovery();
-        self.start_autoscaler();
+        for (at, fault, start) in self.faults.timeline() {
+            let event = if start {
+                Event::FaultStart { fault }
+            } else {
+                Event::FaultEnd { fault }
+            };
+            self.engine.schedule_at(at, event);
+        }
+        let clients = self.clients.len() as u32;
+        let mut effects = std::mem::take(&mut self.registry_effects);
+        self.registry
+            .start(clients, &mut self.control_rng, &mut effects);
+        self.apply_registry(effects);
+        if let Some(a) = &self.autoscale {
+            self.engine
+                .schedule_at(a.first_tick(), Event::AutoscaleTick);
+        }
         for c in 0..self.clients.len() as u32 {
-            self.apply_actions(c);
+            self.apply_actions(ClientId(c));
         }
         for c in 0..self.clients.len() {
             let client = &mut self.clients[c];
@@ -420,8 +329,12 @@ impl World {
                 Arrivals::Closed { callers, think } => {
                     for _ in 0..*callers {
                         let delay = think.sample_ns(&mut client.calls_rng);
-                        self.engine
-                            .schedule_in_ns(delay, Event::CallerWake { client: c as u32 });
+                        self.engine.schedule_in_ns(
+                            delay,
+                            Event::CallerWake {
+                                client: ClientId(c as u32),
+                            },
+                        );
                     }
                 }
                 open => {
@@ -429,7 +342,9 @@ impl World {
                     client.last_arrival_ns = first;
                     self.engine.schedule_at(
                         Instant(first as u64),
-                        Event::ArrivalTick { client: c as u32 },
+                        Event::ArrivalTick {
+                            client: ClientId(c as u32),
+                        },
                     );
                 }
             }
@@ -444,13 +359,13 @@ impl World {
     fn finish(mut self, stopped_at: Instant) -> RunOutput {
         for &(end, server, busy_ns) in &self.busy_tail {
             if end < stopped_at {
-                self.servers[server as usize].stats.busy_ns += u128::from(busy_ns);
+                self.servers[server.index()].stats.busy_ns += u128::from(busy_ns);
             }
         }
-        let end = self.engine.now().max(self.measure_end);
+        let end = self.engine.now().max(self.measured.end);
         for client in &self.clients {
             for (_, start) in client.stack.open_calls() {
-                if start >= self.measure_start && start < self.measure_end {
+                if self.measured.contains(start) {
                     self.recorder.on_call_end(
                         start,
                         end,
@@ -460,64 +375,501 @@ impl World {
             }
         }
         for s in &mut self.servers {
-            if s.up {
-                s.stats.up_ns += overlap_ns(s.up_since, end, self.measure_start, self.measure_end);
+            if s.is_up() {
+                s.stats.up_ns += self.measured.overlap_ns(s.up_since, end);
             }
         }
         let stats: Vec<ServerStats> = self.servers.iter().map(|s| s.stats.clone()).collect();
         let events = self.engine.processed();
         let fingerprint = self.engine.fingerprint();
-        let World {
-            recorder,
-            mut faults,
-            servers,
-            measure_start,
-            measure_end,
-            window_ns,
-            slo,
-            ..
-        } = self;
-        let mut metrics = recorder.finish(&stats, events);
-        metrics.faults = faults.rows(
-            &servers,
-            &metrics.windows,
-            window_ns,
-            slo,
-            measure_start,
-            measure_end,
-        );
+        let active: Vec<u32> = self.faults.active().collect();
+        for fault in active {
+            self.record_last_hit(fault);
+        }
+        let mut metrics = self.recorder.finish(&stats, events);
+        metrics.faults =
+            self.fault_log
+                .rows(&metrics.windows, self.window_ns, self.slo, self.measured);
         RunOutput {
             fingerprint,
             metrics,
         }
     }
 
-    /// Adds a server to `group` (autoscaling): down until it is provisioned, known to
-    /// no one until it registers.
-    pub(crate) fn add_server(&mut self, group: usize) -> u32 {
-        let id = self.servers.len() as u32;
-        let index = self.servers.iter().filter(|s| s.group == group).count() as u32;
-        let mut server = new_server_from(
-            &self.groups[group],
-            group,
-            index,
-            u64::from(id),
-            self.seed,
-            true,
-        );
-        server.up = false;
-        server.down_reasons = 1;
-        self.servers.push(server);
-        self.tier_of.push(self.groups[group].tier);
-        self.registry.registered.push(false);
-        self.registry.last_heartbeat.push(Instant::ZERO);
-        id
+    /// Tells the fault schedule something (`tell`) and carries out its effects, in
+    /// order.
+    fn on_faults(&mut self, tell: impl FnOnce(&mut FaultSchedule, &mut Vec<FaultEffect>)) {
+        let mut effects = std::mem::take(&mut self.fault_effects);
+        tell(&mut self.faults, &mut effects);
+        for effect in effects.drain(..) {
+            match effect {
+                FaultEffect::Crash { server, mode } => self.crash_server(server, mode),
+                FaultEffect::Repair { server } => self.repair_server(server),
+                FaultEffect::Gray {
+                    server,
+                    slow_factor,
+                    fail_fast_rate,
+                } => {
+                    let server = &mut self.servers[server.index()];
+                    server.slow_factor = slow_factor;
+                    server.fail_fast_rate = fail_fast_rate;
+                }
+                FaultEffect::MessagesOn { fault, effect } => {
+                    self.network.fault_started(fault, effect);
+                }
+                FaultEffect::MessagesOff { fault } => self.network.fault_ended(fault),
+                FaultEffect::RegistryDown(down) => {
+                    let now = self.engine.now();
+                    let servers = &self.servers;
+                    let alive = |s: ServerId| {
+                        let server = &servers[s.index()];
+                        server.is_up() && !server.retired
+                    };
+                    let mut effects = std::mem::take(&mut self.registry_effects);
+                    self.registry.set_down(now, down, alive, &mut effects);
+                    self.apply_registry(effects);
+                }
+                FaultEffect::Ended { fault } => self.record_last_hit(fault),
+                FaultEffect::Later { after_ns, step } => {
+                    let event = match step {
+                        FaultStep::Fail { server, fault } => Event::ServerFail { server, fault },
+                        FaultStep::Repair { server, fault } => {
+                            Event::ServerRepair { server, fault }
+                        }
+                    };
+                    self.engine.schedule_in_ns(after_ns, event);
+                }
+            }
+        }
+        self.fault_effects = effects;
     }
 
-    /// True while `t` is inside the measured interval.
+    /// Tells the registry something (`tell`) and carries out its effects, in order.
+    pub(crate) fn on_registry(
+        &mut self,
+        tell: impl FnOnce(&mut Registry, &mut Vec<RegistryEffect>),
+    ) {
+        let mut effects = std::mem::take(&mut self.registry_effects);
+        tell(&mut self.registry, &mut effects);
+        self.apply_registry(effects);
+    }
+
+    /// Carries out the registry's `effects` (drained; the buffer is kept for reuse).
+    fn apply_registry(&mut self, mut effects: Vec<RegistryEffect>) {
+        for effect in effects.drain(..) {
+            match effect {
+                RegistryEffect::Later { after_ns, timer } => {
+                    let event = match timer {
+                        RegistryTimer::Heartbeat { server, epoch } => {
+                            Event::Heartbeat { server, epoch }
+                        }
+                        RegistryTimer::Expire { server } => Event::RegistryExpire { server },
+                        RegistryTimer::Notify { server, add } => Event::ViewChange { server, add },
+                        RegistryTimer::Poll { client } => Event::ViewPoll { client },
+                    };
+                    self.engine.schedule_in_ns(after_ns, event);
+                }
+                RegistryEffect::View {
+                    client: Some(client),
+                    server,
+                    listed,
+                } => self.apply_view_change(client, server, listed),
+                RegistryEffect::View {
+                    client: None,
+                    server,
+                    listed,
+                } => {
+                    for client in (0..self.clients.len() as u32).map(ClientId) {
+                        self.apply_view_change(client, server, listed);
+                    }
+                }
+            }
+        }
+        self.registry_effects = effects;
+    }
+
+    /// Adds `s` to (or removes it from) client `c`'s view if it is in its targets.
+    fn apply_view_change(&mut self, c: ClientId, s: ServerId, add: bool) {
+        let group = self.servers[s.index()].group;
+        let ci = &mut self.clients[c.index()];
+        if !self.topology.targets[ci.population.index()].contains(&group) {
+            return;
+        }
+        let now = self.engine.now();
+        let id = EndpointId(s.0);
+        match (add, ci.stack.knows(id)) {
+            (true, false) => {
+                let group = self.topology.group(group);
+                let ep = Endpoint {
+                    id,
+                    weight: group.weight,
+                };
+                ci.stack.on_endpoint_added(now, ep, group.tier);
+            }
+            (false, true) => ci.stack.on_endpoint_removed(now, id),
+            _ => return,
+        }
+        self.apply_actions(c);
+    }
+
+    /// An autoscaler tick: it samples its group's servers (settling their busy time
+    /// up to now) and its effects are carried out.
+    fn on_autoscale_tick(&mut self) {
+        let now = self.engine.now();
+        let Some(a) = &mut self.autoscale else {
+            return;
+        };
+        let group = a.group();
+        let servers = self.servers.len();
+        let samples = self
+            .servers
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, s)| s.group == group && !s.retired)
+            .map(|(id, s)| {
+                s.settle_busy(now);
+                Sample {
+                    server: ServerId(id as u32),
+                    busy_integral: s.busy_integral,
+                    up: s.is_up(),
+                    concurrency: s.concurrency,
+                }
+            });
+        let mut effects = Vec::new();
+        a.tick(now, samples, servers, &mut effects);
+        for effect in effects {
+            match effect {
+                ScaleEffect::TickAt { at } => self.engine.schedule_at(at, Event::AutoscaleTick),
+                ScaleEffect::Add {
+                    group,
+                    ready_after_ns,
+                } => {
+                    let server = self.add_server(group);
+                    let event = Event::ServerReady { server };
+                    self.engine.schedule_in_ns(ready_after_ns, event);
+                }
+                ScaleEffect::Retire { server } => {
+                    // It leaves the registry now and stops once watchers know.
+                    self.servers[server.index()].retired = true;
+                    self.on_registry(|r, out| r.deregister(server, out));
+                    let after_ns = self.registry.propagation_ns();
+                    let event = Event::ServerRetire { server };
+                    self.engine.schedule_in_ns(after_ns, event);
+                }
+            }
+        }
+    }
+
+    /// Records for faults.csv when fault `fault`'s target servers last received an
+    /// attempt since it started (as of now: its end, or the end of the run).
+    fn record_last_hit(&mut self, fault: u32) {
+        let (start, targets) = self.faults.targets_of(fault);
+        let last_hit = targets
+            .into_iter()
+            .filter_map(|s| self.servers[s as usize].last_arrival)
+            .filter(|&t| t >= start)
+            .max();
+        self.fault_log.set_last_hit(fault as usize, last_hit);
+    }
+
+    /// A request reaches its server: the server serves, queues, rejects or refuses
+    /// it, or lets it vanish.
+    pub(crate) fn on_request_arrive(&mut self, attempt: u32, gen: u32) {
+        let now = self.engine.now();
+        let in_measure = self.measured.contains(now);
+        let Some(a) = self.attempts.get_live(attempt, gen) else {
+            return;
+        };
+        let s = a.server.index();
+        let probe = a.is_probe().then_some(a.probe_cost_ns);
+        match self.servers[s].on_arrival(now, attempt, probe, in_measure) {
+            Arrival::Answer(reply) => self.reply(attempt, reply),
+            Arrival::Vanish => self.drop_request(attempt),
+            Arrival::Serve => self.start_service(s, attempt),
+            Arrival::Queued => {}
+        }
+    }
+
+    /// A worker of server `s` takes `attempt`; its end of service is scheduled.
+    fn start_service(&mut self, s: usize, attempt: u32) {
+        let now = self.engine.now();
+        let server = &mut self.servers[s];
+        let a = self.attempts.get_mut(attempt);
+        let probe = a.is_probe().then_some(a.probe_cost_ns);
+        let group = &self.topology.groups[server.group.index()];
+        let service_ns = server.start_service(now, attempt, probe, group);
+        a.service_start = now;
+        let epoch = server.epoch;
+        let gen = self.attempts.generation(attempt);
+        let event = Event::ServiceDone {
+            attempt,
+            gen,
+            epoch,
+        };
+        self.engine.schedule_in_ns(service_ns, event);
+    }
+
+    /// A worker finishes: the server answers, then takes the next waiting request.
+    pub(crate) fn on_service_done(&mut self, attempt: u32, gen: u32, epoch: u32) {
+        let now = self.engine.now();
+        let Some(a) = self.attempts.get_live(attempt, gen) else {
+            return;
+        };
+        let s = a.server.index();
+        let done = Served {
+            attempt,
+            started: a.service_start,
+            epoch,
+            probe: a.is_probe(),
+        };
+        let server = &mut self.servers[s];
+        let error_rate = self.topology.groups[server.group.index()].error_rate;
+        let Some(reply) = server.end_of_service(now, done, self.measured, error_rate) else {
+            return;
+        };
+        self.reply(attempt, reply);
+        if let Some(next) = self.servers[s].queue.pop_front() {
+            self.start_service(s, next);
+        }
+    }
+
+    /// A request that will reach a server solved in closed form at `arrive`: the
+    /// server answers it now, and the answer is sent when it leaves the server.
     #[inline]
-    pub(crate) fn in_measure(&self, t: Instant) -> bool {
-        t >= self.measure_start && t < self.measure_end
+    pub(crate) fn serve_in_closed_form(&mut self, attempt: u32, arrive: Instant) {
+        let a = self.attempts.get(attempt);
+        let s = a.server;
+        let probe = a.is_probe().then_some(a.probe_cost_ns);
+        let server = &mut self.servers[s.index()];
+        let group = &self.topology.groups[server.group.index()];
+        let answered = server.serve_in_closed_form(arrive, probe, self.measured, group);
+        if let Some(busy_ns) = answered.busy_tail_ns {
+            self.busy_tail.push((answered.at, s, busy_ns));
+        }
+        self.reply_at(attempt, answered.at, answered.reply);
+    }
+
+    /// Sends the server's answer for `attempt` back over the network, now.
+    pub(crate) fn reply(&mut self, attempt: u32, reply: Reply) {
+        self.reply_at(attempt, self.engine.now(), reply);
+    }
+
+    /// Sends the server's answer for `attempt` back over the network, leaving at `at`.
+    /// Later than now only for a server solved in closed form, whose answers cross a
+    /// steady network with no fault: no draw and no fault to meet, so deciding the
+    /// transit early changes nothing.
+    #[inline]
+    fn reply_at(&mut self, attempt: u32, at: Instant, reply: Reply) {
+        let a = self.attempts.get(attempt);
+        let (s, client) = (a.server, a.client);
+        let rng = &mut self.servers[s.index()].net_rng;
+        match self
+            .network
+            .transit(Node::Server(s.0), Node::Client(client.0), rng)
+        {
+            Some(delay) => {
+                let gen = self.attempts.generation(attempt);
+                let event = Event::ResponseArrive {
+                    attempt,
+                    gen,
+                    reply,
+                };
+                let arrive = Instant(at.as_nanos().saturating_add(delay));
+                self.engine.schedule_at_lane(arrive, LANE_RESPONSES, event);
+            }
+            None => self.drop_request(attempt),
+        }
+    }
+
+    /// Server `s` goes down (one more reason to be down). Work in flight is lost: with
+    /// `refuse` the host resets the connections (clients see `refused` at once), with
+    /// `blackhole` nothing answers.
+    pub(crate) fn crash_server(&mut self, s: ServerId, mode: CrashMode) {
+        let now = self.engine.now();
+        let attempts = &self.attempts;
+        let started = |a: u32| attempts.get(a).service_start;
+        let mut lost = Vec::new();
+        if !self.servers[s.index()].crash(now, mode, self.measured, started, &mut lost) {
+            return;
+        }
+        for attempt in lost {
+            match mode {
+                CrashMode::Refuse => self.reply(attempt, Reply::Refused),
+                CrashMode::Blackhole => self.drop_request(attempt),
+            }
+        }
+        self.servers_up -= 1;
+        self.recorder.on_servers_up(now, self.servers_up);
+    }
+
+    /// Server `s` loses one reason to be down; with none left it restarts, empty and
+    /// cold, and registers again.
+    pub(crate) fn repair_server(&mut self, s: ServerId) {
+        let now = self.engine.now();
+        if !self.servers[s.index()].repair(now) {
+            return;
+        }
+        self.servers_up += 1;
+        self.recorder.on_servers_up(now, self.servers_up);
+        let epoch = self.servers[s.index()].epoch;
+        self.on_registry(|r, out| r.on_server_up(s, epoch, out));
+    }
+
+    /// The request or its answer left the world (lost, or the server's life ended):
+    /// nothing will come back; the stack's timeout, if any, ends the wait.
+    pub(crate) fn drop_request(&mut self, attempt: u32) {
+        self.attempts.remove(attempt);
+    }
+
+    /// Adds a server to `group` (autoscaling): down until it is provisioned, known to
+    /// no one until it registers.
+    pub(crate) fn add_server(&mut self, group: GroupId) -> ServerId {
+        let id = ServerId(self.servers.len() as u32);
+        let index = self.servers.iter().filter(|s| s.group == group).count() as u32;
+        let config = self.topology.group(group);
+        let mut server = Server::new(config, group, index, u64::from(id.0), self.seed, true);
+        server.state = ServerState::Down {
+            reasons: 1,
+            mode: CrashMode::Refuse,
+        };
+        self.servers.push(server);
+        self.tier_of.push(self.topology.group(group).tier);
+        self.registry.add_server();
+        id
+    }
+}
+
+/// The client side: each instance's stack decides, the world carries out its
+/// `Action`s (`client.rs` holds the instances).
+impl World {
+    /// An open-loop arrival: start a call and schedule the next arrival.
+    pub(crate) fn on_arrival_tick(&mut self, client: ClientId) {
+        let now = self.engine.now();
+        if now >= self.measured.end {
+            return;
+        }
+        let next = Instant(self.clients[client.index()].next_arrival_ns());
+        self.engine
+            .schedule_at(next.max(now), Event::ArrivalTick { client });
+        self.start_call(client);
+    }
+
+    /// A closed-loop caller starts its next call.
+    pub(crate) fn on_caller_wake(&mut self, client: ClientId) {
+        if self.engine.now() < self.measured.end {
+            self.start_call(client);
+        }
+    }
+
+    /// The application asks for a call; the stack decides what happens to it.
+    fn start_call(&mut self, client: ClientId) {
+        let now = self.engine.now();
+        if self.measured.contains(now) {
+            self.open_measured += 1;
+        }
+        self.clients[client.index()].start_call(now);
+        self.apply_actions(client);
+    }
+
+    /// A timer the stack armed fires.
+    pub(crate) fn on_client_timer(&mut self, client: ClientId, timer: Timer) {
+        let now = self.engine.now();
+        self.clients[client.index()].stack.on_timer(now, timer);
+        self.apply_actions(client);
+    }
+
+    /// Carries out every decision the stack of `client` has queued, in order.
+    pub(crate) fn apply_actions(&mut self, client: ClientId) {
+        while let Some(action) = self.clients[client.index()].stack.poll_action() {
+            match action {
+                Action::SendAttempt {
+                    attempt,
+                    endpoint,
+                    call_started,
+                    ..
+                } => {
+                    if self.measured.contains(call_started) {
+                        self.recorder.on_attempt(call_started);
+                    }
+                    self.launch(client, Owner::Attempt(attempt), endpoint, 0);
+                }
+                Action::SendProbe { probe, endpoint } => {
+                    let cost_ns = self.clients[client.index()].probe_cost_ns();
+                    self.launch(client, Owner::Probe(probe), endpoint, cost_ns);
+                }
+                Action::ArmTimer { at, timer } => {
+                    let at = at.max(self.engine.now());
+                    let event = Event::ClientTimer { client, timer };
+                    self.engine.schedule_at_lane(at, timer.class(), event);
+                }
+                Action::FinishCall {
+                    started, result, ..
+                } => self.on_call_finished(client, started, result),
+                // The simulated server still serves an abandoned attempt (work is not
+                // cancelled); its late answer is ignored by the stack.
+                Action::CancelAttempt { .. } => {}
+                other => debug_assert!(false, "an action the simulator does not know: {other:?}"),
+            }
+        }
+    }
+
+    /// Sends a request (an attempt or a probe) from `client` to server `ep` across
+    /// the network.
+    fn launch(&mut self, client: ClientId, owner: Owner, ep: EndpointId, probe_cost_ns: u64) {
+        let (attempt, gen) = self.attempts.insert(Attempt {
+            owner,
+            client,
+            server: ServerId(ep.0),
+            service_start: Instant::ZERO,
+            probe_cost_ns,
+        });
+        let net_rng = &mut self.clients[client.index()].net_rng;
+        match self
+            .network
+            .transit(Node::Client(client.0), Node::Server(ep.0), net_rng)
+        {
+            Some(delay) if self.servers[ep.0 as usize].closed_form.is_some() => {
+                let arrive = Instant(self.engine.now().as_nanos().saturating_add(delay));
+                self.serve_in_closed_form(attempt, arrive);
+            }
+            Some(delay) => self.engine.schedule_in_ns_lane(
+                delay,
+                LANE_REQUESTS,
+                Event::RequestArrive { attempt, gen },
+            ),
+            None => self.attempts.remove(attempt), // lost: the stack's timeout sees to it
+        }
+    }
+
+    /// A server's answer reaches its client: the request leaves the world and the
+    /// stack learns the outcome (it ignores answers it no longer waits for).
+    pub(crate) fn on_response(&mut self, attempt: u32, gen: u32, reply: Reply) {
+        let now = self.engine.now();
+        let Some(a) = self.attempts.get_live(attempt, gen) else {
+            return;
+        };
+        let (owner, client) = (a.owner, a.client);
+        self.attempts.remove(attempt);
+        self.clients[client.index()].on_answer(now, owner, reply);
+        self.apply_actions(client);
+    }
+
+    /// A call ended: record it if measured, and let a closed-loop caller think.
+    fn on_call_finished(&mut self, client: ClientId, started: Instant, result: CallResult) {
+        let now = self.engine.now();
+        if self.measured.contains(started) {
+            self.recorder.on_call_end(started, now, result);
+            self.open_measured -= 1;
+            if let CallResult::Failed(_) = result {
+                self.fault_log.on_call_failed(started);
+            }
+        }
+        if now < self.measured.end {
+            if let Some(delay) = self.clients[client.index()].think_ns() {
+                self.engine
+                    .schedule_in_ns(delay, Event::CallerWake { client });
+            }
+        }
     }
 }
 
@@ -525,87 +877,23 @@ impl World {
 fn solve_undisturbed_servers(
     servers: &mut [Server],
     cfg: &ScenarioFile,
-    faults: &FaultState,
+    faults: &FaultSchedule,
     network: &Network,
 ) {
-    let network_faults = faults.runs.iter().any(|f| f.acts_on_network());
+    let network_faults = faults.acts_on_network();
     for (id, server) in servers.iter_mut().enumerate() {
-        let group = &cfg.servers[server.group];
-        let node = Node::Server(id as u32);
+        let group = &cfg.servers[server.group.index()];
         let conditions = closed_form::Conditions {
             steady_network: network.is_steady(),
             network_faults,
             autoscaled: cfg.autoscale.is_some(),
-            server_faulted: faults.runs.iter().any(|f| f.targets.contains(node)),
+            server_faulted: faults.targets_server(ServerId(id as u32)),
             concurrency: server.concurrency,
             error_rate: group.error_rate,
         };
         if closed_form::qualifies(conditions) {
             server.closed_form = Some(ClosedForm::new(server.concurrency, server.queue_limit));
         }
-    }
-}
-
-/// Nanoseconds of `[a, b)` that fall inside `[lo, hi)`.
-#[inline]
-pub(crate) fn overlap_ns(a: Instant, b: Instant, lo: Instant, hi: Instant) -> u64 {
-    let start = a.max(lo).as_nanos();
-    let end = b.min(hi).as_nanos();
-    end.saturating_sub(start)
-}
-
-/// Server `index` of group `gi` with global id `id`, up from the start.
-fn new_server(cfg: &ScenarioFile, gi: usize, index: u32, id: u64, seed: u64) -> Server {
-    let g = &cfg.servers[gi];
-    let mut server = new_server_from(g, gi, index, id, seed, false);
-    server.stats.in_target = cfg.clients.iter().any(|c| c.target.0.contains(&g.group));
-    server
-}
-
-/// A fresh server of group config `g`.
-fn new_server_from(
-    g: &ServerGroupConfig,
-    gi: usize,
-    index: u32,
-    id: u64,
-    seed: u64,
-    in_target: bool,
-) -> Server {
-    Server {
-        group: gi,
-        concurrency: g.concurrency,
-        busy: 0,
-        queue: VecDeque::new(),
-        queue_limit: g.queue,
-        up: true,
-        epoch: 0,
-        rng: stream(seed, Role::Service, id),
-        net_rng: stream(seed, Role::Network, id),
-        stats: ServerStats {
-            name: format!("{}[{index}]", g.group),
-            group: g.group.clone(),
-            zone: g.zone.clone(),
-            tier: g.tier,
-            in_target,
-            received: 0,
-            served: 0,
-            rejected: 0,
-            errors: 0,
-            busy_ns: 0,
-            concurrency: g.concurrency,
-            up_ns: 0,
-        },
-        up_since: Instant::ZERO,
-        in_service: Vec::new(),
-        down_reasons: 0,
-        crash_mode: CrashMode::Refuse,
-        slow_factor: 1.0,
-        fail_fast_rate: 0.0,
-        last_arrival: None,
-        retired: false,
-        busy_integral: 0,
-        busy_changed_at: Instant::ZERO,
-        closed_form: None,
     }
 }
 

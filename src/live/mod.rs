@@ -35,7 +35,7 @@ use crate::policy::client::Client;
 use crate::policy::{Endpoint, EndpointId};
 use crate::rng::{stream, Role};
 use crate::scenario::Scenario;
-use crate::sim::Arrivals;
+use crate::sim::{idle_stats, Arrivals};
 use crate::time::{nanos, Instant};
 
 use clock::Clock;
@@ -81,20 +81,7 @@ async fn run_async(scenario: &Scenario, seed: u64) -> Result<RunMetrics, LiveErr
                 queue: g.queue,
                 service: g.service.clone(),
                 error_rate: g.error_rate,
-                stats: ServerStats {
-                    name: format!("{}[{i}]", g.group),
-                    group: g.group.clone(),
-                    zone: g.zone.clone(),
-                    tier: g.tier,
-                    in_target,
-                    received: 0,
-                    served: 0,
-                    rejected: 0,
-                    errors: 0,
-                    busy_ns: 0,
-                    concurrency: g.concurrency,
-                    up_ns: 0,
-                },
+                stats: idle_stats(g, i, in_target),
                 rng: stream(seed, Role::Service, id),
             };
             servers.push(LiveServer::start(spec, clock, measure).await?);

@@ -35,6 +35,8 @@ pub use event::{Event, Reply};
 pub use ids::{ClientId, GroupId, PopulationId, ServerId};
 // `hasim live` resolves fault targets and draws arrivals exactly as the simulator does.
 pub use network::{Node, NodeSet};
+// `hasim live` starts its servers with the same counters.
+pub(crate) use server::idle_stats;
 pub use workload::Arrivals;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -117,6 +117,25 @@ pub struct Server {
     pub closed_form: Option<ClosedForm>,
 }
 
+/// The counters of server `index` of group `g` before its first request (shared with
+/// `hasim live`, whose servers report the same `servers.csv` columns).
+pub(crate) fn idle_stats(g: &ServerGroupConfig, index: u32, in_target: bool) -> ServerStats {
+    ServerStats {
+        name: format!("{}[{index}]", g.group),
+        group: g.group.clone(),
+        zone: g.zone.clone(),
+        tier: g.tier,
+        in_target,
+        received: 0,
+        served: 0,
+        rejected: 0,
+        errors: 0,
+        busy_ns: 0,
+        concurrency: g.concurrency,
+        up_ns: 0,
+    }
+}
+
 impl Server {
     /// Server `index` of group `gi` (config `g`), with global id `id`: up, idle,
     /// its streams drawn from `seed` by id.
@@ -138,20 +157,7 @@ impl Server {
             epoch: 0,
             rng: stream(seed, Role::Service, id),
             net_rng: stream(seed, Role::Network, id),
-            stats: ServerStats {
-                name: format!("{}[{index}]", g.group),
-                group: g.group.clone(),
-                zone: g.zone.clone(),
-                tier: g.tier,
-                in_target,
-                received: 0,
-                served: 0,
-                rejected: 0,
-                errors: 0,
-                busy_ns: 0,
-                concurrency: g.concurrency,
-                up_ns: 0,
-            },
+            stats: idle_stats(g, index, in_target),
             up_since: Instant::ZERO,
             in_service: Vec::new(),
             slow_factor: 1.0,

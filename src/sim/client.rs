@@ -134,3 +134,102 @@ pub fn outcome_of(reply: Reply) -> Outcome {
         Reply::Refused => Outcome::Failure(FailureKind::Refused),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The instance with scripted answers: its draws stay on their own streams, and
+    //! answers reach the stack as the outcomes the stack's policies act on.
+    use super::*;
+    use crate::policy::client::{Action, CallResult, ClientConfig};
+    use crate::policy::{Endpoint, EndpointId};
+    use crate::rng::{stream, Role};
+
+    fn instance(arrivals: Arrivals) -> ClientInstance {
+        let mut stack = Client::try_new(
+            &ClientConfig::default(),
+            Instant::ZERO,
+            stream(7, Role::Policy, 0),
+        )
+        .expect("the default config is valid");
+        let endpoint = Endpoint {
+            id: EndpointId(0),
+            weight: 1,
+        };
+        stack.on_endpoint_added(Instant::ZERO, endpoint, 0);
+        ClientInstance {
+            population: PopulationId(0),
+            arrivals,
+            last_arrival_ns: 0.0,
+            stack,
+            arrivals_rng: stream(7, Role::Arrivals, 0),
+            calls_rng: stream(7, Role::Calls, 0),
+            net_rng: stream(7, Role::Network, 0),
+            probe_cost: None,
+        }
+    }
+
+    const POISSON: Arrivals = Arrivals::Poisson {
+        mean_gap_ns: 1_000_000.0,
+    };
+
+    #[test]
+    fn every_reply_is_the_outcome_the_policies_act_on() {
+        assert_eq!(outcome_of(Reply::Ok), Outcome::Success);
+        assert_eq!(
+            outcome_of(Reply::Error),
+            Outcome::Failure(FailureKind::Error)
+        );
+        assert_eq!(
+            outcome_of(Reply::Rejected),
+            Outcome::Failure(FailureKind::Rejected)
+        );
+        assert_eq!(
+            outcome_of(Reply::Refused),
+            Outcome::Failure(FailureKind::Refused)
+        );
+    }
+
+    #[test]
+    fn arrivals_advance_on_their_own_stream() {
+        let mut a = instance(POISSON);
+        let mut b = instance(POISSON);
+        // Calls started on `b` draw on its calls stream, never on its arrivals.
+        b.start_call(Instant::ZERO);
+        b.start_call(Instant::ZERO);
+        let times_a: Vec<u64> = (0..100).map(|_| a.next_arrival_ns()).collect();
+        let times_b: Vec<u64> = (0..100).map(|_| b.next_arrival_ns()).collect();
+        assert_eq!(times_a, times_b);
+        assert!(times_a.windows(2).all(|w| w[0] <= w[1]), "{times_a:?}");
+        let mean_gap = *times_a.last().unwrap() as f64 / 100.0;
+        assert!(
+            (0.6e6..1.5e6).contains(&mean_gap),
+            "mean gap {mean_gap} ns for a 1 ms Poisson process"
+        );
+        assert_eq!(a.think_ns(), None, "open loop: no think time");
+    }
+
+    #[test]
+    fn an_answer_finishes_the_call_once() {
+        let mut c = instance(POISSON);
+        c.start_call(Instant::ZERO);
+        let attempt = std::iter::from_fn(|| c.stack.poll_action())
+            .find_map(|a| match a {
+                Action::SendAttempt { attempt, .. } => Some(attempt),
+                _ => None,
+            })
+            .expect("the call sends an attempt");
+        let answer = Instant::from_nanos(2_000_000);
+        c.on_answer(answer, Owner::Attempt(attempt), Reply::Ok);
+        let finished: Vec<CallResult> = std::iter::from_fn(|| c.stack.poll_action())
+            .filter_map(|a| match a {
+                Action::FinishCall { result, .. } => Some(result),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(finished, [CallResult::Ok]);
+        // A duplicate answer (a late copy) is the stack's to ignore.
+        c.on_answer(answer, Owner::Attempt(attempt), Reply::Error);
+        assert_eq!(c.stack.poll_action(), None);
+        assert_eq!(c.stack.calls_in_progress(), 0);
+    }
+}

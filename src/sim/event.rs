@@ -3,7 +3,7 @@
 //! Events that may be cancelled carry the generation of the slot they refer to; a stale
 //! generation means "cancelled" and the event is dropped when popped.
 
-use super::ids::{ClientId, ServerId};
+use super::ids::{ClientId, RequestId, ServerId};
 use crate::policy::client::Timer;
 
 /// What a server's answer says, as it travels back to the client.
@@ -35,14 +35,14 @@ pub enum Event {
     /// An attempt's request reaches its server.
     RequestArrive {
         /// Attempt slot.
-        attempt: u32,
+        attempt: RequestId,
         /// Attempt generation.
         gen: u32,
     },
     /// A server finishes serving an attempt.
     ServiceDone {
         /// Attempt slot.
-        attempt: u32,
+        attempt: RequestId,
         /// Attempt generation.
         gen: u32,
         /// The server's life (a crash starts a new one; work of an old life is lost).
@@ -51,7 +51,7 @@ pub enum Event {
     /// An attempt's answer reaches its client.
     ResponseArrive {
         /// Attempt slot.
-        attempt: u32,
+        attempt: RequestId,
         /// Attempt generation.
         gen: u32,
         /// What the server said.

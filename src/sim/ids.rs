@@ -36,6 +36,12 @@ id! {
     /// A client population (`[[clients]]` entry, in declaration order).
     PopulationId
 }
+id! {
+    /// A request in the world (a call's attempt or a health probe): its slot in the
+    /// world's request slab. Slots are reused; events that can outlive a request carry
+    /// the slot's generation beside it, so a stale one is recognised.
+    RequestId
+}
 
 #[cfg(test)]
 mod tests {

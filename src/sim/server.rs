@@ -13,7 +13,7 @@ use rand::Rng;
 
 use super::closed_form::ClosedForm;
 use super::event::Reply;
-use super::ids::GroupId;
+use super::ids::{GroupId, RequestId};
 use crate::metrics::{Measured, ServerStats};
 use crate::rng::{stream, Role, SimRng};
 use crate::scenario::{CrashMode, QueueLimit, ServerGroupConfig};
@@ -37,7 +37,7 @@ pub enum Arrival {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Served {
     /// The request.
-    pub attempt: u32,
+    pub attempt: RequestId,
     /// When its service started.
     pub started: Instant,
     /// The server's life it started in.
@@ -83,7 +83,7 @@ pub struct Server {
     /// Workers busy now.
     pub busy: u32,
     /// Attempts waiting for a worker.
-    pub queue: VecDeque<u32>,
+    pub queue: VecDeque<RequestId>,
     /// Waiting attempts allowed.
     pub queue_limit: QueueLimit,
     /// Serving, or down (and how it looks to clients).
@@ -99,7 +99,7 @@ pub struct Server {
     /// When it last came up (for up time).
     pub up_since: Instant,
     /// Attempts being served now (lost if it crashes).
-    pub in_service: Vec<u32>,
+    pub in_service: Vec<RequestId>,
     /// Service-time multiplier from active `slow` faults.
     pub slow_factor: f64,
     /// Probability of answering with an error at once, from active `errors` faults.
@@ -252,7 +252,7 @@ impl Server {
     pub fn on_arrival(
         &mut self,
         now: Instant,
-        attempt: u32,
+        attempt: RequestId,
         probe: Option<u64>,
         in_measure: bool,
     ) -> Arrival {
@@ -302,7 +302,7 @@ impl Server {
     pub fn start_service(
         &mut self,
         now: Instant,
-        attempt: u32,
+        attempt: RequestId,
         probe: Option<u64>,
         group: &ServerGroupConfig,
     ) -> u64 {
@@ -406,8 +406,8 @@ impl Server {
         now: Instant,
         mode: CrashMode,
         measured: Measured,
-        started: impl Fn(u32) -> Instant,
-        lost: &mut Vec<u32>,
+        started: impl Fn(RequestId) -> Instant,
+        lost: &mut Vec<RequestId>,
     ) -> bool {
         if !self.add_down_reason(mode) {
             return false; // already down: the first crash's mode stays in force
@@ -486,17 +486,17 @@ arrival = { process = "poisson", rate = 100 }
     fn workers_then_queue_then_rejection() {
         let g = group();
         let mut s = Server::new(&g, GroupId(0), 0, 0, 1, true);
-        let arrive = |s: &mut Server, a| s.on_arrival(at(1), a, None, true);
+        let arrive = |s: &mut Server, a| s.on_arrival(at(1), RequestId(a), None, true);
         assert_eq!(arrive(&mut s, 10), Arrival::Serve);
-        assert_eq!(s.start_service(at(1), 10, None, &g), MS);
+        assert_eq!(s.start_service(at(1), RequestId(10), None, &g), MS);
         assert_eq!(arrive(&mut s, 11), Arrival::Serve);
-        assert_eq!(s.start_service(at(1), 11, None, &g), MS);
+        assert_eq!(s.start_service(at(1), RequestId(11), None, &g), MS);
         assert_eq!(arrive(&mut s, 12), Arrival::Queued);
         assert_eq!(arrive(&mut s, 13), Arrival::Answer(Reply::Rejected));
         assert_eq!((s.busy, s.queued()), (2, 1));
         assert_eq!((s.stats.received, s.stats.rejected), (4, 1));
         let done = Served {
-            attempt: 10,
+            attempt: RequestId(10),
             started: at(1),
             epoch: 0,
             probe: false,
@@ -505,14 +505,18 @@ arrival = { process = "poisson", rate = 100 }
             s.end_of_service(at(2), done, MEASURED, 0.0),
             Some(Reply::Ok)
         );
-        assert_eq!(s.queue.pop_front(), Some(12), "the caller starts the next");
+        assert_eq!(
+            s.queue.pop_front(),
+            Some(RequestId(12)),
+            "the caller starts the next"
+        );
         assert_eq!(
             (s.busy, s.stats.served, s.stats.busy_ns),
             (1, 1, u128::from(MS))
         );
         // A free health check needs no worker and is not counted.
         assert_eq!(
-            s.on_arrival(at(3), 14, Some(0), true),
+            s.on_arrival(at(3), RequestId(14), Some(0), true),
             Arrival::Answer(Reply::Ok)
         );
         assert_eq!(s.stats.received, 4);
@@ -522,24 +526,31 @@ arrival = { process = "poisson", rate = 100 }
     fn a_crash_loses_the_work_of_its_life_and_a_repair_starts_a_new_one() {
         let g = group();
         let mut s = Server::new(&g, GroupId(0), 0, 0, 1, true);
-        for a in [1, 2] {
+        for a in [RequestId(1), RequestId(2)] {
             assert_eq!(s.on_arrival(at(1), a, None, true), Arrival::Serve);
             let _ = s.start_service(at(1), a, None, &g);
         }
-        assert_eq!(s.on_arrival(at(1), 3, None, true), Arrival::Queued);
+        assert_eq!(
+            s.on_arrival(at(1), RequestId(3), None, true),
+            Arrival::Queued
+        );
         let mut lost = Vec::new();
         assert!(s.crash(at(5), CrashMode::Blackhole, MEASURED, |_| at(1), &mut lost));
-        assert_eq!(lost, [1, 2, 3], "in service first, then queued");
+        assert_eq!(
+            lost,
+            [RequestId(1), RequestId(2), RequestId(3)],
+            "in service first, then queued"
+        );
         assert_eq!(s.stats.busy_ns, u128::from(8 * MS), "two workers busy 4 ms");
         assert_eq!(s.stats.up_ns, 5 * MS);
         assert!(!s.crash(at(6), CrashMode::Refuse, MEASURED, |_| at(1), &mut lost));
         assert_eq!(
-            s.on_arrival(at(7), 4, None, true),
+            s.on_arrival(at(7), RequestId(4), None, true),
             Arrival::Vanish,
             "first mode"
         );
         let old = Served {
-            attempt: 1,
+            attempt: RequestId(1),
             started: at(1),
             epoch: 0,
             probe: false,
@@ -548,6 +559,9 @@ arrival = { process = "poisson", rate = 100 }
         assert!(!s.repair(at(9)), "one reason left");
         assert!(s.repair(at(10)));
         assert!(s.is_up() && s.epoch == 1 && s.up_since == at(10));
-        assert_eq!(s.on_arrival(at(11), 5, None, true), Arrival::Serve);
+        assert_eq!(
+            s.on_arrival(at(11), RequestId(5), None, true),
+            Arrival::Serve
+        );
     }
 }

@@ -1,14 +1,17 @@
-//! A `Vec` with a free list: entities addressed by index, reused without allocation.
+//! A `Vec` with a free list: requests addressed by [`RequestId`], reused without
+//! allocation.
 //!
 //! Requests in the world live here. Each slot has a generation that grows when the
 //! slot is freed, so a timer that names `(index, generation)` can tell that what it
 //! refers to is gone (lazy cancellation).
 
-/// Slots of `T` addressed by `u32` index.
+use super::ids::RequestId;
+
+/// Slots of `T` addressed by [`RequestId`].
 #[derive(Debug)]
 pub struct Slab<T> {
     slots: Vec<Slot<T>>,
-    free: Vec<u32>,
+    free: Vec<RequestId>,
     live: usize,
 }
 
@@ -31,7 +34,7 @@ impl<T> Slab<T> {
 
     /// Stores `value` in a free slot and returns its index and generation.
     #[inline]
-    pub fn insert(&mut self, value: T) -> (u32, u32) {
+    pub fn insert(&mut self, value: T) -> (RequestId, u32) {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -39,10 +42,10 @@ impl<T> Slab<T> {
                     generation: 0,
                     value: None,
                 });
-                (self.slots.len() - 1) as u32
+                RequestId((self.slots.len() - 1) as u32)
             }
         };
-        let slot = &mut self.slots[index as usize];
+        let slot = &mut self.slots[index.index()];
         debug_assert!(slot.value.is_none());
         slot.value = Some(value);
         self.live += 1;
@@ -51,9 +54,13 @@ impl<T> Slab<T> {
 
     /// Frees slot `index`; timers naming its old generation become stale.
     #[inline]
-    pub fn remove(&mut self, index: u32) {
-        let slot = &mut self.slots[index as usize];
-        assert!(slot.value.take().is_some(), "double free of slot {index}");
+    pub fn remove(&mut self, index: RequestId) {
+        let slot = &mut self.slots[index.index()];
+        assert!(
+            slot.value.take().is_some(),
+            "double free of slot {}",
+            index.0
+        );
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(index);
         self.live -= 1;
@@ -61,8 +68,8 @@ impl<T> Slab<T> {
 
     /// The value at `index` if it is live and still of generation `generation`.
     #[inline]
-    pub fn get_live(&mut self, index: u32, generation: u32) -> Option<&mut T> {
-        let slot = self.slots.get_mut(index as usize)?;
+    pub fn get_live(&mut self, index: RequestId, generation: u32) -> Option<&mut T> {
+        let slot = self.slots.get_mut(index.index())?;
         if slot.generation == generation {
             slot.value.as_mut()
         } else {
@@ -73,9 +80,9 @@ impl<T> Slab<T> {
     /// True if slot `index` is live and still of generation `generation` (a timer
     /// naming it is not stale).
     #[inline]
-    pub fn is_live(&self, index: u32, generation: u32) -> bool {
+    pub fn is_live(&self, index: RequestId, generation: u32) -> bool {
         self.slots
-            .get(index as usize)
+            .get(index.index())
             .is_some_and(|s| s.value.is_some() && s.generation == generation)
     }
 
@@ -86,8 +93,8 @@ impl<T> Slab<T> {
 
     /// The live value at `index`.
     #[inline]
-    pub fn get(&self, index: u32) -> &T {
-        self.slots[index as usize]
+    pub fn get(&self, index: RequestId) -> &T {
+        self.slots[index.index()]
             .value
             .as_ref()
             .expect("a live slot")
@@ -95,8 +102,8 @@ impl<T> Slab<T> {
 
     /// The live value at `index`, mutably.
     #[inline]
-    pub fn get_mut(&mut self, index: u32) -> &mut T {
-        self.slots[index as usize]
+    pub fn get_mut(&mut self, index: RequestId) -> &mut T {
+        self.slots[index.index()]
             .value
             .as_mut()
             .expect("a live slot")
@@ -104,8 +111,8 @@ impl<T> Slab<T> {
 
     /// The current generation of slot `index`.
     #[inline]
-    pub fn generation(&self, index: u32) -> u32 {
-        self.slots[index as usize].generation
+    pub fn generation(&self, index: RequestId) -> u32 {
+        self.slots[index.index()].generation
     }
 
     /// Live entries.

@@ -23,7 +23,7 @@ use super::engine::LANE_RESPONSES;
 use super::event::Event;
 use super::event::Reply;
 use super::fault::{FaultEffect, FaultSchedule, FaultStep};
-use super::ids::{ClientId, GroupId, PopulationId, ServerId};
+use super::ids::{ClientId, GroupId, PopulationId, RequestId, ServerId};
 use super::network::Network;
 use super::network::Node;
 use super::server::{Arrival, Served, Server, ServerState};
@@ -574,7 +574,7 @@ impl World {
 
     /// A request reaches its server: the server serves, queues, rejects or refuses
     /// it, or lets it vanish.
-    pub(crate) fn on_request_arrive(&mut self, attempt: u32, gen: u32) {
+    pub(crate) fn on_request_arrive(&mut self, attempt: RequestId, gen: u32) {
         let now = self.engine.now();
         let in_measure = self.measured.contains(now);
         let Some(a) = self.attempts.get_live(attempt, gen) else {
@@ -591,7 +591,7 @@ impl World {
     }
 
     /// A worker of server `s` takes `attempt`; its end of service is scheduled.
-    fn start_service(&mut self, s: usize, attempt: u32) {
+    fn start_service(&mut self, s: usize, attempt: RequestId) {
         let now = self.engine.now();
         let server = &mut self.servers[s];
         let a = self.attempts.get_mut(attempt);
@@ -610,7 +610,7 @@ impl World {
     }
 
     /// A worker finishes: the server answers, then takes the next waiting request.
-    pub(crate) fn on_service_done(&mut self, attempt: u32, gen: u32, epoch: u32) {
+    pub(crate) fn on_service_done(&mut self, attempt: RequestId, gen: u32, epoch: u32) {
         let now = self.engine.now();
         let Some(a) = self.attempts.get_live(attempt, gen) else {
             return;
@@ -636,7 +636,7 @@ impl World {
     /// A request that will reach a server solved in closed form at `arrive`: the
     /// server answers it now, and the answer is sent when it leaves the server.
     #[inline]
-    pub(crate) fn serve_in_closed_form(&mut self, attempt: u32, arrive: Instant) {
+    pub(crate) fn serve_in_closed_form(&mut self, attempt: RequestId, arrive: Instant) {
         let a = self.attempts.get(attempt);
         let s = a.server;
         let probe = a.is_probe().then_some(a.probe_cost_ns);
@@ -650,7 +650,7 @@ impl World {
     }
 
     /// Sends the server's answer for `attempt` back over the network, now.
-    pub(crate) fn reply(&mut self, attempt: u32, reply: Reply) {
+    pub(crate) fn reply(&mut self, attempt: RequestId, reply: Reply) {
         self.reply_at(attempt, self.engine.now(), reply);
     }
 
@@ -659,7 +659,7 @@ impl World {
     /// steady network with no fault: no draw and no fault to meet, so deciding the
     /// transit early changes nothing.
     #[inline]
-    fn reply_at(&mut self, attempt: u32, at: Instant, reply: Reply) {
+    fn reply_at(&mut self, attempt: RequestId, at: Instant, reply: Reply) {
         let a = self.attempts.get(attempt);
         let (s, client) = (a.server, a.client);
         let rng = &mut self.servers[s.index()].net_rng;
@@ -687,7 +687,7 @@ impl World {
     pub(crate) fn crash_server(&mut self, s: ServerId, mode: CrashMode) {
         let now = self.engine.now();
         let attempts = &self.attempts;
-        let started = |a: u32| attempts.get(a).service_start;
+        let started = |a: RequestId| attempts.get(a).service_start;
         let mut lost = Vec::new();
         if !self.servers[s.index()].crash(now, mode, self.measured, started, &mut lost) {
             return;
@@ -717,7 +717,7 @@ impl World {
 
     /// The request or its answer left the world (lost, or the server's life ended):
     /// nothing will come back; the stack's timeout, if any, ends the wait.
-    pub(crate) fn drop_request(&mut self, attempt: u32) {
+    pub(crate) fn drop_request(&mut self, attempt: RequestId) {
         self.attempts.remove(attempt);
     }
 
@@ -843,7 +843,7 @@ impl World {
 
     /// A server's answer reaches its client: the request leaves the world and the
     /// stack learns the outcome (it ignores answers it no longer waits for).
-    pub(crate) fn on_response(&mut self, attempt: u32, gen: u32, reply: Reply) {
+    pub(crate) fn on_response(&mut self, attempt: RequestId, gen: u32, reply: Reply) {
         let now = self.engine.now();
         let Some(a) = self.attempts.get_live(attempt, gen) else {
             return;

@@ -202,3 +202,122 @@ impl Network {
         Some(self.latency.sample_ns(rng))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Scripted messages across a small scenario: who is in a fault's node set, and
+    //! what each kind of message fault does to a message and to the sender's draws.
+    use std::path::Path;
+
+    use super::*;
+    use crate::rng::{stream, Role};
+    use crate::scenario::Scenario;
+
+    /// Two `api` servers, one `db` server in zone `b`, two `web` client instances.
+    fn cfg() -> ScenarioFile {
+        let text = r#"
+name = "network"
+[run]
+duration = "1s"
+[[servers]]
+group = "api"
+count = 2
+service = "1ms"
+[[servers]]
+group = "db"
+zone = "b"
+count = 1
+service = "1ms"
+[[clients]]
+name = "web"
+instances = 2
+target = ["api", "db"]
+arrival = { process = "poisson", rate = 100 }
+"#;
+        Scenario::from_text(Path::new("x.toml"), text, &[])
+            .expect("valid")
+            .config
+    }
+
+    fn named(name: &str, range: Option<(u32, u32)>) -> Selector {
+        Selector::Named {
+            name: name.to_string(),
+            range,
+        }
+    }
+
+    #[test]
+    fn selectors_resolve_to_servers_and_clients_by_id() {
+        let cfg = cfg();
+        let api1 = NodeSet::resolve(&cfg, &named("api", Some((1, 2))));
+        assert_eq!(api1.server_ids(), [1]);
+        assert_eq!(api1.server_slots(), 3);
+        let zone_b = NodeSet::resolve(&cfg, &Selector::Zone("b".into()));
+        assert_eq!(zone_b.server_ids(), [2]);
+        let web = NodeSet::resolve(&cfg, &named("web", None));
+        assert!(web.contains(Node::Client(0)) && web.contains(Node::Client(1)));
+        assert!(!web.contains(Node::Server(0)) && !web.contains(Node::Client(2)));
+    }
+
+    #[test]
+    fn a_steady_network_draws_nothing() {
+        let net = Network::new(Dist::Constant { ns: 100_000 }, 0.0);
+        assert!(net.is_steady());
+        let mut rng = stream(1, Role::Network, 0);
+        let mut untouched = stream(1, Role::Network, 0);
+        assert_eq!(net.transit_ns(&mut rng), Some(100_000));
+        assert_eq!(rng.random::<u64>(), untouched.random::<u64>());
+    }
+
+    #[test]
+    fn message_faults_act_only_on_their_nodes_while_on() {
+        let cfg = cfg();
+        let api0 = NodeSet::resolve(&cfg, &named("api", Some((0, 1))));
+        let web = NodeSet::resolve(&cfg, &named("web", None));
+        let mut net = Network::new(Dist::Constant { ns: 100_000 }, 0.0);
+        let mut rng = stream(1, Role::Network, 0);
+        let (client, api0_node, api1_node) = (Node::Client(0), Node::Server(0), Node::Server(1));
+
+        let one_way = FaultKind::Partition {
+            a: named("api", Some((0, 1))),
+            b: named("web", None),
+            one_way: true,
+        };
+        net.fault_started(0, MessageFault::new(&one_way, &api0, &web).unwrap());
+        assert_eq!(
+            net.transit(api0_node, client, &mut rng),
+            None,
+            "api[0] -> web cut"
+        );
+        assert_eq!(
+            net.transit(client, api0_node, &mut rng),
+            Some(100_000),
+            "one way"
+        );
+        assert_eq!(net.transit(client, api1_node, &mut rng), Some(100_000));
+        net.fault_ended(0);
+        assert_eq!(net.transit(api0_node, client, &mut rng), Some(100_000));
+
+        let extra = FaultKind::Latency {
+            latency: Dist::Constant { ns: 5_000_000 },
+        };
+        net.fault_started(
+            1,
+            MessageFault::new(&extra, &api0, &NodeSet::default()).unwrap(),
+        );
+        assert_eq!(net.transit(client, api0_node, &mut rng), Some(5_100_000));
+        assert_eq!(net.transit(client, api1_node, &mut rng), Some(100_000));
+
+        let lossy = FaultKind::Loss { rate: 1.0 };
+        net.fault_started(
+            2,
+            MessageFault::new(&lossy, &api0, &NodeSet::default()).unwrap(),
+        );
+        assert_eq!(
+            net.transit(api0_node, client, &mut rng),
+            None,
+            "every message lost"
+        );
+        assert_eq!(net.transit(api1_node, client, &mut rng), Some(100_000));
+    }
+}

@@ -56,3 +56,54 @@ impl Topology {
         &self.groups[g.index()]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn names_become_group_ids_once() {
+        let text = r#"
+name = "topology"
+[run]
+duration = "1s"
+[[servers]]
+group = "api"
+count = 2
+service = "1ms"
+[[servers]]
+group = "spare"
+count = 1
+service = "1ms"
+[[servers]]
+group = "db"
+count = 1
+service = "1ms"
+[[clients]]
+name = "web"
+target = ["db", "api"]
+arrival = { process = "poisson", rate = 100 }
+[[clients]]
+name = "batch"
+target = "db"
+arrival = { process = "poisson", rate = 10 }
+[discovery]
+kind = "registry"
+[autoscale]
+group = "api"
+max = 4
+"#;
+        let cfg = Scenario::from_text(Path::new("x.toml"), text, &[])
+            .expect("valid")
+            .config;
+        let t = Topology::resolve(&cfg);
+        // Targets in group order, whatever order the file lists them in.
+        assert_eq!(t.targets, [vec![GroupId(0), GroupId(2)], vec![GroupId(2)]]);
+        assert_eq!(t.targeted, [true, false, true]);
+        assert_eq!(t.autoscaled, Some(GroupId(0)));
+        assert_eq!(t.group(GroupId(2)).group, "db");
+    }
+}

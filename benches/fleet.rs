@@ -8,6 +8,9 @@
 //!   servers at 200 calls/s per server, each for about `FLEET_CALLS` calls, with the
 //!   same fractions of the fleet crashed (5%) and slowed (10%) over the same share of
 //!   the run.
+//!   `FLEET_INSTANCES` client instances (default 100, the workload's own) share the
+//!   same calls: fewer instances keep fewer endpoint states, which isolates what
+//!   memory costs from what the stack's work costs.
 //!
 //! Each run is timed by the CPU time of this thread (`CLOCK_THREAD_CPUTIME_ID`), which
 //! a busy shared machine disturbs far less than wall time. It prints, per workload, the
@@ -58,7 +61,7 @@ fn w1(calls: u64) -> Scenario {
 /// The fleet workload with `servers` servers, for about `calls` calls: the crash hits
 /// the first 5% of the servers from 25% to 75% of the run, the slowdown the next 10%
 /// from 40% to 80%.
-fn fleet(servers: u32, calls: u64) -> Scenario {
+fn fleet(servers: u32, calls: u64, instances: u64) -> Scenario {
     let rate = PER_SERVER_RATE * f64::from(servers);
     let seconds = calls as f64 / rate;
     let crashed = (servers / 20).max(1);
@@ -69,6 +72,7 @@ fn fleet(servers: u32, calls: u64) -> Scenario {
         &[
             format!("run.duration={seconds:.6}s"),
             format!("servers.api.count={servers}"),
+            format!("clients.web.instances={instances}"),
             format!("clients.web.arrival.rate={rate}"),
             format!("faults.0.target=\"api[0..{crashed}]\""),
             format!("faults.0.at={}", at(0.25)),
@@ -107,8 +111,11 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--test");
     let calls = env_or("FLEET_CALLS", if quick { 20_000 } else { 400_000 });
     let repeats = env_or("FLEET_REPEATS", if quick { 1 } else { 3 }) as usize;
+    // The workload's 100 client instances keep 100 x servers endpoint states; fewer
+    // instances (same calls) show how much of the cost is that memory.
+    let instances = env_or("FLEET_INSTANCES", 100);
     let workloads: Vec<(String, Scenario)> = std::iter::once(("w1".to_string(), w1(calls)))
-        .chain([10, 100, 1000].map(|n| (format!("fleet-{n}"), fleet(n, calls))))
+        .chain([10, 100, 1000].map(|n| (format!("fleet-{n}"), fleet(n, calls, instances))))
         .collect();
     let mut ns_per_call: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
     for _ in 0..repeats {

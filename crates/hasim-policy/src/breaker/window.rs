@@ -47,9 +47,9 @@ impl Tally {
     }
 }
 
-/// Counts of a window that can never hold `u32::MAX` calls (a count window, the trial
-/// calls of a HALF_OPEN): half a [`Tally`], which matters when a client keeps one
-/// breaker per endpoint of a large fleet.
+/// Counts of the trial calls of a HALF_OPEN (never `u32::MAX` of them): half a
+/// [`Tally`], which matters when a client keeps one breaker per endpoint of a large
+/// fleet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct SmallTally {
     pub calls: u32,
@@ -62,13 +62,6 @@ impl SmallTally {
         self.calls += 1;
         self.failures += u32::from(s.failed);
         self.slow += u32::from(s.slow);
-    }
-
-    fn remove(&mut self, s: Sample) {
-        debug_assert!(self.calls >= 1 && self.failures >= u32::from(s.failed));
-        self.calls -= 1;
-        self.failures -= u32::from(s.failed);
-        self.slow -= u32::from(s.slow);
     }
 
     /// The same counts as a [`Tally`], for its rules.
@@ -87,7 +80,8 @@ impl SmallTally {
 /// endpoints) these windows are 100,000 ring buffers touched at random. Windows of up
 /// to 64 calls (resilience4j's default is 100, most configs use less) keep their bits
 /// inline, so recording an outcome touches no memory outside the breaker itself; larger
-/// ones keep them in one boxed slice.
+/// ones keep them in one boxed slice. The counts are the bits' population counts, so
+/// they are never kept apart from the bits.
 #[derive(Clone, Debug)]
 pub(crate) struct CountWindow {
     bits: Bits,
@@ -97,7 +91,6 @@ pub(crate) struct CountWindow {
     len: u32,
     /// Where the next outcome goes (the oldest one once the ring is full).
     next: u32,
-    tally: SmallTally,
 }
 
 /// The `failed` and `slow` flags of each slot of a count window.
@@ -131,17 +124,25 @@ impl Bits {
         }
     }
 
-    /// Stores `s` in `slot` and returns what the slot held.
+    /// Stores `s` in `slot`.
     #[inline]
-    fn replace(&mut self, slot: u32, s: Sample) -> Sample {
+    fn set(&mut self, slot: u32, s: Sample) {
         let (failed, slow, mask) = self.words(slot);
-        let old = Sample {
-            failed: *failed & mask != 0,
-            slow: *slow & mask != 0,
-        };
         *failed = (*failed & !mask) | if s.failed { mask } else { 0 };
         *slow = (*slow & !mask) | if s.slow { mask } else { 0 };
-        old
+    }
+
+    /// Failed and slow outcomes held (slots not yet written are zero).
+    fn counts(&self) -> (u64, u64) {
+        match self {
+            Bits::Inline { failed, slow } => (failed.count_ones().into(), slow.count_ones().into()),
+            Bits::Boxed(words) => words.chunks_exact(2).fold((0, 0), |(f, s), pair| {
+                (
+                    f + u64::from(pair[0].count_ones()),
+                    s + u64::from(pair[1].count_ones()),
+                )
+            }),
+        }
     }
 
     fn clear(&mut self) {
@@ -160,34 +161,32 @@ impl CountWindow {
             size,
             len: 0,
             next: 0,
-            tally: SmallTally::default(),
         }
     }
 
     pub fn record(&mut self, s: Sample) {
-        let old = self.bits.replace(self.next, s);
-        if self.len < self.size {
-            self.len += 1;
-        } else {
-            self.tally.remove(old);
-        }
+        self.bits.set(self.next, s);
+        self.len = (self.len + 1).min(self.size);
         self.next = if self.next + 1 == self.size {
             0
         } else {
             self.next + 1
         };
-        self.tally.add(s);
     }
 
     pub fn tally(&self) -> Tally {
-        self.tally.widen()
+        let (failures, slow) = self.bits.counts();
+        Tally {
+            calls: u64::from(self.len),
+            failures,
+            slow,
+        }
     }
 
     pub fn clear(&mut self) {
         self.bits.clear();
         self.len = 0;
         self.next = 0;
-        self.tally = SmallTally::default();
     }
 }
 

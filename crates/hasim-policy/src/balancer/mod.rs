@@ -351,6 +351,33 @@ impl Balancer {
         }
     }
 
+    /// [`Balancer::pick_again`] over `req.eligible` minus the entries at positions
+    /// `skip` (strictly ascending, fewer than the list's length), read in place
+    /// instead of removed from the list and put back. `None` for the kinds that need
+    /// the shortened list itself (those that scan it, keep a schedule over it, or look
+    /// ids up in it); the caller then shortens it. The kinds that answer pick exactly
+    /// what they would from the shortened list, with the same draws.
+    pub(crate) fn pick_skipping<R: Rng + ?Sized>(
+        &mut self,
+        req: &PickRequest,
+        skip: &[usize],
+        rng: &mut R,
+    ) -> Option<EndpointId> {
+        let candidates = common::Candidates::skipping(req.eligible, skip);
+        match self {
+            Balancer::RoundRobin(b) => Some(b.pick_in(candidates)),
+            Balancer::Random(b) => Some(b.pick_in(candidates, rng)),
+            Balancer::P2c(b) => Some(b.pick_in(candidates, rng)),
+            Balancer::PeakEwma(b) => Some(b.pick_in(req.now, candidates, rng)),
+            Balancer::WeightedRoundRobin(_)
+            | Balancer::WeightedRandom(_)
+            | Balancer::LeastConnections(_)
+            | Balancer::LeastResponseTime(_)
+            | Balancer::RingHash(_)
+            | Balancer::Maglev(_) => None,
+        }
+    }
+
     /// An attempt to `ep` has been sent.
     pub fn on_send(&mut self, now: Instant, ep: EndpointId) {
         let _ = now;

@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use super::common::InFlight;
+use super::common::{Candidates, InFlight};
 use super::PickRequest;
 use crate::{ConfigError, EndpointId};
 
@@ -77,9 +77,19 @@ impl P2c {
     /// The least-loaded of `choices` random eligible endpoints.
     #[must_use]
     pub fn pick<R: Rng + ?Sized>(&mut self, req: &PickRequest, rng: &mut R) -> EndpointId {
-        let n = req.eligible.len();
+        self.pick_in(Candidates::all(req.eligible), rng)
+    }
+
+    /// [`P2c::pick`] over `candidates` (the eligible list, or that list minus the
+    /// endpoints a retry avoids, read in place).
+    pub(crate) fn pick_in<R: Rng + ?Sized>(
+        &mut self,
+        candidates: Candidates,
+        rng: &mut R,
+    ) -> EndpointId {
+        let n = candidates.len();
         if n == 1 {
-            return req.eligible[0].id;
+            return candidates.get(0).id;
         }
         let draws = if self.distinct {
             self.choices.min(n)
@@ -94,7 +104,7 @@ impl P2c {
             } else {
                 rng.random_range(0..n)
             };
-            let id = req.eligible[i].id;
+            let id = candidates.get(i).id;
             let load = self.in_flight.get(id);
             match best {
                 Some((_, l)) if l <= load => {}

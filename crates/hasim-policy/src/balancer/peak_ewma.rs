@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use super::common::{two_distinct, InFlight};
+use super::common::{two_distinct, Candidates, InFlight};
 use super::ewma::{Ewma, FailureCharge, Flavor};
 use super::{PickRequest, Setup};
 use crate::time::{nanos, Instant};
@@ -109,15 +109,26 @@ impl PeakEwma {
     /// The cheaper of two distinct random eligible endpoints.
     #[must_use]
     pub fn pick<R: Rng + ?Sized>(&mut self, req: &PickRequest, rng: &mut R) -> EndpointId {
-        if req.eligible.len() == 1 {
-            self.touch(req.now, req.eligible[0].id);
-            return req.eligible[0].id;
+        self.pick_in(req.now, Candidates::all(req.eligible), rng)
+    }
+
+    /// [`PeakEwma::pick`] at `now` over `candidates`.
+    pub(crate) fn pick_in<R: Rng + ?Sized>(
+        &mut self,
+        now: Instant,
+        candidates: Candidates,
+        rng: &mut R,
+    ) -> EndpointId {
+        if candidates.len() == 1 {
+            let only = candidates.get(0).id;
+            self.touch(now, only);
+            return only;
         }
-        let (a, b) = two_distinct(req.eligible.len(), rng);
-        let (a, b) = (req.eligible[a].id, req.eligible[b].id);
-        self.touch(req.now, a);
-        self.touch(req.now, b);
-        if self.cost(req.now, b) < self.cost(req.now, a) {
+        let (a, b) = two_distinct(candidates.len(), rng);
+        let (a, b) = (candidates.get(a).id, candidates.get(b).id);
+        self.touch(now, a);
+        self.touch(now, b);
+        if self.cost(now, b) < self.cost(now, a) {
             b
         } else {
             a

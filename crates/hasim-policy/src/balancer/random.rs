@@ -2,6 +2,7 @@
 
 use rand::Rng;
 
+use super::common::Candidates;
 use super::PickRequest;
 use crate::EndpointId;
 
@@ -12,7 +13,16 @@ pub struct Random;
 impl Random {
     /// A uniformly random eligible endpoint.
     pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
-        req.eligible[rng.random_range(0..req.eligible.len())].id
+        self.pick_in(Candidates::all(req.eligible), rng)
+    }
+
+    /// [`Random::pick`] over `candidates`.
+    pub(crate) fn pick_in<R: Rng + ?Sized>(
+        &self,
+        candidates: Candidates,
+        rng: &mut R,
+    ) -> EndpointId {
+        candidates.get(rng.random_range(0..candidates.len())).id
     }
 }
 

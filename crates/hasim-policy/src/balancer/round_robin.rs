@@ -2,6 +2,7 @@
 
 use rand::Rng;
 
+use super::common::Candidates;
 use super::PickRequest;
 use crate::EndpointId;
 
@@ -22,9 +23,14 @@ impl RoundRobin {
 
     /// The next endpoint in order over `req.eligible`.
     pub fn pick(&mut self, req: &PickRequest) -> EndpointId {
-        let i = (self.next % req.eligible.len() as u64) as usize;
+        self.pick_in(Candidates::all(req.eligible))
+    }
+
+    /// [`RoundRobin::pick`] over `candidates`.
+    pub(crate) fn pick_in(&mut self, candidates: Candidates) -> EndpointId {
+        let i = (self.next % candidates.len() as u64) as usize;
         self.next = self.next.wrapping_add(1);
-        req.eligible[i].id
+        candidates.get(i).id
     }
 }
 

@@ -205,6 +205,8 @@ pub struct Client<R> {
     /// Scratch space reused across picks and ticks (no allocation per call).
     scratch: Vec<Endpoint>,
     scratch_ids: Vec<EndpointId>,
+    /// Positions in the pick's list of the endpoints a retry avoids, ascending.
+    skip: Vec<usize>,
     tier_health: Vec<TierHealth>,
     tier_loads: Vec<f64>,
     /// Scratch of the Envoy priority computation (per-tier panic), reused per pick.
@@ -251,6 +253,7 @@ impl<R: Rng> Client<R> {
             actions: VecDeque::new(),
             scratch: Vec::new(),
             scratch_ids: Vec::new(),
+            skip: Vec::new(),
             tier_health: Vec::new(),
             tier_loads: Vec::new(),
             priority_hosts: Vec::new(),
@@ -662,50 +665,66 @@ impl<R: Rng> Client<R> {
         let Self {
             set,
             scratch,
+            skip,
             balancer,
             rng,
             retrier,
             ..
         } = self;
         let candidates = set.tiers[tier].list_mut(from_known);
-        // A retry avoids the endpoints its call tried, when any other remains: they
-        // leave the (sorted) list for the pick and come back after it, so the balancer
-        // sees exactly "candidates minus tried" without a copy of the whole list.
-        scratch.clear();
+        // A retry avoids the endpoints its call tried, when any other remains: the
+        // balancer sees exactly "candidates minus tried". Their positions in the
+        // (sorted) list, ascending and without repeats:
+        skip.clear();
         if retrier.other_endpoint() {
             for id in &c.tried {
-                match candidates.binary_search_by_key(id, |e| e.id) {
-                    Ok(i) if !scratch.contains(&candidates[i]) => scratch.push(candidates[i]),
-                    _ => {}
+                if let Ok(i) = candidates.binary_search_by_key(id, |e| e.id) {
+                    if let Err(at) = skip.binary_search(&i) {
+                        skip.insert(at, i);
+                    }
                 }
             }
         }
-        let avoid = !scratch.is_empty() && scratch.len() < candidates.len();
-        if avoid {
-            for ep in scratch.iter() {
-                if let Ok(i) = candidates.binary_search_by_key(&ep.id, |e| e.id) {
-                    candidates.remove(i);
-                }
-            }
+        let avoid = !skip.is_empty() && skip.len() < candidates.len();
+        let (known, hash_key) = (&set.known[..], c.hash_key);
+        if !avoid {
+            let request = PickRequest {
+                now,
+                eligible: candidates,
+                known,
+                hash_key,
+            };
+            // Further attempts must not move a schedule the first attempts follow
+            // (Envoy's weighted round robin answers a retry without consuming a slot).
+            return Ok(if c.tried.is_empty() {
+                balancer.pick(&request, rng)
+            } else {
+                balancer.pick_again(&request, rng)
+            });
         }
+        // Most kinds read the list around the skipped entries in place; the others get
+        // a list without them, which costs a `memmove` out and back.
         let request = PickRequest {
             now,
             eligible: candidates,
-            known: &set.known,
-            hash_key: c.hash_key,
+            known,
+            hash_key,
         };
-        // Further attempts must not move a schedule the first attempts follow (Envoy's
-        // weighted round robin answers a retry without consuming a slot).
-        let picked = if c.tried.is_empty() {
-            balancer.pick(&request, rng)
-        } else {
-            balancer.pick_again(&request, rng)
+        if let Some(picked) = balancer.pick_skipping(&request, skip, rng) {
+            return Ok(picked);
+        }
+        scratch.clear();
+        scratch.extend(skip.iter().rev().map(|&i| candidates.remove(i)));
+        let request = PickRequest {
+            now,
+            eligible: candidates,
+            known,
+            hash_key,
         };
-        if avoid {
-            for ep in scratch.iter() {
-                if let Err(i) = candidates.binary_search_by_key(&ep.id, |e| e.id) {
-                    candidates.insert(i, *ep);
-                }
+        let picked = balancer.pick_again(&request, rng);
+        for ep in scratch.iter() {
+            if let Err(i) = candidates.binary_search_by_key(&ep.id, |e| e.id) {
+                candidates.insert(i, *ep);
             }
         }
         Ok(picked)

@@ -47,7 +47,7 @@ use std::time::Duration;
 
 use consecutive::ConsecutiveFailures;
 use hystrix::HystrixWindow;
-use window::{BucketWindow, CountWindow, Sample, SmallTally, Tally};
+use window::{BucketWindow, CountWindow, Sample, SmallCountWindow, SmallTally, Tally};
 
 use crate::time::{nanos, Instant};
 use crate::{ConfigError, Outcome};
@@ -122,8 +122,10 @@ pub struct BreakerMetrics {
     pub calls_in_flight: u32,
 }
 
-/// Each state carries only the data valid in it. CLOSED's window lives in
-/// [`Breaker::detector`], outside this enum, so that transitions never allocate.
+/// The state, 16 bytes. CLOSED's window lives in [`Breaker::detector`] and
+/// HALF_OPEN's trial counts in [`Breaker::trial`], outside this enum, so that
+/// transitions never allocate and the state stays in the breaker's first cache line
+/// (see [`Breaker`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum State {
     Closed,
@@ -131,21 +133,28 @@ enum State {
         /// Rejects while `now <= until`.
         until: Instant,
     },
+    /// The trial's counts are in [`Breaker::trial`].
     HalfOpen {
-        /// Probes `admit` may still hand out.
-        permits_left: u32,
-        /// An upper bound on probes in flight: `permits_left + probes_out` never
-        /// exceeds `half_open_calls`.
-        probes_out: u32,
-        /// The fresh count window of this HALF_OPEN (it never wraps: it decides as
-        /// soon as it holds `half_open_minimum <= half_open_calls` outcomes).
-        tally: SmallTally,
         /// `max_wait_in_half_open` expiry; `Instant::MAX` when there is none (an
         /// `Option` would add 8 bytes to every breaker of a fleet).
         expires_at: Instant,
     },
     /// One of the special states an operator sets by hand.
     Special(Special),
+}
+
+/// What a HALF_OPEN keeps about its trial calls; meaningful only in HALF_OPEN (each
+/// `enter_half_open` starts it afresh).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Trial {
+    /// Probes `admit` may still hand out.
+    permits_left: u32,
+    /// An upper bound on probes in flight: `permits_left + probes_out` never exceeds
+    /// `half_open_calls`.
+    probes_out: u32,
+    /// The fresh count window of this HALF_OPEN (it never wraps: it decides as soon as
+    /// it holds `half_open_minimum <= half_open_calls` outcomes).
+    tally: SmallTally,
 }
 
 /// resilience4j's special states: only the operator's calls leave them.
@@ -156,12 +165,14 @@ enum Special {
     MetricsOnly,
 }
 
-/// What trips a CLOSED breaker: a closed enum, dispatched without `dyn`.
+/// What trips a CLOSED breaker: a closed enum, dispatched without `dyn`. 24 bytes:
+/// the count windows of up to 64 calls inline (their length is in the rules), every
+/// other kind boxed, since they would set the size of every breaker (a client keeps
+/// one per endpoint) and they are rarer.
 #[derive(Clone, Debug)]
 enum Detector {
-    Count(CountWindow),
-    // Boxed: rarer than count windows and larger, they would set the size of every
-    // breaker (a client keeps one per endpoint).
+    Count(SmallCountWindow),
+    LongCount(Box<CountWindow>),
     Time(Box<BucketWindow>),
     Hystrix(Box<HystrixWindow>),
     Consecutive(ConsecutiveFailures),
@@ -228,19 +239,32 @@ const SECOND_NS: u64 = 1_000_000_000;
 /// assert_eq!(breaker.state(), BreakerState::Closed);
 /// # Ok::<(), hasim_policy::ConfigError>(())
 /// ```
+///
+/// # Layout
+///
+/// A client keeps one breaker per endpoint, and at fleet scale (100 instances x 1,000
+/// endpoints) the breaker an attempt touches is rarely in cache. So the fields are in
+/// a fixed order (`repr(C)`): what every admit and every outcome in CLOSED reads or
+/// writes (the rules pointer, calls in flight, the state, a count window of up to 64
+/// calls) comes first, in 56 bytes, and what only HALF_OPEN and debug builds use
+/// comes after. A caller that puts 8 bytes of its own in front of it (the client's
+/// per-endpoint state) gets one cache line per call instead of two.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Breaker {
     /// Shared by every breaker built from one config (a client keeps one per endpoint:
     /// at fleet scale the rules would otherwise be most of each breaker's memory).
     rules: Arc<Rules>,
-    state: State,
-    detector: Detector,
-    /// Openings since the breaker last closed: the n-th waits
-    /// `wait_in_open x wait_multiplier^(n-1)`.
-    openings: u32,
     /// Admitted calls that have not reported yet (saturating: a client has far fewer
     /// than 4 billion calls out).
     in_flight: u32,
+    /// Openings since the breaker last closed: the n-th waits
+    /// `wait_in_open x wait_multiplier^(n-1)`.
+    openings: u32,
+    state: State,
+    detector: Detector,
+    /// HALF_OPEN's permits and trial counts (stale in other states).
+    trial: Trial,
     /// The latest `now` seen, to assert that time never goes backwards (debug builds
     /// only: release builds keep the breaker small, see `CountWindow`).
     #[cfg(debug_assertions)]
@@ -276,7 +300,12 @@ impl Breaker {
     /// validated config), shared with the other breakers of the same config.
     pub(crate) fn with_rules(rules: Arc<Rules>) -> Breaker {
         let detector = match rules.trip {
-            TripRule::CountWindow { size, .. } => Detector::Count(CountWindow::new(size)),
+            TripRule::CountWindow { size, .. } if size <= SmallCountWindow::MAX => {
+                Detector::Count(SmallCountWindow::default())
+            }
+            TripRule::CountWindow { size, .. } => {
+                Detector::LongCount(Box::new(CountWindow::new(size)))
+            }
             TripRule::TimeWindow { size_s, .. } => {
                 Detector::Time(Box::new(BucketWindow::new(size_s)))
             }
@@ -295,13 +324,37 @@ impl Breaker {
         };
         Breaker {
             rules,
+            in_flight: 0,
+            openings: 0,
             state: State::Closed,
             detector,
-            openings: 0,
-            in_flight: 0,
+            trial: Trial::default(),
             #[cfg(debug_assertions)]
             last_now: Instant::ZERO,
         }
+    }
+
+    /// The bytes of this breaker, from its start, that an admit and an outcome in
+    /// CLOSED touch (with a count window of up to 64 calls): the layout test of the
+    /// client's per-endpoint state checks that they stay in one cache line.
+    #[cfg(test)]
+    pub(crate) fn hot_bytes(&self) -> std::ops::Range<usize> {
+        let base = self as *const Breaker as usize;
+        let end = |p: usize, size: usize| p - base + size;
+        let ends = [
+            end(&self.rules as *const _ as usize, 8),
+            end(&self.in_flight as *const _ as usize, 4),
+            end(&self.openings as *const _ as usize, 4),
+            end(
+                &self.state as *const _ as usize,
+                std::mem::size_of::<State>(),
+            ),
+            end(
+                &self.detector as *const _ as usize,
+                std::mem::size_of::<Detector>(),
+            ),
+        ];
+        0..ends.into_iter().max().unwrap_or(0)
     }
 
     /// The rules this breaker runs, flavor defaults resolved (for reports).
@@ -323,18 +376,14 @@ impl Breaker {
             }
             self.enter_half_open(now);
         }
-        match &mut self.state {
+        match self.state {
             State::Closed => {
                 self.in_flight = self.in_flight.saturating_add(1);
                 Admit::Allow
             }
-            State::HalfOpen {
-                permits_left,
-                probes_out,
-                ..
-            } if *permits_left > 0 => {
-                *permits_left -= 1;
-                *probes_out += 1;
+            State::HalfOpen { .. } if self.trial.permits_left > 0 => {
+                self.trial.permits_left -= 1;
+                self.trial.probes_out += 1;
                 self.in_flight = self.in_flight.saturating_add(1);
                 Admit::Probe
             }
@@ -402,7 +451,8 @@ impl Breaker {
             State::Special(Special::MetricsOnly) => {
                 let _trips = self.record_closed(now, sample);
             }
-            State::HalfOpen { tally, .. } => {
+            State::HalfOpen { .. } => {
+                let tally = &mut self.trial.tally;
                 tally.add(sample);
                 let r = &self.rules;
                 if tally.calls >= r.half_open_minimum {
@@ -436,13 +486,9 @@ impl Breaker {
         self.advance(now);
         self.settle_one();
         let limit = self.rules.half_open_calls;
-        if let State::HalfOpen {
-            permits_left,
-            probes_out,
-            ..
-        } = &mut self.state
-        {
-            *permits_left = (*permits_left + 1).min(limit - *probes_out);
+        if let State::HalfOpen { .. } = self.state {
+            let t = &mut self.trial;
+            t.permits_left = (t.permits_left + 1).min(limit - t.probes_out);
         }
     }
 
@@ -454,7 +500,7 @@ impl Breaker {
         match self.state {
             State::Closed => true,
             State::Open { until } => now > until,
-            State::HalfOpen { permits_left, .. } => permits_left > 0,
+            State::HalfOpen { .. } => self.trial.permits_left > 0,
             State::Special(Special::ForcedOpen) => false,
             State::Special(Special::Disabled | Special::MetricsOnly) => true,
         }
@@ -481,7 +527,7 @@ impl Breaker {
             (State::Open { until }, _) if self.rules.automatic_transition => {
                 Some(Instant(until.0.saturating_add(1)))
             }
-            (State::HalfOpen { expires_at, .. }, _) => {
+            (State::HalfOpen { expires_at }, _) => {
                 (*expires_at != Instant::MAX).then_some(*expires_at)
             }
             (State::Closed, Detector::Hystrix(h)) => h.next_deadline(),
@@ -502,8 +548,13 @@ impl Breaker {
     pub fn metrics(&self, now: Instant) -> BreakerMetrics {
         let r = &self.rules;
         let (tally, minimum) = match (&self.state, &self.detector, r.trip) {
-            (State::HalfOpen { tally, .. }, _, _) => (tally.widen(), r.half_open_minimum),
-            (_, Detector::Count(w), TripRule::CountWindow { minimum, .. }) => (w.tally(), minimum),
+            (State::HalfOpen { .. }, _, _) => (self.trial.tally.widen(), r.half_open_minimum),
+            (_, Detector::Count(w), TripRule::CountWindow { size, minimum }) => {
+                (w.tally(size), minimum)
+            }
+            (_, Detector::LongCount(w), TripRule::CountWindow { minimum, .. }) => {
+                (w.tally(), minimum)
+            }
             (_, Detector::Time(w), TripRule::TimeWindow { minimum, .. }) => {
                 (w.tally_at(now.as_nanos() / SECOND_NS), minimum)
             }
@@ -569,7 +620,7 @@ impl Breaker {
                 self.enter_half_open(Instant(until.0.saturating_add(1)));
             }
         }
-        if let State::HalfOpen { expires_at: t, .. } = self.state {
+        if let State::HalfOpen { expires_at: t } = self.state {
             if t != Instant::MAX && t <= now {
                 self.open(t);
             }
@@ -588,8 +639,8 @@ impl Breaker {
     fn settle_one(&mut self) {
         debug_assert!(self.in_flight > 0, "a report without an admitted call");
         self.in_flight = self.in_flight.saturating_sub(1);
-        if let State::HalfOpen { probes_out, .. } = &mut self.state {
-            *probes_out = (*probes_out).min(self.in_flight);
+        if let State::HalfOpen { .. } = self.state {
+            self.trial.probes_out = self.trial.probes_out.min(self.in_flight);
         }
     }
 
@@ -597,7 +648,12 @@ impl Breaker {
     fn record_closed(&mut self, now: Instant, s: Sample) -> bool {
         let r = &self.rules;
         match (&mut self.detector, r.trip) {
-            (Detector::Count(w), TripRule::CountWindow { minimum, .. }) => {
+            (Detector::Count(w), TripRule::CountWindow { size, minimum }) => {
+                w.record(size, s);
+                w.tally(size)
+                    .exceeds(minimum, r.failure_rate, r.slow_call_rate)
+            }
+            (Detector::LongCount(w), TripRule::CountWindow { minimum, .. }) => {
                 w.record(s);
                 w.tally().exceeds(minimum, r.failure_rate, r.slow_call_rate)
             }
@@ -625,10 +681,12 @@ impl Breaker {
 
     /// OPEN -> HALF_OPEN, with a fresh window and every permit.
     fn enter_half_open(&mut self, now: Instant) {
-        self.state = State::HalfOpen {
+        self.trial = Trial {
             permits_left: self.rules.half_open_calls,
             probes_out: 0,
             tally: SmallTally::default(),
+        };
+        self.state = State::HalfOpen {
             expires_at: self
                 .rules
                 .max_wait_in_half_open
@@ -641,6 +699,7 @@ impl Breaker {
         self.openings = 0;
         match &mut self.detector {
             Detector::Count(w) => w.clear(),
+            Detector::LongCount(w) => w.clear(),
             Detector::Time(w) => w.clear(),
             Detector::Hystrix(h) => h.reset(now),
             Detector::Consecutive(c) => c.reset(),

@@ -74,17 +74,72 @@ impl SmallTally {
     }
 }
 
-/// The last `size` outcomes (resilience4j COUNT_BASED), one bit per outcome and flag.
+/// The last `size <= 64` outcomes (resilience4j COUNT_BASED; its default is 100,
+/// most configs use less), one bit per outcome and flag, inline.
 ///
 /// A client keeps one breaker per endpoint, so at fleet scale (100 instances x 1,000
-/// endpoints) these windows are 100,000 ring buffers touched at random. Windows of up
-/// to 64 calls (resilience4j's default is 100, most configs use less) keep their bits
-/// inline, so recording an outcome touches no memory outside the breaker itself; larger
-/// ones keep them in one boxed slice. The counts are the bits' population counts, so
+/// endpoints) these windows are 100,000 ring buffers touched at random. This one is
+/// 24 bytes with no pointer, so recording an outcome touches no memory outside the
+/// breaker, and the breaker's hot part fits one cache line. Its length lives in the
+/// breaker's shared rules, not here. The counts are the bits' population counts, so
 /// they are never kept apart from the bits.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SmallCountWindow {
+    /// Slot `i` is bit `i`: the outcome failed.
+    failed: u64,
+    /// Slot `i` is bit `i`: the outcome was slow.
+    slow: u64,
+    /// Where the next outcome goes (the oldest one once the ring is full).
+    next: u8,
+    /// Every slot holds an outcome (the ring has wrapped).
+    full: bool,
+}
+
+impl SmallCountWindow {
+    /// The longest window kept inline.
+    pub const MAX: u32 = 64;
+
+    /// Records `s` in a window of `size` (at most [`Self::MAX`]) outcomes.
+    #[inline]
+    pub fn record(&mut self, size: u32, s: Sample) {
+        debug_assert!((1..=Self::MAX).contains(&size));
+        let mask = 1u64 << self.next;
+        self.failed = (self.failed & !mask) | if s.failed { mask } else { 0 };
+        self.slow = (self.slow & !mask) | if s.slow { mask } else { 0 };
+        if u32::from(self.next) + 1 >= size {
+            self.next = 0;
+            self.full = true;
+        } else {
+            self.next += 1;
+        }
+    }
+
+    /// What a window of `size` outcomes holds (slots not yet written are zero).
+    #[inline]
+    pub fn tally(&self, size: u32) -> Tally {
+        Tally {
+            calls: if self.full {
+                u64::from(size)
+            } else {
+                u64::from(self.next)
+            },
+            failures: self.failed.count_ones().into(),
+            slow: self.slow.count_ones().into(),
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = SmallCountWindow::default();
+    }
+}
+
+/// The last `size` outcomes for windows longer than [`SmallCountWindow::MAX`]: the
+/// same bits, in a boxed slice.
 #[derive(Clone, Debug)]
 pub(crate) struct CountWindow {
-    bits: Bits,
+    /// Slot `i` is bit `i % 64` of words `2 (i / 64)` (failed) and `2 (i / 64) + 1`
+    /// (slow).
+    words: Box<[u64]>,
     /// The window's length.
     size: u32,
     /// Outcomes held (up to `size`).
@@ -93,71 +148,11 @@ pub(crate) struct CountWindow {
     next: u32,
 }
 
-/// The `failed` and `slow` flags of each slot of a count window.
-#[derive(Clone, Debug)]
-enum Bits {
-    /// Slot `i` is bit `i` of each word (windows of up to 64 calls).
-    Inline { failed: u64, slow: u64 },
-    /// Slot `i` is bit `i % 64` of words `2 (i / 64)` (failed) and `2 (i / 64) + 1`
-    /// (slow).
-    Boxed(Box<[u64]>),
-}
-
-impl Bits {
-    fn new(size: u32) -> Bits {
-        if size <= 64 {
-            Bits::Inline { failed: 0, slow: 0 }
-        } else {
-            Bits::Boxed(vec![0; 2 * size.div_ceil(64) as usize].into_boxed_slice())
-        }
-    }
-
-    #[inline]
-    fn words(&mut self, slot: u32) -> (&mut u64, &mut u64, u64) {
-        let mask = 1u64 << (slot % 64);
-        match self {
-            Bits::Inline { failed, slow } => (failed, slow, mask),
-            Bits::Boxed(words) => {
-                let (failed, slow) = words[2 * (slot / 64) as usize..].split_at_mut(1);
-                (&mut failed[0], &mut slow[0], mask)
-            }
-        }
-    }
-
-    /// Stores `s` in `slot`.
-    #[inline]
-    fn set(&mut self, slot: u32, s: Sample) {
-        let (failed, slow, mask) = self.words(slot);
-        *failed = (*failed & !mask) | if s.failed { mask } else { 0 };
-        *slow = (*slow & !mask) | if s.slow { mask } else { 0 };
-    }
-
-    /// Failed and slow outcomes held (slots not yet written are zero).
-    fn counts(&self) -> (u64, u64) {
-        match self {
-            Bits::Inline { failed, slow } => (failed.count_ones().into(), slow.count_ones().into()),
-            Bits::Boxed(words) => words.chunks_exact(2).fold((0, 0), |(f, s), pair| {
-                (
-                    f + u64::from(pair[0].count_ones()),
-                    s + u64::from(pair[1].count_ones()),
-                )
-            }),
-        }
-    }
-
-    fn clear(&mut self) {
-        match self {
-            Bits::Inline { failed, slow } => (*failed, *slow) = (0, 0),
-            Bits::Boxed(words) => words.fill(0),
-        }
-    }
-}
-
 impl CountWindow {
     pub fn new(size: u32) -> CountWindow {
         let size = size.max(1);
         CountWindow {
-            bits: Bits::new(size),
+            words: vec![0; 2 * size.div_ceil(64) as usize].into_boxed_slice(),
             size,
             len: 0,
             next: 0,
@@ -165,7 +160,11 @@ impl CountWindow {
     }
 
     pub fn record(&mut self, s: Sample) {
-        self.bits.set(self.next, s);
+        let slot = self.next;
+        let mask = 1u64 << (slot % 64);
+        let (failed, slow) = self.words[2 * (slot / 64) as usize..].split_at_mut(1);
+        failed[0] = (failed[0] & !mask) | if s.failed { mask } else { 0 };
+        slow[0] = (slow[0] & !mask) | if s.slow { mask } else { 0 };
         self.len = (self.len + 1).min(self.size);
         self.next = if self.next + 1 == self.size {
             0
@@ -175,7 +174,12 @@ impl CountWindow {
     }
 
     pub fn tally(&self) -> Tally {
-        let (failures, slow) = self.bits.counts();
+        let (failures, slow) = self.words.chunks_exact(2).fold((0, 0), |(f, s), pair| {
+            (
+                f + u64::from(pair[0].count_ones()),
+                s + u64::from(pair[1].count_ones()),
+            )
+        });
         Tally {
             calls: u64::from(self.len),
             failures,
@@ -184,7 +188,7 @@ impl CountWindow {
     }
 
     pub fn clear(&mut self) {
-        self.bits.clear();
+        self.words.fill(0);
         self.len = 0;
         self.next = 0;
     }
@@ -281,37 +285,63 @@ mod tests {
 
     #[test]
     fn count_window_forgets_the_oldest() {
-        let mut w = CountWindow::new(3);
+        let mut w = SmallCountWindow::default();
         for s in [FAIL, SLOW_FAIL, OK] {
-            w.record(s);
+            w.record(3, s);
         }
         assert_eq!(
-            w.tally(),
+            w.tally(3),
             Tally {
                 calls: 3,
                 failures: 2,
                 slow: 1
             }
         );
-        w.record(OK); // FAIL leaves
+        w.record(3, OK); // FAIL leaves
         assert_eq!(
-            w.tally(),
+            w.tally(3),
             Tally {
                 calls: 3,
                 failures: 1,
                 slow: 1
             }
         );
-        w.record(OK); // SLOW_FAIL leaves
-        assert_eq!(w.tally().failures + w.tally().slow, 0);
+        w.record(3, OK); // SLOW_FAIL leaves
+        assert_eq!(w.tally(3).failures + w.tally(3).slow, 0);
         w.clear();
-        assert_eq!(w.tally(), Tally::default());
-        w.record(FAIL);
-        assert_eq!(w.tally().calls, 1);
+        assert_eq!(w.tally(3), Tally::default());
+        w.record(3, FAIL);
+        assert_eq!(w.tally(3).calls, 1);
+    }
+
+    /// Inline windows of every length from 1 to 64 hold exactly the last `size`
+    /// outcomes, as a queue does.
+    #[test]
+    fn small_count_windows_match_a_queue() {
+        let sample = |i: u32| Sample {
+            failed: i % 3 == 0,
+            slow: i % 7 < 2,
+        };
+        for size in 1..=SmallCountWindow::MAX {
+            let mut w = SmallCountWindow::default();
+            let mut reference = std::collections::VecDeque::new();
+            for i in 0..3 * size + 5 {
+                w.record(size, sample(i));
+                reference.push_back(sample(i));
+                if reference.len() > size as usize {
+                    reference.pop_front();
+                }
+                let expected = reference.iter().fold(Tally::default(), |mut t, &s| {
+                    t.add(s);
+                    t
+                });
+                assert_eq!(w.tally(size), expected, "size {size}, after {i}");
+            }
+        }
     }
 
     /// Windows past 64 calls keep their bits in a boxed slice: the ring forgets the
-    /// oldest outcome across word boundaries exactly as the inline one does.
+    /// oldest outcome across word boundaries exactly as an inline one does.
     #[test]
     fn a_large_count_window_forgets_the_oldest_across_words() {
         let size = 130;

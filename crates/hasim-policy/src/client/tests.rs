@@ -454,13 +454,39 @@ fn a_degraded_tier_spills_without_panic() {
 
 /// A client keeps one state per endpoint, with its breaker inline: at 1,000 endpoints
 /// and 100 instances that is 100,000 of them, and the fleet benchmark's speed depends
-/// on how many cache lines a call touches. Shared rules, a count window of bits whose
-/// counts are the bits' population counts, and boxed time and Hystrix windows keep
-/// each at two cache lines, debug builds (which add the breaker's time-order check)
-/// included. It was 280 bytes with the rules copied into every breaker, 184 with a
-/// window on the heap, 168 with `u64` counts.
+/// on how many cache lines a call touches. Shared rules, an inline count window of
+/// bits whose counts are the bits' population counts, HALF_OPEN's counts out of the
+/// state enum, and boxed long-count, time and Hystrix windows keep each at two cache
+/// lines, debug builds (which add the breaker's time-order check) included, and put
+/// all that a send and a CLOSED outcome touch in the first line. It was 280 bytes
+/// with the rules copied into every breaker, 184 with a window on the heap, 168 with
+/// `u64` counts, 128 with a call touching both lines.
 #[test]
-fn an_endpoint_state_fills_two_cache_lines() {
+fn an_endpoint_state_fills_two_cache_lines_and_a_call_touches_the_first() {
+    use crate::breaker::{Breaker, BreakerConfig};
     let size = std::mem::size_of::<super::EndpointState>();
     assert_eq!(size, 2 * 64, "EndpointState is {size} bytes");
+    assert_eq!(std::mem::align_of::<super::EndpointState>(), 64);
+    let config = BreakerConfig {
+        window_size: Some(64),
+        ..BreakerConfig::default()
+    };
+    let state = super::EndpointState {
+        breaker: Some(Breaker::new(&config)),
+        ..super::EndpointState::default()
+    };
+    let base = &state as *const super::EndpointState as usize;
+    let offset = |p: usize| p - base;
+    for flag in [&state.known, &state.eligible, &state.ejected] {
+        assert!(offset(flag as *const bool as usize) < 64);
+    }
+    let breaker = state.breaker.as_ref().expect("built above");
+    let hot = breaker.hot_bytes();
+    let start = offset(breaker as *const Breaker as usize);
+    assert!(
+        start + hot.end <= 64,
+        "the breaker's hot part is at {}..{} of EndpointState",
+        start + hot.start,
+        start + hot.end
+    );
 }

@@ -37,6 +37,7 @@
 //! by endpoint id, and the only hashing is `common::mix64`, fixed across runs.
 
 mod common;
+pub(crate) use common::Candidates;
 mod edf;
 mod ewma;
 mod least_connections;

@@ -87,47 +87,36 @@ impl P2c {
         candidates: Candidates,
         rng: &mut R,
     ) -> EndpointId {
-        let n = candidates.len();
-        if n == 1 {
-            return candidates.get(0).id;
-        }
-        let draws = if self.distinct {
-            self.choices.min(n)
-        } else {
-            self.choices
-        };
-        self.taken.clear();
-        let mut best: Option<(EndpointId, u32)> = None;
-        for _ in 0..draws {
-            let i = if self.distinct {
-                self.draw_distinct(n, rng)
-            } else {
-                rng.random_range(0..n)
-            };
-            let id = candidates.get(i).id;
-            let load = self.in_flight.get(id);
-            match best {
-                Some((_, l)) if l <= load => {}
-                _ => best = Some((id, load)),
-            }
-        }
-        best.expect("at least two draws").0
+        let in_flight = &self.in_flight;
+        least_loaded(
+            self.choices,
+            self.distinct,
+            &mut self.taken,
+            candidates,
+            |id| in_flight.get(id),
+            rng,
+        )
     }
 
-    /// A uniform index in `0..n` not in `taken`: draw among the `n - k` left and step
-    /// over the taken ones in ascending order (tower's trick for two, generalized).
-    fn draw_distinct<R: Rng + ?Sized>(&mut self, n: usize, rng: &mut R) -> usize {
-        let mut i = rng.random_range(0..n - self.taken.len());
-        for &t in &self.taken {
-            if t <= i {
-                i += 1;
-            } else {
-                break;
-            }
-        }
-        let at = self.taken.partition_point(|&t| t < i);
-        self.taken.insert(at, i);
-        i
+    /// [`P2c::pick_in`] with each endpoint's in-flight count read from `load` instead
+    /// of this balancer's own counts, for a caller that keeps them itself (and then
+    /// calls neither `on_send` nor `on_done`). The client stack keeps them in its
+    /// per-endpoint state, in the cache line a send and an outcome touch anyway: at
+    /// fleet scale a separate count is one more cache miss per candidate.
+    pub(crate) fn pick_with_loads<R: Rng + ?Sized>(
+        &mut self,
+        candidates: Candidates,
+        load: impl Fn(EndpointId) -> u32,
+        rng: &mut R,
+    ) -> EndpointId {
+        least_loaded(
+            self.choices,
+            self.distinct,
+            &mut self.taken,
+            candidates,
+            load,
+            rng,
+        )
     }
 
     /// An attempt to `ep` left.
@@ -139,6 +128,56 @@ impl P2c {
     pub fn on_done(&mut self, ep: EndpointId) {
         self.in_flight.remove(ep);
     }
+}
+
+/// The least-loaded of `choices` random picks among `candidates` (distinct ones if
+/// `distinct`), the first drawn on a tie. `taken` is scratch space.
+fn least_loaded<R: Rng + ?Sized>(
+    choices: usize,
+    distinct: bool,
+    taken: &mut Vec<usize>,
+    candidates: Candidates,
+    load: impl Fn(EndpointId) -> u32,
+    rng: &mut R,
+) -> EndpointId {
+    let n = candidates.len();
+    if n == 1 {
+        return candidates.get(0).id;
+    }
+    let draws = if distinct { choices.min(n) } else { choices };
+    taken.clear();
+    let mut best: Option<(EndpointId, u32)> = None;
+    for _ in 0..draws {
+        let i = if distinct {
+            draw_distinct(taken, n, rng)
+        } else {
+            rng.random_range(0..n)
+        };
+        let id = candidates.get(i).id;
+        let load = load(id);
+        match best {
+            Some((_, l)) if l <= load => {}
+            _ => best = Some((id, load)),
+        }
+    }
+    best.expect("at least two draws").0
+}
+
+/// A uniform index in `0..n` not in `taken` (ascending), added to it: draw among the
+/// `n - k` left and step over the taken ones in ascending order (tower's trick for
+/// two, generalized).
+fn draw_distinct<R: Rng + ?Sized>(taken: &mut Vec<usize>, n: usize, rng: &mut R) -> usize {
+    let mut i = rng.random_range(0..n - taken.len());
+    for &t in taken.iter() {
+        if t <= i {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let at = taken.partition_point(|&t| t < i);
+    taken.insert(at, i);
+    i
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ use action::TimerKind;
 use eligible::EligibleSet;
 use ids::Slab;
 
-use crate::balancer::{Balancer, PickRequest, Setup};
+use crate::balancer::{Balancer, Candidates, PickRequest, Setup};
 use crate::breaker::{Admit, Breaker, Rules, Scope};
 use crate::failover::{
     overprovisioning_percent, panic_percent, pick_tier, priority_loads, tier_loads, FailoverMode,
@@ -138,13 +138,18 @@ struct EndpointState {
     /// A health-probe chain runs for it (one chain per endpoint, even if it leaves and
     /// comes back between two ticks).
     probing: bool,
-    /// Its weight (valid while known).
-    weight: u32,
+    /// Attempts sent to it and not yet answered or cancelled, when the balancer is
+    /// `p2c` (which then reads its loads here instead of keeping its own counts: two
+    /// cache lines fewer per call). Kept when it leaves the view, like the balancer's
+    /// own counts, since those attempts still report.
+    in_flight: u32,
     /// Its breaker (`scope = "endpoint"`), while known: its hot part ends the first
     /// cache line.
     breaker: Option<Breaker>,
     /// Its tier (valid while known).
     tier: u32,
+    /// Its weight (valid while known).
+    weight: u32,
     /// The instant of its pending breaker wake-up in `wakes`, if any.
     wake_at: Option<Instant>,
 }
@@ -214,6 +219,10 @@ pub struct Client<R> {
     config: ClientConfig,
     rng: R,
     balancer: Balancer,
+    /// The balancer is `p2c`, whose only per-endpoint state is the in-flight counts:
+    /// the stack keeps them in `EndpointState::in_flight` instead, and never calls the
+    /// balancer's `on_send`, `on_complete` or `on_cancel`.
+    loads_here: bool,
     retrier: Retrier,
     call_breaker: Option<Breaker>,
     /// The rules of per-endpoint breakers, if any (each new endpoint gets a breaker
@@ -264,6 +273,7 @@ impl<R: Rng> Client<R> {
             .map(|o| OutlierDetector::new(o, now));
         let mut client = Client {
             rng,
+            loads_here: matches!(balancer, Balancer::P2c(_)),
             balancer,
             retrier: Retrier::new(&config.retry),
             call_breaker,
@@ -424,7 +434,11 @@ impl<R: Rng> Client<R> {
         };
         let ep = a.endpoint;
         let latency = now.since(a.sent_at);
-        self.balancer.on_complete(now, ep, outcome, latency);
+        if self.loads_here {
+            self.load_done(ep);
+        } else {
+            self.balancer.on_complete(now, ep, outcome, latency);
+        }
         self.retrier.on_attempt_outcome(now, outcome);
         if let (Some(h), Outcome::Success) = (&mut self.hedger, outcome) {
             h.on_latency(now, latency);
@@ -645,7 +659,11 @@ impl<R: Rng> Client<R> {
             }
             return Err(FailReason::Rejected);
         }
-        self.balancer.on_send(now, ep);
+        if self.loads_here {
+            self.endpoints[ep.index()].in_flight += 1;
+        } else {
+            self.balancer.on_send(now, ep);
+        }
         let attempt = AttemptId(self.attempts.insert(Attempt {
             call,
             endpoint: ep,
@@ -699,6 +717,7 @@ impl<R: Rng> Client<R> {
             balancer,
             rng,
             retrier,
+            endpoints,
             ..
         } = self;
         let candidates = set.tiers[tier].list_mut(from_known);
@@ -716,6 +735,16 @@ impl<R: Rng> Client<R> {
             }
         }
         let avoid = !skip.is_empty() && skip.len() < candidates.len();
+        if let Balancer::P2c(p2c) = balancer {
+            // The loads are in the endpoints' states (see `loads_here`).
+            let candidates = if avoid {
+                Candidates::skipping(candidates, skip)
+            } else {
+                Candidates::all(candidates)
+            };
+            let load = |id: EndpointId| endpoints[id.index()].in_flight;
+            return Ok(p2c.pick_with_loads(candidates, load, rng));
+        }
         let (known, hash_key) = (&set.known[..], c.hash_key);
         if !avoid {
             let request = PickRequest {
@@ -903,7 +932,11 @@ impl<R: Rng> Client<R> {
             let Some(a) = self.attempts.remove(attempt.0) else {
                 continue;
             };
-            self.balancer.on_cancel(now, a.endpoint);
+            if self.loads_here {
+                self.load_done(a.endpoint);
+            } else {
+                self.balancer.on_cancel(now, a.endpoint);
+            }
             if let Some(b) = self.breaker_mut(a.endpoint) {
                 b.on_cancel(now);
                 self.refresh(now, a.endpoint);
@@ -1038,6 +1071,21 @@ impl<R: Rng> Client<R> {
     /// True if `eligible` of `known` endpoints is below the panic threshold.
     fn panics(&self, eligible: usize, known: usize) -> bool {
         (eligible as f64) < self.config.panic_threshold * known as f64
+    }
+
+    /// An attempt to `ep` ended (answered, timed out or cancelled), with the loads kept
+    /// here (`loads_here`). Every send is matched by exactly one of these; a stray one
+    /// would be a bug, caught in debug builds and ignored in release, as the
+    /// balancer's own counts do.
+    fn load_done(&mut self, ep: EndpointId) {
+        let count = self.endpoints.get_mut(ep.index()).map(|s| &mut s.in_flight);
+        debug_assert!(
+            count.as_ref().is_some_and(|c| **c > 0),
+            "an attempt to {ep:?} ended twice"
+        );
+        if let Some(c) = count {
+            *c = c.saturating_sub(1);
+        }
     }
 
     /// The breaker of known endpoint `ep`, if endpoint breakers are on.

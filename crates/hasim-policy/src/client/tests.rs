@@ -458,7 +458,7 @@ fn a_degraded_tier_spills_without_panic() {
 /// bits whose counts are the bits' population counts, HALF_OPEN's counts out of the
 /// state enum, and boxed long-count, time and Hystrix windows keep each at two cache
 /// lines, debug builds (which add the breaker's time-order check) included, and put
-/// all that a send and a CLOSED outcome touch in the first line. It was 280 bytes
+/// all that a send and a CLOSED outcome touch in the first line, p2c's load included. It was 280 bytes
 /// with the rules copied into every breaker, 184 with a window on the heap, 168 with
 /// `u64` counts, 128 with a call touching both lines.
 #[test]
@@ -480,6 +480,7 @@ fn an_endpoint_state_fills_two_cache_lines_and_a_call_touches_the_first() {
     for flag in [&state.known, &state.eligible, &state.ejected] {
         assert!(offset(flag as *const bool as usize) < 64);
     }
+    assert!(offset(&state.in_flight as *const u32 as usize) + 4 <= 64);
     let breaker = state.breaker.as_ref().expect("built above");
     let hot = breaker.hot_bytes();
     let start = offset(breaker as *const Breaker as usize);

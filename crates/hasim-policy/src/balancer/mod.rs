@@ -237,7 +237,7 @@ pub struct Setup {
 pub struct PickRequest<'a> {
     /// The current time; never earlier than in a previous call.
     pub now: Instant,
-    /// The endpoints the pick may return, sorted by id. Never empty.
+    /// The endpoints the pick may return, sorted by id, each id once. Never empty.
     pub eligible: &'a [Endpoint],
     /// Every endpoint in the client's view, sorted by id: hashing balancers build their
     /// ring over it, so a key keeps its endpoint while others come and go.

@@ -142,7 +142,7 @@ fn least_loaded<R: Rng + ?Sized>(
 ) -> EndpointId {
     let n = candidates.len();
     if n == 1 {
-        return candidates.get(0).id;
+        return candidates.id(0);
     }
     let draws = if distinct { choices.min(n) } else { choices };
     taken.clear();
@@ -153,7 +153,7 @@ fn least_loaded<R: Rng + ?Sized>(
         } else {
             rng.random_range(0..n)
         };
-        let id = candidates.get(i).id;
+        let id = candidates.id(i);
         let load = load(id);
         match best {
             Some((_, l)) if l <= load => {}

@@ -120,12 +120,12 @@ impl PeakEwma {
         rng: &mut R,
     ) -> EndpointId {
         if candidates.len() == 1 {
-            let only = candidates.get(0).id;
+            let only = candidates.id(0);
             self.touch(now, only);
             return only;
         }
         let (a, b) = two_distinct(candidates.len(), rng);
-        let (a, b) = (candidates.get(a).id, candidates.get(b).id);
+        let (a, b) = (candidates.id(a), candidates.id(b));
         self.touch(now, a);
         self.touch(now, b);
         if self.cost(now, b) < self.cost(now, a) {

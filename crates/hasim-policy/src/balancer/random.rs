@@ -22,7 +22,7 @@ impl Random {
         candidates: Candidates,
         rng: &mut R,
     ) -> EndpointId {
-        candidates.get(rng.random_range(0..candidates.len())).id
+        candidates.id(rng.random_range(0..candidates.len()))
     }
 }
 

@@ -30,7 +30,7 @@ impl RoundRobin {
     pub(crate) fn pick_in(&mut self, candidates: Candidates) -> EndpointId {
         let i = (self.next % candidates.len() as u64) as usize;
         self.next = self.next.wrapping_add(1);
-        candidates.get(i).id
+        candidates.id(i)
     }
 }
 

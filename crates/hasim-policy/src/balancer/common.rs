@@ -87,10 +87,6 @@ impl<'a> Candidates<'a> {
             "skip is strictly ascending"
         );
         debug_assert!(skip.len() < list.len().max(1) && skip.iter().all(|&p| p < list.len()));
-        debug_assert!(
-            list.windows(2).all(|w| w[0].id < w[1].id),
-            "sorted, distinct"
-        );
         let range_from = match (list.first(), list.last()) {
             (Some(first), Some(last))
                 if last.id.0.wrapping_sub(first.id.0) as usize == list.len() - 1 =>
@@ -128,8 +124,9 @@ impl<'a> Candidates<'a> {
         }
         match self.range_from {
             Some(first) => {
-                debug_assert!(at < self.list.len());
-                EndpointId(first + at as u32)
+                let id = EndpointId(first + at as u32);
+                debug_assert_eq!(self.list[at].id, id, "the list is sorted, each id once");
+                id
             }
             None => self.list[at].id,
         }

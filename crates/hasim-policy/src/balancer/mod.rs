@@ -528,6 +528,80 @@ mod tests {
         assert!(err.contains("unknown field `replicas`"), "{err}");
     }
 
+    /// A retry's pick over the list read around the skipped positions (no `memmove`)
+    /// returns what a pick over the shortened list returns, with the same draws, for
+    /// every kind that answers `pick_skipping`: with lists that are a whole range of
+    /// ids (ids computed) and lists with gaps (ids read), in and out of load.
+    #[test]
+    fn picking_around_skipped_entries_equals_picking_from_the_shortened_list() {
+        use rand::Rng;
+        let mut cases = crate::test_rng::stream(3, crate::test_rng::Role::Policy, 0);
+        let configs = [
+            BalancerConfig::RoundRobin {},
+            BalancerConfig::Random {},
+            BalancerConfig::P2c(P2cConfig::default()),
+            BalancerConfig::P2c(P2cConfig {
+                choices: 3,
+                distinct: false,
+            }),
+            BalancerConfig::PeakEwma(PeakEwmaConfig::default()),
+        ];
+        for config in &configs {
+            let mut rng = crate::test_rng::stream(4, crate::test_rng::Role::Policy, 1);
+            let mut skipping = Balancer::new(config, &Setup::default(), &mut rng);
+            let mut shortened = skipping.clone();
+            for round in 0..2_000u32 {
+                // 2 to 12 endpoints from a start id, with gaps in odd rounds.
+                let n = cases.random_range(2..=12u32);
+                let start = cases.random_range(0..5u32);
+                let ids: Vec<u32> = (0..n)
+                    .map(|i| start + i * if round % 2 == 1 { 2 } else { 1 })
+                    .collect();
+                let list: Vec<Endpoint> = ids
+                    .iter()
+                    .map(|&id| Endpoint {
+                        id: EndpointId(id),
+                        weight: 1,
+                    })
+                    .collect();
+                let mut skip: Vec<usize> = (0..n as usize)
+                    .filter(|_| cases.random_range(0..4) == 0)
+                    .collect();
+                skip.truncate(n as usize - 1);
+                let rest: Vec<Endpoint> = (0..list.len())
+                    .filter(|i| !skip.contains(i))
+                    .map(|i| list[i])
+                    .collect();
+                let now = Instant::from_nanos(u64::from(round) * 1_000);
+                let request = |eligible| PickRequest {
+                    now,
+                    eligible,
+                    known: &list,
+                    hash_key: 0,
+                };
+                let mut r2 = rng.clone();
+                let a = skipping
+                    .pick_skipping(&request(&list[..]), &skip, &mut rng)
+                    .expect("these kinds read around skipped entries");
+                let b = shortened.pick_again(&request(&rest[..]), &mut r2);
+                assert_eq!(
+                    a,
+                    b,
+                    "{} round {round}: {ids:?} skip {skip:?}",
+                    config.kind()
+                );
+                assert_eq!(rng, r2, "the same draws");
+                // Some load, so least-loaded kinds have something to compare.
+                for bal in [&mut skipping, &mut shortened] {
+                    bal.on_send(now, a);
+                    if round % 3 == 0 {
+                        bal.on_complete(now, a, Outcome::Success, Duration::from_millis(2));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn unknown_kinds_and_parameters_are_errors() {
         let err = parse(r#""fastest""#).unwrap_err();

@@ -196,6 +196,7 @@ mod tests {
                         eligible: &e,
                         known: &e,
                         hash_key: 0,
+                        known_generation: None,
                     };
                     assert_eq!(b.pick(&req, &mut r), EndpointId(want), "step {step}");
                 }
@@ -317,6 +318,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         let mut r = rng(13);
         for _ in 0..100 {
@@ -334,6 +336,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         assert_eq!(b.pick(&req, &mut rng(0)), EndpointId(5));
     }

@@ -693,6 +693,7 @@ impl<R: Rng> Client<R> {
             eligible: candidates,
             known: &set.known,
             hash_key: c.hash_key,
+            known_generation: Some(set.known_generation),
         };
         // Further attempts must not move a schedule the first attempts follow (Envoy's
         // weighted round robin answers a retry without consuming a slot).

@@ -170,6 +170,16 @@ impl Network {
     /// they started.
     #[inline]
     pub fn transit(&self, src: Node, dst: Node, rng: &mut SimRng) -> Option<u64> {
+        if self.faults.is_empty() {
+            return self.transit_ns(rng);
+        }
+        self.transit_through_faults(src, dst, rng)
+    }
+
+    /// [`Network::transit`] while some fault acts on messages: out of line, so the
+    /// common path (no fault on) stays small enough to inline into every sender.
+    #[inline(never)]
+    fn transit_through_faults(&self, src: Node, dst: Node, rng: &mut SimRng) -> Option<u64> {
         let mut delay = self.transit_ns(rng)?;
         for (_, f) in &self.faults {
             match &f.effect {

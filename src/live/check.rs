@@ -52,16 +52,10 @@ pub fn check(scenario: &Scenario) -> Result<(), LiveError> {
         ));
     }
     for (i, f) in scenario.faults.iter().enumerate() {
-        let why = match f.kind {
-            FaultKind::RandomCrash { .. } => {
-                "random_crash does not run live; write crash faults at fixed times"
-            }
-            FaultKind::RegistryDown => {
-                "registry_down needs registry discovery, which does not run live"
-            }
-            _ => continue,
-        };
-        return Err(unsupported(format!("faults[{i}].kind"), why));
+        if matches!(f.kind, FaultKind::RegistryDown) {
+            let why = "registry_down needs registry discovery, which does not run live";
+            return Err(unsupported(format!("faults[{i}].kind"), why));
+        }
     }
     let real = cfg.run.warmup + cfg.run.duration + cfg.run.drain;
     if real > MAX_REAL_TIME {

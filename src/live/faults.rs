@@ -2,155 +2,80 @@
 //!
 //! | kind | injected in |
 //! | --- | --- |
-//! | `crash` (`refuse`) | the server: its listener closes (the kernel refuses new connections) and open connections are reset |
-//! | `crash` (`blackhole`) | the server: it keeps accepting and reading, and answers nothing |
+//! | `crash`, `random_crash` (`refuse`) | the server: its listener closes (the kernel refuses new connections) and open connections are reset |
+//! | `crash`, `random_crash` (`blackhole`) | the server: it keeps accepting and reading, and answers nothing |
 //! | `slow`, `errors` | the server's handler (service times multiplied; immediate `500`s) |
 //! | `latency`, `loss`, `partition` | the client's transport, before a request is sent and when its answer comes back (an extra timer wait, or a message dropped: the attempt never completes and the stack's timeout ends it) |
 //!
-//! Targets are resolved exactly as the simulator resolves them ([`NodeSet`]), times
-//! are counted from the end of the warmup, and `faults.csv` gets the same columns.
+//! The schedule is the simulator's own [`FaultSchedule`]: the same targets, the same
+//! times counted from the end of the warmup, and the same `random_crash` draws for the
+//! same seed. This module only carries out its effects on real servers and on the
+//! simulator's [`Network`], which the client's transport asks for every message; the
+//! `faults.csv` rows come from the same [`FaultLog`].
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-
-use rand::Rng;
 
 use super::clock::Clock;
 use super::server::{lock, LiveServer};
-use crate::dist::Dist;
-use crate::metrics::{FaultLog, FaultRow, FaultSpan, Measured, Recorder, WindowRow};
+use crate::metrics::{FaultLog, FaultRow, Measured, Recorder, WindowRow};
 use crate::rng::SimRng;
-use crate::scenario::{FaultKind, Scenario};
-use crate::sim::{Node, NodeSet};
+use crate::scenario::Scenario;
+use crate::sim::{FaultEffect, FaultSchedule, FaultStep, Network, Node};
 use crate::time::Instant;
 
-/// One declared fault during a live run.
-#[derive(Debug)]
-pub struct LiveFault {
-    kind: FaultKind,
-    label: String,
-    /// Start and end (`Instant::MAX`: until the end of the run).
-    pub start: Instant,
-    /// See `start`.
-    pub end: Instant,
-    targets: NodeSet,
-    other: NodeSet,
-    active: AtomicBool,
-    calls_failed: AtomicU64,
-    /// When a target server last received an attempt, as of the fault's end.
-    last_hit: Mutex<Option<Instant>>,
-}
-
-/// Every fault of the run, and the scenario's base network.
+/// Every fault of the run, the network they act on, and what each cost.
 #[derive(Debug)]
 pub struct LiveFaults {
-    /// In declaration order.
-    pub faults: Vec<LiveFault>,
-    latency: Dist,
-    loss: f64,
+    /// Which faults are on, and the `random_crash` streams.
+    schedule: Mutex<FaultSchedule>,
+    /// The scenario's latency and loss, and the message faults on now.
+    network: Mutex<Network>,
+    /// What each fault cost, for `faults.csv`.
+    log: Mutex<FaultLog>,
+}
+
+/// What comes due in the schedule's own time.
+#[derive(Clone, Copy, Debug)]
+enum Due {
+    Start(u32),
+    End(u32),
+    Step(FaultStep),
 }
 
 impl LiveFaults {
-    /// Resolves the faults of `scenario`, measured from `measure_start`.
-    pub fn new(scenario: &Scenario, measure_start: Instant) -> LiveFaults {
+    /// Resolves the faults of `scenario`, measured from `measure_start`, with the
+    /// simulator's streams for `seed`.
+    pub fn new(scenario: &Scenario, measure_start: Instant, seed: u64) -> LiveFaults {
         let cfg = &scenario.config;
-        let faults = scenario
-            .faults
-            .iter()
-            .zip(&cfg.faults)
-            .map(|(f, raw)| {
-                let (targets, other, label) = match &f.kind {
-                    FaultKind::Partition { a, b, .. } => (
-                        NodeSet::resolve(cfg, a),
-                        NodeSet::resolve(cfg, b),
-                        raw.between.clone().unwrap_or_default().join(" | "),
-                    ),
-                    _ => (
-                        f.target
-                            .as_ref()
-                            .map(|t| NodeSet::resolve(cfg, t))
-                            .unwrap_or_default(),
-                        NodeSet::default(),
-                        raw.target.clone().unwrap_or_default(),
-                    ),
-                };
-                let start = measure_start.after(f.at);
-                LiveFault {
-                    kind: f.kind.clone(),
-                    label,
-                    start,
-                    end: f.duration.map_or(Instant::MAX, |d| start.after(d)),
-                    targets,
-                    other,
-                    active: AtomicBool::new(false),
-                    calls_failed: AtomicU64::new(0),
-                    last_hit: Mutex::new(None),
-                }
-            })
-            .collect();
+        let schedule = FaultSchedule::new(cfg, &scenario.faults, measure_start, seed);
         LiveFaults {
-            faults,
-            latency: cfg.network.latency.clone(),
-            loss: cfg.network.loss,
+            log: Mutex::new(schedule.log(cfg)),
+            schedule: Mutex::new(schedule),
+            network: Mutex::new(Network::new(cfg.network.latency.clone(), cfg.network.loss)),
         }
     }
 
-    /// The one-way delay of a message from `src` to `dst` (the scenario's network
-    /// latency plus active `latency` faults), or `None` if it is lost (network loss,
-    /// a `loss` fault, a partition). Mirrors the simulator's `transit`.
+    /// The one-way delay of a message from `src` to `dst`, or `None` if it is lost:
+    /// the simulator's [`Network::transit`], with the message faults on now.
     pub fn transit(&self, src: Node, dst: Node, rng: &mut SimRng) -> Option<u64> {
-        if self.loss > 0.0 && rng.random::<f64>() < self.loss {
-            return None;
-        }
-        let mut delay = self.latency.sample_ns(rng);
-        for f in self
-            .faults
-            .iter()
-            .filter(|f| f.active.load(Ordering::Relaxed))
-        {
-            match &f.kind {
-                FaultKind::Partition { one_way, .. } if blocks(f, *one_way, src, dst) => {
-                    return None;
-                }
-                FaultKind::Loss { rate }
-                    if (f.targets.contains(src) || f.targets.contains(dst))
-                        && rng.random::<f64>() < *rate =>
-                {
-                    return None;
-                }
-                FaultKind::Latency { latency }
-                    if f.targets.contains(src) || f.targets.contains(dst) =>
-                {
-                    delay = delay.saturating_add(latency.sample_ns(rng));
-                }
-                _ => {}
-            }
-        }
-        Some(delay)
+        lock(&self.network).transit(src, dst, rng)
     }
 
-    /// True if an active partition drops messages from `src` to `dst` now (checked
-    /// again when an answer comes back, so a partition that starts while a request
-    /// is served drops its answer).
+    /// True if a partition on now drops messages from `src` to `dst`.
     pub fn partitioned(&self, src: Node, dst: Node) -> bool {
-        self.faults.iter().any(|f| {
-            f.active.load(Ordering::Relaxed)
-                && matches!(f.kind, FaultKind::Partition { one_way, .. } if blocks(f, one_way, src, dst))
-        })
+        lock(&self.network).partitioned(src, dst)
     }
 
     /// Counts a failed measured call that started at `start` against every fault
-    /// active then.
+    /// on then.
     pub fn on_call_failed(&self, start: Instant) {
-        for f in &self.faults {
-            if f.start <= start && start < f.end {
-                f.calls_failed.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        lock(&self.log).on_call_failed(start);
     }
 
-    /// Runs the schedule: starts and ends every fault at its time. Returns when the
-    /// last one has ended or `until` is reached.
+    /// Runs the schedule: tells it each start, end and `random_crash` step at its
+    /// time, in the simulator's order (by time, then in the order they were asked
+    /// for), and carries out its effects. Returns when nothing is due before `until`.
     pub async fn run(
         self: Arc<Self>,
         clock: Clock,
@@ -158,85 +83,88 @@ impl LiveFaults {
         recorder: Arc<Mutex<Recorder>>,
         until: Instant,
     ) -> std::io::Result<()> {
-        let mut moments: Vec<(Instant, usize, bool)> = Vec::new();
-        for (i, f) in self.faults.iter().enumerate() {
-            moments.push((f.start, i, true));
-            if f.end != Instant::MAX {
-                moments.push((f.end, i, false));
-            }
+        let mut due: BTreeMap<(Instant, u64), Due> = BTreeMap::new();
+        for (at, fault, start) in lock(&self.schedule).timeline() {
+            let what = if start {
+                Due::Start(fault)
+            } else {
+                Due::End(fault)
+            };
+            due.insert((at, due.len() as u64), what);
         }
-        moments.sort_by_key(|&(t, i, start)| (t, !start, i));
-        for (at, i, start) in moments {
+        let mut asked = due.len() as u64;
+        let mut effects = Vec::new();
+        while let Some(((at, _), what)) = due.pop_first() {
             if at > until {
                 break;
             }
             tokio::time::sleep_until(clock.wall(at)).await;
-            let f = &self.faults[i];
-            f.active.store(start, Ordering::Relaxed);
-            let targets: Vec<(u32, &Arc<LiveServer>)> = f
-                .targets
-                .server_ids()
-                .into_iter()
-                .filter_map(|s| servers.get(s as usize).map(|server| (s, server)))
-                .collect();
-            match &f.kind {
-                FaultKind::Crash { mode } => {
-                    for (_, s) in &targets {
-                        if start {
-                            s.crash(*mode);
-                        } else {
-                            s.repair()?;
+            {
+                let mut schedule = lock(&self.schedule);
+                match what {
+                    Due::Start(fault) => schedule.start(fault, &mut effects),
+                    Due::End(fault) => schedule.end(fault, &mut effects),
+                    Due::Step(step) => schedule.step(step, &mut effects),
+                }
+            }
+            let mut servers_changed = false;
+            for effect in effects.drain(..) {
+                match effect {
+                    FaultEffect::Crash { server, mode } => {
+                        if let Some(s) = servers.get(server.index()) {
+                            s.crash(mode);
+                            servers_changed = true;
                         }
                     }
-                    let up = servers.iter().filter(|s| s.is_up()).count() as u32;
-                    let mut rec = lock(&recorder);
-                    rec.on_servers_up(clock.now(), up);
-                }
-                FaultKind::Slow { .. } | FaultKind::Errors { .. } => {
-                    for &(id, s) in &targets {
-                        self.refresh_gray(id, s);
+                    FaultEffect::Repair { server } => {
+                        if let Some(s) = servers.get(server.index()) {
+                            s.repair()?;
+                            servers_changed = true;
+                        }
+                    }
+                    FaultEffect::Gray {
+                        server,
+                        slow_factor,
+                        fail_fast_rate,
+                    } => {
+                        if let Some(s) = servers.get(server.index()) {
+                            let mut inner = lock(&s.inner);
+                            inner.slow_factor = slow_factor;
+                            inner.fail_fast_rate = fail_fast_rate;
+                        }
+                    }
+                    FaultEffect::MessagesOn { fault, effect } => {
+                        lock(&self.network).fault_started(fault, effect);
+                    }
+                    FaultEffect::MessagesOff { fault } => lock(&self.network).fault_ended(fault),
+                    // `check` refuses registry discovery, so there is no registry to
+                    // take down (and refuses `registry_down` by name).
+                    FaultEffect::RegistryDown(_) => {}
+                    FaultEffect::Ended { fault } => self.record_last_hit(fault, &servers),
+                    FaultEffect::Later { after_ns, step } => {
+                        let when = Instant::from_nanos(at.as_nanos().saturating_add(after_ns));
+                        due.insert((when, asked), Due::Step(step));
+                        asked += 1;
                     }
                 }
-                _ => {}
             }
-            if !start {
-                self.snapshot_drain(i, &servers);
+            if servers_changed {
+                let up = servers.iter().filter(|s| s.is_up()).count() as u32;
+                lock(&recorder).on_servers_up(clock.now(), up);
             }
         }
         Ok(())
     }
 
-    /// Sets server `s`'s slow factor and fail-fast rate from every active fault on it
-    /// (factors multiply; error rates combine as independent draws).
-    fn refresh_gray(&self, s: u32, server: &LiveServer) {
-        let (mut factor, mut ok) = (1.0, 1.0);
-        for f in &self.faults {
-            if f.active.load(Ordering::Relaxed) && f.targets.contains(Node::Server(s)) {
-                match f.kind {
-                    FaultKind::Slow { factor: x } => factor *= x,
-                    FaultKind::Errors { rate } => ok *= 1.0 - rate,
-                    _ => {}
-                }
-            }
-        }
-        let mut inner = lock(&server.inner);
-        inner.slow_factor = factor;
-        inner.fail_fast_rate = 1.0 - ok;
-    }
-
-    /// Records, as of fault `i`'s end, when its target servers last received an
-    /// attempt.
-    fn snapshot_drain(&self, i: usize, servers: &[Arc<LiveServer>]) {
-        let f = &self.faults[i];
-        let last = f
-            .targets
-            .server_ids()
-            .into_iter()
-            .filter_map(|s| servers.get(s as usize))
-            .filter_map(|s| lock(&s.inner).last_arrival)
-            .filter(|&t| t >= f.start)
-            .max();
-        *lock(&f.last_hit) = last;
+    /// Records for `faults.csv` when fault `fault`'s target servers last received an
+    /// attempt since it started (as of now: its end, or the end of the run).
+    fn record_last_hit(&self, fault: u32, servers: &[Arc<LiveServer>]) {
+        let last_hit = lock(&self.schedule).last_hit(fault, |s| {
+            servers
+                .get(s.index())
+                .and_then(|s| lock(&s.inner).last_arrival)
+        });
+        lock(&self.log).set_last_hit(fault as usize, last_hit);
     }
 
     /// The `faults.csv` rows, computed by `metrics` as for a simulated run.
@@ -248,29 +176,10 @@ impl LiveFaults {
         slo: f64,
         measure: Measured,
     ) -> Vec<FaultRow> {
-        for (i, f) in self.faults.iter().enumerate() {
-            if f.active.load(Ordering::Relaxed) {
-                self.snapshot_drain(i, servers);
-            }
+        let active: Vec<u32> = lock(&self.schedule).active().collect();
+        for fault in active {
+            self.record_last_hit(fault, servers);
         }
-        let spans = self
-            .faults
-            .iter()
-            .map(|f| FaultSpan {
-                hits_servers: !f.targets.server_ids().is_empty()
-                    && !matches!(f.kind, FaultKind::Partition { .. }),
-                calls_failed: f.calls_failed.load(Ordering::Relaxed),
-                last_hit: *lock(&f.last_hit),
-                ..FaultSpan::new(f.kind.name(), f.label.clone(), f.start, f.end, false)
-            })
-            .collect();
-        FaultLog::new(spans).rows(windows, window_ns, slo, measure)
+        lock(&self.log).rows(windows, window_ns, slo, measure)
     }
-}
-
-/// True if partition `f` drops a message from `src` to `dst`.
-fn blocks(f: &LiveFault, one_way: bool, src: Node, dst: Node) -> bool {
-    let forward = f.targets.contains(src) && f.other.contains(dst);
-    let backward = f.other.contains(src) && f.targets.contains(dst);
-    forward || (!one_way && backward)
 }

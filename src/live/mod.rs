@@ -94,7 +94,7 @@ async fn run_async(scenario: &Scenario, seed: u64) -> Result<RunMetrics, LiveErr
         slo: cfg.run.slo,
     })));
     lock(&recorder).on_servers_up(Instant::ZERO, servers.len() as u32);
-    let faults = Arc::new(LiveFaults::new(scenario, measure_start));
+    let faults = Arc::new(LiveFaults::new(scenario, measure_start, seed));
     let shared = Arc::new(RunShared {
         clock,
         recorder: Arc::clone(&recorder),

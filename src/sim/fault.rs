@@ -201,10 +201,20 @@ impl FaultSchedule {
         (0..self.runs.len() as u32).filter(|&i| self.runs[i as usize].active)
     }
 
-    /// Fault `fault`'s start and its target servers.
-    pub fn targets_of(&self, fault: u32) -> (Instant, Vec<u32>) {
+    /// The latest time since fault `fault` started that one of its target servers
+    /// received an attempt, given when each last did (`faults.csv`'s time to drain).
+    pub fn last_hit(
+        &self,
+        fault: u32,
+        last_arrival: impl Fn(ServerId) -> Option<Instant>,
+    ) -> Option<Instant> {
         let f = &self.runs[fault as usize];
-        (f.start, f.targets.server_ids())
+        f.targets
+            .server_ids()
+            .into_iter()
+            .filter_map(|s| last_arrival(ServerId(s)))
+            .filter(|&t| t >= f.start)
+            .max()
     }
 
     /// Fault `fault` starts: its effects go to `out`, in order.

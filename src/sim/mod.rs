@@ -33,8 +33,10 @@ pub use budget::thousands;
 pub use engine::Engine;
 pub use event::{Event, Reply};
 pub use ids::{ClientId, GroupId, PopulationId, ServerId};
-// `hasim live` resolves fault targets and draws arrivals exactly as the simulator does.
-pub use network::{Node, NodeSet};
+// `hasim live` runs the same fault schedule and network, and draws arrivals exactly as
+// the simulator does.
+pub use fault::{FaultEffect, FaultSchedule, FaultStep};
+pub use network::{Network, Node, NodeSet};
 // `hasim live` starts its servers with the same counters.
 pub(crate) use server::idle_stats;
 pub use workload::Arrivals;

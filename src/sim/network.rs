@@ -126,6 +126,19 @@ impl MessageFault {
     }
 }
 
+impl MessageFault {
+    /// True if this is a partition that drops a message from `src` to `dst`.
+    #[inline]
+    fn cuts(&self, src: Node, dst: Node) -> bool {
+        let MessageEffect::Partition { one_way } = self.effect else {
+            return false;
+        };
+        let forward = self.targets.contains(src) && self.other.contains(dst);
+        let backward = self.other.contains(src) && self.targets.contains(dst);
+        forward || (!one_way && backward)
+    }
+}
+
 impl Network {
     /// A network with the given one-way latency and loss probability.
     pub fn new(latency: Dist, loss: f64) -> Network {
@@ -157,16 +170,20 @@ impl Network {
     /// they started.
     #[inline]
     pub fn transit(&self, src: Node, dst: Node, rng: &mut SimRng) -> Option<u64> {
+        if self.faults.is_empty() {
+            return self.transit_ns(rng);
+        }
+        self.transit_through_faults(src, dst, rng)
+    }
+
+    /// [`Network::transit`] while some fault acts on messages: out of line, so the
+    /// common path (no fault on) stays small enough to inline into every sender.
+    #[inline(never)]
+    fn transit_through_faults(&self, src: Node, dst: Node, rng: &mut SimRng) -> Option<u64> {
         let mut delay = self.transit_ns(rng)?;
         for (_, f) in &self.faults {
             match &f.effect {
-                MessageEffect::Partition { one_way } => {
-                    let forward = f.targets.contains(src) && f.other.contains(dst);
-                    let backward = f.other.contains(src) && f.targets.contains(dst);
-                    if forward || (!one_way && backward) {
-                        return None;
-                    }
-                }
+                MessageEffect::Partition { .. } if f.cuts(src, dst) => return None,
                 MessageEffect::Loss { rate }
                     if (f.targets.contains(src) || f.targets.contains(dst))
                         && rng.random::<f64>() < *rate =>
@@ -182,6 +199,13 @@ impl Network {
             }
         }
         Some(delay)
+    }
+
+    /// True if a partition on now drops messages from `src` to `dst` (draws nothing).
+    /// `hasim live` asks again when an answer comes back, so a partition that starts
+    /// while a request is served drops its answer.
+    pub fn partitioned(&self, src: Node, dst: Node) -> bool {
+        self.faults.iter().any(|(_, f)| f.cuts(src, dst))
     }
 
     /// True if every message arrives after the same delay: no loss, constant latency

@@ -563,12 +563,10 @@ impl World {
     /// Records for faults.csv when fault `fault`'s target servers last received an
     /// attempt since it started (as of now: its end, or the end of the run).
     fn record_last_hit(&mut self, fault: u32) {
-        let (start, targets) = self.faults.targets_of(fault);
-        let last_hit = targets
-            .into_iter()
-            .filter_map(|s| self.servers[s as usize].last_arrival)
-            .filter(|&t| t >= start)
-            .max();
+        let servers = &self.servers;
+        let last_hit = self
+            .faults
+            .last_hit(fault, |s| servers[s.index()].last_arrival);
         self.fault_log.set_last_hit(fault as usize, last_hit);
     }
 
@@ -999,3 +997,6 @@ health_check = { interval = "1s", probe_cost = "1ms" }
         assert!(world.servers.iter().all(|s| s.closed_form.is_none()));
     }
 }
+
+#[cfg(test)]
+mod handler_tests;

@@ -158,6 +158,7 @@ fn picks(lb: &mut WeightedRoundRobin, eligible: &[Endpoint], random: u64, want: 
         eligible,
         known: eligible,
         hash_key: 0,
+        known_generation: None,
     };
     let got: Vec<u32> = want
         .iter()
@@ -213,6 +214,7 @@ fn round_robin_weighted_initialization_picks_all_hosts() {
         eligible: &eligible,
         known: &eligible,
         hash_key: 0,
+        known_generation: None,
     };
     let mut counts = [0u32; 3];
     for i in 0..10 {

@@ -37,6 +37,7 @@ fn one_endpoint(default_rtt_ms: u64) -> (PeakEwma, EndpointId) {
         eligible: &ep,
         known: &ep,
         hash_key: 0,
+        known_generation: None,
     };
     let picked = b.pick(&req, &mut ChaCha8Rng::seed_from_u64(1));
     (b, picked)

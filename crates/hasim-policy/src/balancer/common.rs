@@ -5,6 +5,7 @@
 
 use rand::Rng;
 
+use super::PickRequest;
 use crate::{Endpoint, EndpointId};
 
 /// Client-local in-flight attempts per endpoint, counted from `on_send` and the
@@ -130,6 +131,33 @@ impl<'a> Candidates<'a> {
             }
             None => self.list[at].id,
         }
+    }
+}
+
+/// The `known` list a hashing balancer's ring or table was built over. With the
+/// caller's generation number ([`PickRequest::known_generation`]) "has it changed?"
+/// is one comparison; without one the lists are compared, O(n) per pick.
+#[derive(Clone, Debug, Default)]
+pub(super) struct BuiltFor {
+    endpoints: Vec<Endpoint>,
+    generation: Option<u64>,
+}
+
+impl BuiltFor {
+    /// True if `req.known` is not what was built over; then it is remembered as
+    /// built (the caller rebuilds).
+    pub(super) fn changed(&mut self, req: &PickRequest) -> bool {
+        let same = match req.known_generation {
+            Some(g) => self.generation == Some(g),
+            None => self.endpoints == req.known,
+        };
+        if same {
+            return false;
+        }
+        self.endpoints.clear();
+        self.endpoints.extend_from_slice(req.known);
+        self.generation = req.known_generation;
+        true
     }
 }
 

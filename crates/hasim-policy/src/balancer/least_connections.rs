@@ -53,6 +53,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         let mut b = LeastConnections::new();
         let mut r = rng(5);
@@ -90,6 +91,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         let mut b = LeastConnections::new();
         b.on_send(EndpointId(1));

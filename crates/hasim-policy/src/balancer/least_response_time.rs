@@ -149,6 +149,7 @@ mod tests {
                         eligible: &e,
                         known: &e,
                         hash_key: 0,
+                        known_generation: None,
                     };
                     // Several picks so a random tie-break shows every allowed id.
                     let mut seen = [false; 3];
@@ -255,6 +256,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         let mut r = rng(5);
         let mut counts = [0u32; 3];
@@ -282,6 +284,7 @@ mod tests {
                 eligible: &e,
                 known: &e,
                 hash_key: 0,
+                known_generation: None,
             };
             b.pick(&req, &mut rng(6))
         };

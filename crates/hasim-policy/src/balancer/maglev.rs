@@ -1,6 +1,6 @@
 //! Maglev consistent hashing (Eisenbud et al., NSDI 2016; Envoy MAGLEV).
 
-use super::common::{fallback, is_eligible, key_point, mix64, weight_of};
+use super::common::{fallback, is_eligible, key_point, mix64, weight_of, BuiltFor};
 use super::ring_hash::check_key_space;
 use super::PickRequest;
 use crate::{ConfigError, Endpoint, EndpointId};
@@ -84,8 +84,8 @@ struct Filler {
 }
 
 /// A Maglev lookup table over every known endpoint, rebuilt only when `known`
-/// changes. A key maps to `table[hash % size]`; if that endpoint is not eligible, the
-/// following entries are probed in order (wrapping) until an eligible one, which
+/// changes (O(1) to tell with the caller's `known_generation`). A key maps to
+/// `table[hash % size]`; if that endpoint is not eligible, the following entries are probed in order (wrapping) until an eligible one, which
 /// keeps picks deterministic and spreads an ineligible endpoint's keys over the
 /// others in proportion to their table shares.
 ///
@@ -97,7 +97,7 @@ struct Filler {
 pub struct Maglev {
     table_size: u64,
     key_space: u64,
-    built_for: Vec<Endpoint>,
+    built_for: BuiltFor,
     /// Filled completely when `known` is not empty.
     table: Vec<EndpointId>,
 }
@@ -112,7 +112,7 @@ impl Maglev {
         Maglev {
             table_size: config.table_size,
             key_space: config.key_space,
-            built_for: Vec::new(),
+            built_for: BuiltFor::default(),
             table: Vec::new(),
         }
     }
@@ -120,7 +120,7 @@ impl Maglev {
     /// The key's table entry, or the next eligible one after it.
     #[must_use]
     pub fn pick(&mut self, req: &PickRequest) -> EndpointId {
-        if self.built_for != req.known {
+        if self.built_for.changed(req) {
             self.rebuild(req.known);
         }
         let point = key_point(req.hash_key, self.key_space);
@@ -133,8 +133,6 @@ impl Maglev {
     }
 
     fn rebuild(&mut self, known: &[Endpoint]) {
-        self.built_for.clear();
-        self.built_for.extend_from_slice(known);
         self.table.clear();
         if known.is_empty() {
             return;
@@ -196,6 +194,7 @@ mod tests {
             eligible,
             known,
             hash_key: key,
+            known_generation: None,
         };
         b.pick(&req).0
     }

@@ -9,7 +9,9 @@
 //!
 //! ```text
 //! let mut b = Balancer::new(&config, &setup, &mut rng);
-//! let ep = b.pick(&PickRequest { now, eligible, known, hash_key }, &mut rng);
+//! let known_generation = None; // or a number that changes whenever `known` does
+//! let req = PickRequest { now, eligible, known, hash_key, known_generation };
+//! let ep = b.pick(&req, &mut rng);
 //! b.on_send(now, ep);                                  // the attempt leaves
 //! b.on_complete(later, ep, outcome, latency);          // its answer (or timeout) arrives
 //! // or b.on_cancel(later, ep) if the caller abandons it (a hedge that lost)
@@ -244,6 +246,11 @@ pub struct PickRequest<'a> {
     pub known: &'a [Endpoint],
     /// The request key for hashing balancers (ignored by the others).
     pub hash_key: u64,
+    /// A number the caller changes whenever `known` changes (an endpoint joins, leaves
+    /// or is reweighed), or `None` if it keeps none. Ring hash and maglev rebuild when
+    /// `known` changes: with a generation they tell in O(1); without, they compare
+    /// `known` with the list they were built over, O(n) per pick.
+    pub known_generation: Option<u64>,
 }
 
 /// A balancer of any kind (a closed enum: dispatch without allocation or `dyn`).
@@ -578,6 +585,7 @@ mod tests {
                     eligible,
                     known: &list,
                     hash_key: 0,
+                    known_generation: None,
                 };
                 let mut r2 = rng.clone();
                 let a = skipping

@@ -193,6 +193,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         let mut r = rng(11);
         let mut counts = vec![0u32; 16];
@@ -248,6 +249,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         // Endpoint 4 is busier; the others tie.
         let mut b = loaded(P2cConfig::default(), &[(4, 1)]);

@@ -207,6 +207,7 @@ mod tests {
                         eligible: &e,
                         known: &e,
                         hash_key: 0,
+                        known_generation: None,
                     };
                     assert_eq!(b.pick(&req, &mut r), EndpointId(want), "step {step}");
                 }
@@ -328,6 +329,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         let mut r = rng(13);
         for _ in 0..100 {
@@ -345,6 +347,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         assert_eq!(b.pick(&req, &mut rng(0)), EndpointId(5));
     }

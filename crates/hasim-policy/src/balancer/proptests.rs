@@ -137,7 +137,7 @@ proptest! {
                 match *op {
                     Op::Pick { mask, key } => {
                         let eligible = subset(&known, mask);
-                        let req = PickRequest { now, eligible: &eligible, known: &known, hash_key: key };
+                        let req = PickRequest { now, eligible: &eligible, known: &known, hash_key: key, known_generation: None };
                         let ep = b.pick(&req, &mut rng);
                         prop_assert!(
                             eligible.iter().any(|e| e.id == ep),
@@ -178,6 +178,7 @@ fn pick_counts(config: &BalancerConfig, eligible: &[Endpoint], picks: u64, seed:
         eligible,
         known: eligible,
         hash_key: 0,
+        known_generation: None,
     };
     for _ in 0..picks {
         counts[b.pick(&req, &mut rng).index()] += 1;
@@ -238,6 +239,7 @@ fn key_owners(config: &BalancerConfig, known: &[Endpoint], keys: u64) -> Vec<End
                 eligible: known,
                 known,
                 hash_key: k,
+                known_generation: None,
             };
             b.pick(&req, &mut rng)
         })

@@ -47,6 +47,7 @@ mod tests {
             eligible: &eps,
             known: &eps,
             hash_key: 0,
+            known_generation: None,
         };
         let mut rng = stream(3, Role::Policy, 0);
         let mut counts = [0u32; 10];

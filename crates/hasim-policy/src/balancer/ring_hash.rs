@@ -1,6 +1,6 @@
 //! Consistent hashing on a ring (Envoy RING_HASH, Karger et al.).
 
-use super::common::{fallback, is_eligible, key_point, mix64, weight_of};
+use super::common::{fallback, is_eligible, key_point, mix64, weight_of, BuiltFor};
 use super::PickRequest;
 use crate::{ConfigError, Endpoint, EndpointId};
 
@@ -63,12 +63,13 @@ impl RingHashConfig {
 /// Endpoint `e` gets `ring_size x weight` entries at `mix64(e << 32 | replica)`: a
 /// bijection, so no two entries collide and the ring is the same in every run. If
 /// that would exceed `MAX_RING_ENTRIES`, every count is scaled down in proportion
-/// (at least one entry each). The ring is rebuilt only when `known` changes.
+/// (at least one entry each). The ring is rebuilt only when `known` changes (O(1) to
+/// tell with the caller's `known_generation`).
 #[derive(Clone, Debug)]
 pub struct RingHash {
     ring_size: u64,
     key_space: u64,
-    built_for: Vec<Endpoint>,
+    built_for: BuiltFor,
     /// `(point, endpoint)`, sorted by point.
     ring: Vec<(u64, EndpointId)>,
 }
@@ -79,7 +80,7 @@ impl RingHash {
         RingHash {
             ring_size: config.ring_size,
             key_space: config.key_space,
-            built_for: Vec::new(),
+            built_for: BuiltFor::default(),
             ring: Vec::new(),
         }
     }
@@ -87,7 +88,7 @@ impl RingHash {
     /// The first eligible endpoint clockwise from the key's point.
     #[must_use]
     pub fn pick(&mut self, req: &PickRequest) -> EndpointId {
-        if self.built_for != req.known {
+        if self.built_for.changed(req) {
             self.rebuild(req.known);
         }
         let point = key_point(req.hash_key, self.key_space);
@@ -100,8 +101,6 @@ impl RingHash {
     }
 
     fn rebuild(&mut self, known: &[Endpoint]) {
-        self.built_for.clear();
-        self.built_for.extend_from_slice(known);
         self.ring.clear();
         let total_weight: u64 = known.iter().map(weight_of).sum();
         let wanted = u128::from(total_weight) * u128::from(self.ring_size);
@@ -132,6 +131,7 @@ mod tests {
             eligible,
             known,
             hash_key: key,
+            known_generation: None,
         };
         b.pick(&req).0
     }
@@ -202,6 +202,46 @@ mod tests {
         // An eligible endpoint missing from `known` still gets a deterministic pick.
         let stray = eps(&[9]);
         assert_eq!(pick(&mut b, &known, &stray, 3), 9);
+    }
+
+    /// With the caller's generation the ring is rebuilt when the generation moves,
+    /// not by comparing lists: a caller that keeps its promise (a new generation for
+    /// every change of `known`) pays O(1) per pick.
+    #[test]
+    fn a_known_generation_decides_when_to_rebuild() {
+        let config = RingHashConfig {
+            ring_size: 1,
+            key_space: 10,
+        };
+        let mut b = RingHash::new(&config);
+        let pick = |b: &mut RingHash, known: &[Endpoint], generation: u64| {
+            let req = PickRequest {
+                now: Instant::ZERO,
+                eligible: known,
+                known,
+                hash_key: 0,
+                known_generation: Some(generation),
+            };
+            b.pick(&req)
+        };
+        let _ = pick(&mut b, &eps(&[0, 1]), 1);
+        assert_eq!(b.ring.len(), 2);
+        // The same generation: the lists are not even looked at.
+        let _ = pick(&mut b, &eps(&[0, 1, 2]), 1);
+        assert_eq!(b.ring.len(), 2);
+        let _ = pick(&mut b, &eps(&[0, 1, 2]), 2);
+        assert_eq!(b.ring.len(), 3, "rebuilt for a new generation");
+        // Back to comparing lists when the caller keeps no generation.
+        let same = eps(&[0, 1, 2]);
+        let req = PickRequest {
+            now: Instant::ZERO,
+            eligible: &same,
+            known: &same,
+            hash_key: 0,
+            known_generation: None,
+        };
+        let _ = b.pick(&req);
+        assert_eq!(b.ring.len(), 3);
     }
 
     #[test]

@@ -58,6 +58,7 @@ mod tests {
             eligible: &eps,
             known: &eps,
             hash_key: 0,
+            known_generation: None,
         };
         let mut rr = RoundRobin::new(&mut stream(1, Role::Policy, 0));
         let picks: Vec<u32> = (0..6).map(|_| rr.pick(&req).0).collect();
@@ -76,6 +77,7 @@ mod tests {
             eligible: &eps,
             known: &eps,
             hash_key: 0,
+            known_generation: None,
         };
         let firsts: Vec<u32> = (0..8)
             .map(|i| {

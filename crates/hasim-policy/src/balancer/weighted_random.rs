@@ -42,6 +42,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         let mut r = rng(9);
         let mut counts = [0u32; 6];
@@ -61,6 +62,7 @@ mod tests {
             eligible: &e,
             known: &e,
             hash_key: 0,
+            known_generation: None,
         };
         let mut r = rng(1);
         assert!((0..20).all(|_| WeightedRandom.pick(&req, &mut r) == EndpointId(3)));

@@ -107,6 +107,7 @@ mod tests {
             eligible: e,
             known: e,
             hash_key: 0,
+            known_generation: None,
         }
     }
 

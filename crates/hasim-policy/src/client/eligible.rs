@@ -43,6 +43,9 @@ pub(crate) struct EligibleSet {
     pub(crate) known: Vec<Endpoint>,
     /// Eligible endpoints over all tiers.
     pub(crate) eligible_count: usize,
+    /// Changes whenever `known` does: hashing balancers rebuild only then
+    /// ([`crate::balancer::PickRequest::known_generation`]).
+    pub(crate) known_generation: u64,
 }
 
 /// Inserts `ep` into `list` (sorted by id) unless it is there; true if inserted.
@@ -96,7 +99,9 @@ impl EligibleSet {
     pub(crate) fn add(&mut self, ep: Endpoint, tier: u32, eligible: bool) {
         let t = self.tier_index(tier);
         insert_sorted(&mut self.tiers[t].known, ep);
-        insert_sorted(&mut self.known, ep);
+        if insert_sorted(&mut self.known, ep) {
+            self.known_generation += 1;
+        }
         if eligible && insert_sorted(&mut self.tiers[t].eligible, ep) {
             self.eligible_count += 1;
         }
@@ -104,7 +109,9 @@ impl EligibleSet {
 
     /// `id` of tier `tier` leaves; a tier left empty is dropped.
     pub(crate) fn remove(&mut self, id: EndpointId, tier: u32) {
-        remove_sorted(&mut self.known, id);
+        if remove_sorted(&mut self.known, id) {
+            self.known_generation += 1;
+        }
         let Ok(t) = self.tiers.binary_search_by_key(&tier, |t| t.tier) else {
             return;
         };
@@ -136,6 +143,7 @@ impl EligibleSet {
     /// `id` in tier `tier` now has `weight`.
     pub(crate) fn set_weight(&mut self, id: EndpointId, tier: u32, weight: u32) {
         reweigh(&mut self.known, id, weight);
+        self.known_generation += 1;
         if let Ok(t) = self.tiers.binary_search_by_key(&tier, |t| t.tier) {
             reweigh(&mut self.tiers[t].known, id, weight);
             reweigh(&mut self.tiers[t].eligible, id, weight);

@@ -754,12 +754,14 @@ impl<R: Rng> Client<R> {
             return Ok(p2c.pick_with_loads(candidates, load, rng));
         }
         let (known, hash_key) = (&set.known[..], c.hash_key);
+        let known_generation = Some(set.known_generation);
         if !avoid {
             let request = PickRequest {
                 now,
                 eligible: candidates,
                 known,
                 hash_key,
+                known_generation,
             };
             // Further attempts must not move a schedule the first attempts follow
             // (Envoy's weighted round robin answers a retry without consuming a slot).
@@ -776,6 +778,7 @@ impl<R: Rng> Client<R> {
             eligible: candidates,
             known,
             hash_key,
+            known_generation,
         };
         if let Some(picked) = balancer.pick_skipping(&request, skip, rng) {
             return Ok(picked);
@@ -787,6 +790,7 @@ impl<R: Rng> Client<R> {
             eligible: candidates,
             known,
             hash_key,
+            known_generation,
         };
         let picked = balancer.pick_again(&request, rng);
         for ep in scratch.iter() {

@@ -91,6 +91,11 @@ pub struct Engine {
     lanes: [VecDeque<Entry>; LANES],
     /// Bit `i` set while lane `i` is not empty (one test per pop when none is).
     lanes_busy: u16,
+    /// The lane whose front comes first and its key (`Some(None)`: no lane is busy),
+    /// while known: a push to a lane keeps it up to date, and only taking a lane's
+    /// front (or compacting) makes it unknown, so most peeks read it instead of
+    /// comparing every busy lane's front (each in its own cache line).
+    first_front: Option<Option<(usize, u128)>>,
     next_seq: u64,
     processed: u64,
     fingerprint: u64,
@@ -116,6 +121,7 @@ impl Engine {
             heap: PendingSet::new(),
             lanes: Default::default(),
             lanes_busy: 0,
+            first_front: Some(None),
             next_seq: 0,
             processed: 0,
             fingerprint: FNV_OFFSET,
@@ -184,6 +190,7 @@ impl Engine {
             PendingSet::capacity,
             |h, n| h.shrink_to(n),
         );
+        self.first_front = None;
         for (i, lane) in self.lanes.iter_mut().enumerate() {
             // `retain` keeps the survivors' order, so a lane stays sorted.
             lane.retain(&mut keep);
@@ -235,12 +242,20 @@ impl Engine {
     pub fn schedule_at_lane(&mut self, at: Instant, lane: usize, event: Event) {
         debug_assert!(at >= self.now, "scheduled {event:?} at {at} before now");
         let entry = self.entry(at, event);
-        let queue = &mut self.lanes[lane % LANES];
+        let lane = lane % LANES;
+        let queue = &mut self.lanes[lane];
         match queue.back() {
             Some(last) if last.time() > entry.time() => self.heap.push(entry),
-            _ => {
+            Some(_) => queue.push_back(entry), // behind the front: the first front stays
+            None => {
+                let key = entry.key;
                 queue.push_back(entry);
-                self.lanes_busy |= 1 << (lane % LANES);
+                self.lanes_busy |= 1 << lane;
+                if let Some(first) = &mut self.first_front {
+                    if first.is_none_or(|(_, k)| key < k) {
+                        *first = Some((lane, key));
+                    }
+                }
             }
         }
     }
@@ -256,7 +271,17 @@ impl Engine {
 
     /// The lane whose front entry comes first, if any lane has one.
     #[inline]
-    fn first_lane(&self) -> Option<(usize, u128)> {
+    fn first_lane(&mut self) -> Option<(usize, u128)> {
+        if let Some(first) = self.first_front {
+            return first;
+        }
+        let first = self.scan_lanes();
+        self.first_front = Some(first);
+        first
+    }
+
+    /// [`Engine::first_lane`] found by comparing every busy lane's front.
+    fn scan_lanes(&self) -> Option<(usize, u128)> {
         let mut busy = self.lanes_busy;
         let mut best: Option<(usize, u128)> = None;
         while busy != 0 {
@@ -328,6 +353,7 @@ impl Engine {
             Source::Lane(lane) => {
                 let queue = &mut self.lanes[lane];
                 let entry = queue.pop_front().expect("a peeked lane is not empty");
+                self.first_front = None;
                 if queue.is_empty() {
                     self.lanes_busy &= !(1 << lane);
                 }
@@ -412,6 +438,44 @@ mod tests {
         assert_eq!(order, vec![2, 4, 1, 3]);
         assert_eq!(e.now(), Instant(20));
         assert_eq!(e.processed(), 4);
+    }
+
+    /// Pushes to lanes (empty or not, in order or not) interleaved with pops: the
+    /// first front the engine keeps is always the one a scan of the lanes finds, and
+    /// the events leave in the order of a single heap.
+    #[test]
+    fn the_kept_first_front_matches_a_scan_of_the_lanes() {
+        let mut laned = Engine::new();
+        let mut plain = Engine::new();
+        let mut x: u64 = 12345;
+        let mut next = move || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        let mut popped = 0;
+        for i in 0..20_000u32 {
+            if next() % 3 != 0 {
+                let at = Instant(laned.now().as_nanos() + next() % 50);
+                let lane = (next() % LANES as u64) as usize;
+                let event = Event::ArrivalTick {
+                    client: ClientId(i),
+                };
+                laned.schedule_at_lane(at, lane, event);
+                plain.schedule_at(at, event);
+            } else if laned.peek_time().is_some() {
+                assert_eq!(laned.pop(), plain.pop());
+                popped += 1;
+            }
+            let scanned = laned.scan_lanes();
+            assert_eq!(laned.first_lane(), scanned);
+        }
+        assert!(popped > 5_000);
+        while let Some(event) = laned.pop() {
+            assert_eq!(Some(event), plain.pop());
+        }
+        assert_eq!(plain.pop(), None);
     }
 
     #[test]

@@ -755,14 +755,14 @@ impl<R: Rng> Client<R> {
         }
         let (known, hash_key) = (&set.known[..], c.hash_key);
         let known_generation = Some(set.known_generation);
+        let request = PickRequest {
+            now,
+            eligible: candidates,
+            known,
+            hash_key,
+            known_generation,
+        };
         if !avoid {
-            let request = PickRequest {
-                now,
-                eligible: candidates,
-                known,
-                hash_key,
-                known_generation,
-            };
             // Further attempts must not move a schedule the first attempts follow
             // (Envoy's weighted round robin answers a retry without consuming a slot).
             return Ok(if c.tried.is_empty() {
@@ -773,13 +773,6 @@ impl<R: Rng> Client<R> {
         }
         // Most kinds read the list around the skipped entries in place; the others get
         // a list without them, which costs a `memmove` out and back.
-        let request = PickRequest {
-            now,
-            eligible: candidates,
-            known,
-            hash_key,
-            known_generation,
-        };
         if let Some(picked) = balancer.pick_skipping(&request, skip, rng) {
             return Ok(picked);
         }

@@ -4,7 +4,9 @@
 //! makes; the mean and the maximum are kept exactly because they cost one integer
 //! each and readers compare them across variants to the nanosecond.
 
-use hdrhistogram::{Counter, Histogram};
+use hdrhistogram::Counter;
+
+use super::tally::Tally;
 
 /// Significant digits of the whole-run histogram: SCENARIO.md asks for at least 3.
 const SUMMARY_SIGFIG: u8 = 3;
@@ -17,43 +19,33 @@ pub(crate) fn ns_to_ms(ns: f64) -> f64 {
     ns / 1e6
 }
 
-/// Records `ns`, growing the (auto-resizing) histogram as needed; a value beyond
-/// what any histogram can hold (about 146 years) is clamped to the largest bucket
-/// rather than lost.
-fn record<T: Counter>(hist: &mut Histogram<T>, ns: u64) {
-    if hist.record(ns).is_err() {
-        hist.saturating_record(ns);
-    }
-}
-
 /// The latency distribution of `ok` calls, in nanoseconds.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Latency {
-    hist: Histogram<u64>,
+    tally: Tally<u64, SUMMARY_SIGFIG>,
+    count: u64,
     sum_ns: u128,
     max_ns: u64,
 }
 
 impl Latency {
-    /// An empty distribution (auto-resizing, lowest discernible value 1 ns).
+    /// An empty distribution.
     pub(crate) fn new() -> Latency {
-        Latency {
-            hist: Histogram::new(SUMMARY_SIGFIG).expect("3 significant digits are valid"),
-            sum_ns: 0,
-            max_ns: 0,
-        }
+        Latency::default()
     }
 
     /// Adds one `ok` call's latency.
+    #[inline]
     pub(crate) fn record(&mut self, ns: u64) {
-        record(&mut self.hist, ns);
+        self.tally.record(ns);
+        self.count += 1;
         self.sum_ns += u128::from(ns);
         self.max_ns = self.max_ns.max(ns);
     }
 
     /// Number of recorded calls.
     pub(crate) fn count(&self) -> u64 {
-        self.hist.len()
+        self.count
     }
 
     /// Exact mean in ms, `None` without calls.
@@ -67,39 +59,57 @@ impl Latency {
         (self.count() > 0).then(|| ns_to_ms(self.max_ns as f64))
     }
 
-    /// The `q` quantile in ms (HDR: the highest value equivalent to the bucket that
+    /// The quantiles `qs` in ms (HDR: the highest value equivalent to the bucket that
     /// holds the ceil(q * n)-th smallest call), capped at the exact maximum so no
     /// percentile exceeds `latency_max_ms`; `None` without calls.
+    pub(crate) fn quantiles_ms<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
+        quantiles_ms(&self.tally, self.max_ns, qs)
+    }
+
+    /// One quantile in ms, as [`Latency::quantiles_ms`] gives it.
+    #[cfg(test)]
     pub(crate) fn quantile_ms(&self, q: f64) -> Option<f64> {
-        (self.count() > 0).then(|| ns_to_ms(self.hist.value_at_quantile(q).min(self.max_ns) as f64))
+        self.quantiles_ms([q])[0]
     }
 }
 
-/// A window's latency distribution: allocated on its first `ok` call, so windows
-/// without successes (or a run with tiny windows) cost no histogram.
+/// A window's latency distribution: its counts grow on its first `ok` call, so
+/// windows without successes (or a run with tiny windows) cost no histogram. `u32`
+/// counters saturate instead of wrapping, and no window sees four billion calls in one
+/// bucket.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct WindowLatency {
-    hist: Option<Box<Histogram<u32>>>,
+    tally: Tally<u32, WINDOW_SIGFIG>,
     max_ns: u64,
 }
 
 impl WindowLatency {
-    /// Adds one `ok` call's latency. `u32` counters saturate instead of wrapping, and
-    /// no window sees four billion calls in one bucket.
+    /// Adds one `ok` call's latency.
+    #[inline]
     pub(crate) fn record(&mut self, ns: u64) {
-        let hist = self.hist.get_or_insert_with(|| {
-            Box::new(Histogram::new(WINDOW_SIGFIG).expect("2 significant digits are valid"))
-        });
-        record(hist, ns);
+        self.tally.record(ns);
         self.max_ns = self.max_ns.max(ns);
     }
 
-    /// The `q` quantile in ms, capped at the window's exact maximum; `None` without
+    /// The quantiles `qs` in ms, capped at the window's exact maximum; `None` without
     /// `ok` calls.
-    pub(crate) fn quantile_ms(&self, q: f64) -> Option<f64> {
-        let hist = self.hist.as_ref()?;
-        Some(ns_to_ms(hist.value_at_quantile(q).min(self.max_ns) as f64))
+    pub(crate) fn quantiles_ms<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
+        quantiles_ms(&self.tally, self.max_ns, qs)
     }
+}
+
+/// The quantiles `qs` of `tally` in ms, each capped at `max_ns`; `None` if empty. The
+/// histogram is built once for all of them.
+fn quantiles_ms<C: Counter + Copy, const S: u8, const N: usize>(
+    tally: &Tally<C, S>,
+    max_ns: u64,
+    qs: [f64; N],
+) -> [Option<f64>; N] {
+    if tally.is_empty() {
+        return [None; N];
+    }
+    let hist = tally.histogram();
+    qs.map(|q| Some(ns_to_ms(hist.value_at_quantile(q).min(max_ns) as f64)))
 }
 
 #[cfg(test)]
@@ -149,9 +159,9 @@ mod tests {
         lat.record(0);
         assert_eq!(lat.quantile_ms(0.99), Some(0.0));
         let mut w = WindowLatency::default();
-        assert_eq!(w.quantile_ms(0.5), None);
+        assert_eq!(w.quantiles_ms([0.5]), [None]);
         w.record(1_500_000);
-        let p = w.quantile_ms(0.5).unwrap();
+        let p = w.quantiles_ms([0.5])[0].unwrap();
         assert!((p - 1.5).abs() <= 1.5 * 0.01, "{p}");
     }
 

@@ -37,6 +37,7 @@ mod recorder;
 mod rows;
 pub mod spread;
 pub mod stats;
+mod tally;
 
 pub use faults::{recovery, FaultLog, FaultSpan};
 pub use measured::Measured;

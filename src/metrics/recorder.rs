@@ -195,6 +195,7 @@ impl Recorder {
             .count();
         let spread = server_spread(servers);
         let failed = |r: FailReason| self.failed[r.index()];
+        let [p50, p90, p99, p999] = self.latency.quantiles_ms([0.5, 0.9, 0.99, 0.999]);
         let summary = Summary {
             calls: self.calls,
             ok: self.ok,
@@ -210,10 +211,10 @@ impl Recorder {
             attempts: self.attempts,
             attempts_per_call: ratio(self.attempts, self.calls),
             latency_mean_ms: self.latency.mean_ms(),
-            latency_p50_ms: self.latency.quantile_ms(0.5),
-            latency_p90_ms: self.latency.quantile_ms(0.9),
-            latency_p99_ms: self.latency.quantile_ms(0.99),
-            latency_p999_ms: self.latency.quantile_ms(0.999),
+            latency_p50_ms: p50,
+            latency_p90_ms: p90,
+            latency_p99_ms: p99,
+            latency_p999_ms: p999,
             latency_max_ms: self.latency.max_ms(),
             load_max_over_mean: spread.max_over_mean,
             load_cv: spread.cv,
@@ -234,14 +235,15 @@ impl Recorder {
     /// The `timeseries.csv` row of window `index`.
     fn window_row(&self, index: usize) -> WindowRow {
         let w = &self.windows[index];
+        let [p50, p99] = w.latency.quantiles_ms([0.5, 0.99]);
         WindowRow {
             t_s: (index as u64 * self.window_ns) as f64 / 1e9,
             calls: w.calls,
             ok: w.ok,
             failed: w.failed,
             availability: ratio(w.ok, w.calls),
-            latency_p50_ms: w.latency.quantile_ms(0.5),
-            latency_p99_ms: w.latency.quantile_ms(0.99),
+            latency_p50_ms: p50,
+            latency_p99_ms: p99,
             attempts: w.attempts,
             servers_up: w.servers_up,
             degraded: w.degraded,

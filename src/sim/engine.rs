@@ -53,8 +53,9 @@ impl Keyed for Entry {
 }
 
 /// How many FIFO lanes the engine keeps (lane numbers are `0..LANES`): one per class of
-/// client timer, and one for each direction of network transit.
-pub const LANES: usize = Timer::CLASSES + 2;
+/// client timer, one for each direction of network transit, and one for open-loop
+/// arrivals.
+pub const LANES: usize = Timer::CLASSES + 3;
 
 /// The lane of requests in transit to their servers. With a constant latency (no fault
 /// on the path, or a fault that only drops) they arrive in the order they were sent,
@@ -63,6 +64,14 @@ pub const LANE_REQUESTS: usize = Timer::CLASSES;
 
 /// The lane of answers in transit back to their clients (in order for the same reason).
 pub const LANE_RESPONSES: usize = Timer::CLASSES + 1;
+
+/// The lane of open-loop arrivals. A single client instance's arrivals come in time
+/// order, so a W1-like run (one instance) keeps its next arrival out of the heap; with
+/// many instances an arrival that comes before the lane's last one goes to the heap.
+pub const LANE_ARRIVALS: usize = Timer::CLASSES + 2;
+
+// `Engine::lanes_busy` has one bit per lane.
+const _: () = assert!(LANES <= u16::BITS as usize);
 
 /// Where the next event waits: the heap or one of the lanes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,6 +18,7 @@ use super::client::{Attempt, ClientInstance, Owner};
 use super::closed_form::{self, ClosedForm};
 use super::discovery::{Registry, RegistryEffect, RegistryTimer};
 use super::engine::Engine;
+use super::engine::LANE_ARRIVALS;
 use super::engine::LANE_REQUESTS;
 use super::engine::LANE_RESPONSES;
 use super::event::Event;
@@ -747,8 +748,9 @@ impl World {
             return;
         }
         let next = Instant(self.clients[client.index()].next_arrival_ns());
+        let event = Event::ArrivalTick { client };
         self.engine
-            .schedule_at(next.max(now), Event::ArrivalTick { client });
+            .schedule_at_lane(next.max(now), LANE_ARRIVALS, event);
         self.start_call(client);
     }
 

@@ -100,6 +100,10 @@ pub struct Engine {
     lanes: [VecDeque<Entry>; LANES],
     /// Bit `i` set while lane `i` is not empty (one test per pop when none is).
     lanes_busy: u16,
+    /// The key of each busy lane's front (stale for an idle lane), side by side:
+    /// finding the first front reads these two or three lines, not one line in each
+    /// lane's buffer (at fleet scale those scans were 19% of all instructions).
+    front_keys: [u128; LANES],
     /// The lane whose front comes first and its key (`Some(None)`: no lane is busy),
     /// while known: a push to a lane keeps it up to date, and only taking a lane's
     /// front (or compacting) makes it unknown, so most peeks read it instead of
@@ -130,6 +134,7 @@ impl Engine {
             heap: PendingSet::new(),
             lanes: Default::default(),
             lanes_busy: 0,
+            front_keys: [0; LANES],
             first_front: Some(None),
             next_seq: 0,
             processed: 0,
@@ -203,8 +208,9 @@ impl Engine {
         for (i, lane) in self.lanes.iter_mut().enumerate() {
             // `retain` keeps the survivors' order, so a lane stays sorted.
             lane.retain(&mut keep);
-            if lane.is_empty() {
-                self.lanes_busy &= !(1 << i);
+            match lane.front() {
+                Some(front) => self.front_keys[i] = front.key,
+                None => self.lanes_busy &= !(1 << i),
             }
             shrink_if_sparse(lane, VecDeque::len, VecDeque::capacity, |q, n| {
                 q.shrink_to(n)
@@ -260,6 +266,7 @@ impl Engine {
                 let key = entry.key;
                 queue.push_back(entry);
                 self.lanes_busy |= 1 << lane;
+                self.front_keys[lane] = key;
                 if let Some(first) = &mut self.first_front {
                     if first.is_none_or(|(_, k)| key < k) {
                         *first = Some((lane, key));
@@ -292,19 +299,20 @@ impl Engine {
     /// [`Engine::first_lane`] found by comparing every busy lane's front.
     fn scan_lanes(&self) -> Option<(usize, u128)> {
         let mut busy = self.lanes_busy;
-        let mut best: Option<(usize, u128)> = None;
+        if busy == 0 {
+            return None;
+        }
+        let (mut best_lane, mut best_key) = (0, u128::MAX);
         while busy != 0 {
             let lane = busy.trailing_zeros() as usize;
             busy &= busy - 1;
-            let key = self.lanes[lane]
-                .front()
-                .expect("busy lanes are not empty")
-                .key;
-            if best.is_none_or(|(_, k)| key < k) {
-                best = Some((lane, key));
+            let key = self.front_keys[lane];
+            // `<=`: a (theoretical) key of u128::MAX is still found; keys are unique.
+            if key <= best_key {
+                (best_lane, best_key) = (lane, key);
             }
         }
-        best
+        Some((best_lane, best_key))
     }
 
     /// Schedules `event` after `delay`.
@@ -363,8 +371,9 @@ impl Engine {
                 let queue = &mut self.lanes[lane];
                 let entry = queue.pop_front().expect("a peeked lane is not empty");
                 self.first_front = None;
-                if queue.is_empty() {
-                    self.lanes_busy &= !(1 << lane);
+                match queue.front() {
+                    Some(front) => self.front_keys[lane] = front.key,
+                    None => self.lanes_busy &= !(1 << lane),
                 }
                 entry
             }
@@ -449,6 +458,15 @@ mod tests {
         assert_eq!(e.processed(), 4);
     }
 
+    impl Engine {
+        /// The first front found in the lanes themselves (what `front_keys` mirrors).
+        fn scan_queues(&self) -> Option<(usize, u128)> {
+            let fronts = self.lanes.iter().enumerate();
+            let fronts = fronts.filter_map(|(lane, q)| q.front().map(|e| (lane, e.key)));
+            fronts.min_by_key(|&(_, key)| key)
+        }
+    }
+
     /// Pushes to lanes (empty or not, in order or not) interleaved with pops: the
     /// first front the engine keeps is always the one a scan of the lanes finds, and
     /// the events leave in the order of a single heap.
@@ -478,6 +496,11 @@ mod tests {
                 popped += 1;
             }
             let scanned = laned.scan_lanes();
+            assert_eq!(
+                scanned,
+                laned.scan_queues(),
+                "the kept front keys are the fronts"
+            );
             assert_eq!(laned.first_lane(), scanned);
         }
         assert!(popped > 5_000);

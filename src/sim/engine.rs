@@ -100,21 +100,28 @@ pub struct Engine {
     lanes: [VecDeque<Entry>; LANES],
     /// Bit `i` set while lane `i` is not empty (one test per pop when none is).
     lanes_busy: u16,
-    /// The key of each busy lane's front (stale for an idle lane), side by side:
-    /// finding the first front reads these two or three lines, not one line in each
-    /// lane's buffer (at fleet scale those scans were 19% of all instructions).
+    /// The key of each lane's front, `u128::MAX` for an idle lane (no entry has
+    /// that key: its sequence number would be the 2^64-th), side by side: finding the
+    /// first front is a minimum over this small array, not a look into each busy
+    /// lane's buffer.
     front_keys: [u128; LANES],
-    /// The lane whose front comes first and its key (`Some(None)`: no lane is busy),
-    /// while known: a push to a lane keeps it up to date, and only taking a lane's
-    /// front (or compacting) makes it unknown, so most peeks read it instead of
-    /// comparing every busy lane's front (each in its own cache line).
-    first_front: Option<Option<(usize, u128)>>,
+    /// Whether `first_lane` and `first_key` are up to date: a push to a lane keeps
+    /// them so, and only taking a lane's front (or compacting) makes them stale, so
+    /// most peeks read them instead of comparing every busy lane's front.
+    first_known: bool,
+    /// The lane whose front comes first ([`NO_LANE`] when no lane is busy).
+    first_lane: usize,
+    /// That front's key (`u128::MAX` when no lane is busy).
+    first_key: u128,
     next_seq: u64,
     processed: u64,
     fingerprint: u64,
     /// The heap length at which [`Engine::wants_compaction`] next says yes.
     compact_at: usize,
 }
+
+/// `Engine::first_lane` when no lane is busy.
+const NO_LANE: usize = usize::MAX;
 
 /// The smallest heap worth compacting: below it the dead entries cost little memory.
 const MIN_COMPACT: usize = 4096;
@@ -134,8 +141,10 @@ impl Engine {
             heap: PendingSet::new(),
             lanes: Default::default(),
             lanes_busy: 0,
-            front_keys: [0; LANES],
-            first_front: Some(None),
+            front_keys: [u128::MAX; LANES],
+            first_known: true,
+            first_lane: NO_LANE,
+            first_key: u128::MAX,
             next_seq: 0,
             processed: 0,
             fingerprint: FNV_OFFSET,
@@ -204,13 +213,13 @@ impl Engine {
             PendingSet::capacity,
             |h, n| h.shrink_to(n),
         );
-        self.first_front = None;
+        self.first_known = false;
         for (i, lane) in self.lanes.iter_mut().enumerate() {
             // `retain` keeps the survivors' order, so a lane stays sorted.
             lane.retain(&mut keep);
-            match lane.front() {
-                Some(front) => self.front_keys[i] = front.key,
-                None => self.lanes_busy &= !(1 << i),
+            self.front_keys[i] = lane.front().map_or(u128::MAX, |front| front.key);
+            if lane.is_empty() {
+                self.lanes_busy &= !(1 << i);
             }
             shrink_if_sparse(lane, VecDeque::len, VecDeque::capacity, |q, n| {
                 q.shrink_to(n)
@@ -267,10 +276,8 @@ impl Engine {
                 queue.push_back(entry);
                 self.lanes_busy |= 1 << lane;
                 self.front_keys[lane] = key;
-                if let Some(first) = &mut self.first_front {
-                    if first.is_none_or(|(_, k)| key < k) {
-                        *first = Some((lane, key));
-                    }
+                if self.first_known && (self.first_lane == NO_LANE || key < self.first_key) {
+                    (self.first_lane, self.first_key) = (lane, key);
                 }
             }
         }
@@ -281,38 +288,32 @@ impl Engine {
     fn entry(&mut self, at: Instant, event: Event) -> Entry {
         let at = at.max(self.now);
         let key = (u128::from(at.as_nanos()) << 64) | u128::from(self.next_seq);
+        debug_assert!(key != u128::MAX, "the largest key marks an idle lane");
         self.next_seq += 1;
         Entry { key, event }
     }
 
-    /// The lane whose front entry comes first, if any lane has one.
+    /// The lane whose front entry comes first and its key, if any lane has one.
     #[inline]
     fn first_lane(&mut self) -> Option<(usize, u128)> {
-        if let Some(first) = self.first_front {
-            return first;
+        if !self.first_known {
+            let (lane, key) = self.scan_lanes().unwrap_or((NO_LANE, u128::MAX));
+            (self.first_lane, self.first_key, self.first_known) = (lane, key, true);
         }
-        let first = self.scan_lanes();
-        self.first_front = Some(first);
-        first
+        (self.first_lane != NO_LANE).then_some((self.first_lane, self.first_key))
     }
 
-    /// [`Engine::first_lane`] found by comparing every busy lane's front.
+    /// [`Engine::first_lane`] found by comparing the lanes' front keys.
     fn scan_lanes(&self) -> Option<(usize, u128)> {
-        let mut busy = self.lanes_busy;
-        if busy == 0 {
-            return None;
-        }
-        let (mut best_lane, mut best_key) = (0, u128::MAX);
-        while busy != 0 {
-            let lane = busy.trailing_zeros() as usize;
-            busy &= busy - 1;
-            let key = self.front_keys[lane];
-            // `<=`: a (theoretical) key of u128::MAX is still found; keys are unique.
-            if key <= best_key {
-                (best_lane, best_key) = (lane, key);
+        // Every lane, busy or not (an idle one holds the largest key): a fixed loop
+        // the compiler unrolls into conditional moves, with no branch to mispredict.
+        let mut best = (0, self.front_keys[0]);
+        for (lane, &key) in self.front_keys.iter().enumerate().skip(1) {
+            if key < best.1 {
+                best = (lane, key);
             }
         }
-        Some((best_lane, best_key))
+        (best.1 != u128::MAX).then_some(best)
     }
 
     /// Schedules `event` after `delay`.
@@ -370,10 +371,13 @@ impl Engine {
             Source::Lane(lane) => {
                 let queue = &mut self.lanes[lane];
                 let entry = queue.pop_front().expect("a peeked lane is not empty");
-                self.first_front = None;
+                self.first_known = false;
                 match queue.front() {
                     Some(front) => self.front_keys[lane] = front.key,
-                    None => self.lanes_busy &= !(1 << lane),
+                    None => {
+                        self.front_keys[lane] = u128::MAX;
+                        self.lanes_busy &= !(1 << lane);
+                    }
                 }
                 entry
             }

@@ -99,6 +99,19 @@ impl<T> Slab<T> {
         Some(value)
     }
 
+    /// Ends `ticket`'s entry in place (dropping it there, without moving it out);
+    /// false if it had already ended.
+    pub(crate) fn free(&mut self, ticket: Ticket) -> bool {
+        match self.slots.get_mut(ticket.slot as usize) {
+            Some((gen, value @ Some(_))) if *gen == ticket.gen => {
+                *value = None;
+                self.free.push(ticket.slot);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Slots held in memory, live or free.
     pub(crate) fn slots_held(&self) -> usize {
         self.slots.capacity()
@@ -148,5 +161,9 @@ mod tests {
         );
         assert_eq!(slab.get(b), Some(&"b"));
         assert_eq!(slab.len(), 1);
+        assert!(slab.free(b), "freed in place");
+        assert!(!slab.free(b), "a ticket ends once");
+        assert_eq!(slab.get(b), None);
+        assert_eq!(slab.len(), 0);
     }
 }

@@ -903,12 +903,16 @@ impl<R: Rng> Client<R> {
     /// `call` ends with `result`: the client-scope breaker learns it, the fallback
     /// applies, its outstanding attempts are abandoned and its slot freed.
     fn finish_call(&mut self, now: Instant, call: CallId, result: CallResult) {
-        let Some(c) = self.calls.remove(call.0) else {
+        let Some(c) = self.calls.get_mut(call.0) else {
             return;
         };
-        if c.breaker_admitted {
+        // Read in place and free the slot: moving the whole call out copied it.
+        let (started, breaker_admitted) = (c.start, c.breaker_admitted);
+        let pending = std::mem::take(&mut c.pending);
+        self.calls.free(call.0);
+        if breaker_admitted {
             if let Some(b) = &mut self.call_breaker {
-                let latency = now.since(c.start);
+                let latency = now.since(started);
                 match result {
                     CallResult::Ok => b.on_outcome(now, Outcome::Success, latency),
                     CallResult::Failed(reason) => match reason.attempt_kind() {
@@ -930,10 +934,10 @@ impl<R: Rng> Client<R> {
         };
         self.actions.push_back(Action::FinishCall {
             call,
-            started: c.start,
+            started,
             result,
         });
-        for &attempt in &c.pending {
+        for &attempt in &pending {
             let Some(a) = self.attempts.remove(attempt.0) else {
                 continue;
             };

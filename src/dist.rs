@@ -121,20 +121,23 @@ impl Dist {
 /// saturating instead of overflowing; negative and NaN give 0.
 ///
 /// Without SSE4.1 in the target's baseline, `f64::round` is a call to a software
-/// routine: 1.3% of W1's time for one sample per call (`perf`, issue 14). Truncating
-/// with a cast and comparing the exact remainder with one half gives the same result:
-/// for `x >= 1` the truncation is at least `x / 2`, so `x - trunc(x)` is exact
-/// (Sterbenz), and from 2^52 up every float is already whole.
+/// routine: 1.3% of W1's time for one sample per call (`perf`, issue 14). For the
+/// usual sample, in `[0, 2^63)`, truncating through `i64` (one instruction each way;
+/// `u64` conversions take several) and comparing the exact remainder with one half
+/// gives the same result: for `x >= 1` the truncation is at least `x / 2`, so
+/// `x - trunc(x)` is exact (Sterbenz), and from 2^52 up every float is whole.
 #[inline]
 fn to_ns(x: f64) -> u64 {
-    if x >= u64::MAX as f64 {
-        return u64::MAX;
+    const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+    if (0.0..TWO_TO_63).contains(&x) {
+        let whole = x as i64;
+        let up = x - whole as f64 >= 0.5;
+        return (whole + i64::from(up)) as u64;
     }
-    let whole = x as u64; // truncates; saturates to 0 below zero and for NaN
-    if x - whole as f64 >= 0.5 {
-        whole + 1
+    if x >= u64::MAX as f64 {
+        u64::MAX
     } else {
-        whole
+        x.round() as u64 // negative, NaN (both 0), or in [2^63, 2^64)
     }
 }
 
@@ -384,6 +387,8 @@ mod tests {
             4_503_599_627_370_497.0, // 2^52 + 1
             9_007_199_254_740_993.0,
             9.3e18,
+            9_223_372_036_854_775_808.0, // 2^63
+            9_223_372_036_854_774_784.0, // the float just below 2^63
             u64::MAX as f64,
             1.8e19,
         ];

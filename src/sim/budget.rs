@@ -62,9 +62,10 @@ pub struct Parts<'a> {
     pub servers: &'a [Server],
 }
 
-/// Drops dead timers (and messages of requests no longer in the world) once the
-/// pending events have doubled since the last time. Called every [`CHECK_EVERY`]
-/// events, so the queue outgrows its live part by at most that many events' pushes.
+/// Drops dead timers (and messages of requests no longer in the world) from each
+/// queue of pending events (the heap, a lane) that has grown fourfold since it was
+/// last compacted ([`Engine::compact_grown`]). Called every [`CHECK_EVERY`] events, so a
+/// queue outgrows its live part by at most that many events' pushes.
 /// The order of the remaining events does not change, nor any output.
 pub fn compact_timers(
     engine: &mut Engine,
@@ -83,7 +84,7 @@ pub fn compact_timers(
         | Event::ResponseArrive { attempt, gen, .. } => !attempts.is_live(attempt, gen),
         _ => false,
     };
-    engine.compact(is_dead, measure_end, drain_end);
+    engine.compact_grown(is_dead, measure_end, drain_end);
 }
 
 /// Ends the run if its growing state holds more than `max_memory` bytes

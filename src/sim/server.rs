@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 
 use rand::Rng;
+use smallvec::SmallVec;
 
 use super::closed_form::ClosedForm;
 use super::event::Reply;
@@ -74,47 +75,76 @@ pub enum ServerState {
 }
 
 /// A server: workers, a FIFO queue, and counters over the measured interval.
+///
+/// `repr(C)` and aligned to a cache line so that what a request touches is in the
+/// first three lines (the fleet workload has a thousand servers, each visited every
+/// few milliseconds, long enough for its lines to leave a 2 MB cache): the worker and
+/// fault state, then the arrival time and the per-request counters, then the queue
+/// and the requests in service. The queue limit (read only when every worker is
+/// busy), the random streams and the names come after.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub struct Server {
-    /// Its group.
-    pub group: GroupId,
-    /// Workers.
-    pub concurrency: u32,
     /// Workers busy now.
     pub busy: u32,
-    /// Attempts waiting for a worker.
-    pub queue: VecDeque<RequestId>,
-    /// Waiting attempts allowed.
-    pub queue_limit: QueueLimit,
-    /// Serving, or down (and how it looks to clients).
-    pub state: ServerState,
+    /// Workers.
+    pub concurrency: u32,
     /// The server's life; work started in an earlier life is lost.
     pub epoch: u32,
-    /// Service times and error draws.
-    pub rng: SimRng,
-    /// Latency and loss of its answers.
-    pub net_rng: SimRng,
-    /// Counters restricted to the measured interval.
-    pub stats: ServerStats,
-    /// When it last came up (for up time).
-    pub up_since: Instant,
-    /// Attempts being served now (lost if it crashes).
-    pub in_service: Vec<RequestId>,
+    /// Its group.
+    pub group: GroupId,
+    /// Serving, or down (and how it looks to clients).
+    pub state: ServerState,
     /// Service-time multiplier from active `slow` faults.
     pub slow_factor: f64,
     /// Probability of answering with an error at once, from active `errors` faults.
     pub fail_fast_rate: f64,
-    /// When it last received an attempt (for `time_to_drain_s`).
-    pub last_arrival: Option<Instant>,
-    /// Removed by the autoscaler: deregistered, then stopped for good.
-    pub retired: bool,
-    /// Worker-nanoseconds of service so far (for autoscaling), up to `busy_changed_at`.
-    pub busy_integral: u128,
     /// When `busy` last changed.
     pub busy_changed_at: Instant,
+    /// Worker-nanoseconds of service so far (for autoscaling), up to `busy_changed_at`.
+    pub busy_integral: u128,
+    /// When it last received an attempt (for `time_to_drain_s`).
+    pub last_arrival: Option<Instant>,
+    /// The counters each request updates (see [`Server::stats`]).
+    counts: Counts,
+    /// Attempts waiting for a worker.
+    pub queue: VecDeque<RequestId>,
+    /// Attempts being served now (lost if it crashes); inline up to four workers.
+    pub in_service: SmallVec<[RequestId; 4]>,
+    /// Waiting attempts allowed.
+    pub queue_limit: QueueLimit,
+    /// Service times and error draws.
+    pub rng: SimRng,
+    /// Latency and loss of its answers.
+    pub net_rng: SimRng,
+    /// Its name and group, and the counters not updated per request (up time);
+    /// [`Server::stats`] adds the per-request ones.
+    pub stats: ServerStats,
+    /// When it last came up (for up time).
+    pub up_since: Instant,
+    /// Removed by the autoscaler: deregistered, then stopped for good.
+    pub retired: bool,
     /// Its queue solved at send time, when nothing can disturb it (`closed_form.rs`);
     /// then `busy`, `queue` and `in_service` stay empty.
     pub closed_form: Option<ClosedForm>,
+}
+
+/// The counters of [`ServerStats`] that every request updates, restricted to the
+/// measured interval, kept in the server's second line rather than in `stats` (whose
+/// layout is not ours and which holds the names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+struct Counts {
+    /// Worker-nanoseconds of service.
+    busy_ns: u128,
+    /// Requests received.
+    received: u64,
+    /// Requests served.
+    served: u64,
+    /// Requests turned away by a full queue.
+    rejected: u64,
+    /// Requests answered with an error.
+    errors: u64,
 }
 
 /// The counters of server `index` of group `g` before its first request (shared with
@@ -148,26 +178,46 @@ impl Server {
         in_target: bool,
     ) -> Server {
         Server {
-            group: gi,
-            concurrency: g.concurrency,
             busy: 0,
-            queue: VecDeque::new(),
-            queue_limit: g.queue,
-            state: ServerState::Up,
+            concurrency: g.concurrency,
             epoch: 0,
+            group: gi,
+            state: ServerState::Up,
+            slow_factor: 1.0,
+            fail_fast_rate: 0.0,
+            busy_changed_at: Instant::ZERO,
+            busy_integral: 0,
+            last_arrival: None,
+            counts: Counts::default(),
+            queue: VecDeque::new(),
+            in_service: SmallVec::new(),
+            queue_limit: g.queue,
             rng: stream(seed, Role::Service, id),
             net_rng: stream(seed, Role::Network, id),
             stats: idle_stats(g, index, in_target),
             up_since: Instant::ZERO,
-            in_service: Vec::new(),
-            slow_factor: 1.0,
-            fail_fast_rate: 0.0,
-            last_arrival: None,
             retired: false,
-            busy_integral: 0,
-            busy_changed_at: Instant::ZERO,
             closed_form: None,
         }
+    }
+
+    /// Its counters over the measured interval, those updated per request included.
+    pub fn stats(&self) -> ServerStats {
+        let c = self.counts;
+        ServerStats {
+            received: c.received,
+            served: c.served,
+            rejected: c.rejected,
+            errors: c.errors,
+            busy_ns: c.busy_ns,
+            ..self.stats.clone()
+        }
+    }
+
+    /// Adds busy time counted after the fact (a closed-form service that ended
+    /// after the measured interval, once the run got that far).
+    pub fn add_busy_ns(&mut self, busy_ns: u128) {
+        self.counts.busy_ns += busy_ns;
     }
 
     /// True while it serves.
@@ -234,9 +284,9 @@ impl Server {
         let error_rate = if probe { 0.0 } else { error_rate };
         let failed = error_rate > 0.0 && self.rng.random::<f64>() < error_rate;
         if ended_in_measure && !probe {
-            self.stats.served += 1;
+            self.counts.served += 1;
             if failed {
-                self.stats.errors += 1;
+                self.counts.errors += 1;
             }
         }
         if failed {
@@ -270,14 +320,14 @@ impl Server {
             return Arrival::Answer(Reply::Ok); // a free health check: no worker needed
         }
         if in_measure && !is_probe {
-            self.stats.received += 1;
+            self.counts.received += 1;
         }
         // A fail-fast gray failure answers with an error at once; health checks,
         // which hit a different handler, still pass.
         if !is_probe && self.fail_fast_rate > 0.0 && self.rng.random::<f64>() < self.fail_fast_rate
         {
             if in_measure {
-                self.stats.errors += 1;
+                self.counts.errors += 1;
             }
             return Arrival::Answer(Reply::Error);
         }
@@ -291,7 +341,7 @@ impl Server {
             Arrival::Queued
         } else {
             if in_measure && !is_probe {
-                self.stats.rejected += 1;
+                self.counts.rejected += 1;
             }
             Arrival::Answer(Reply::Rejected)
         }
@@ -337,7 +387,7 @@ impl Server {
         if let Some(i) = self.in_service.iter().position(|&x| x == attempt) {
             self.in_service.swap_remove(i);
         }
-        self.stats.busy_ns += u128::from(measured.overlap_ns(started, now));
+        self.counts.busy_ns += u128::from(measured.overlap_ns(started, now));
         Some(self.end_service(error_rate, probe, measured.contains(now)))
     }
 
@@ -366,13 +416,13 @@ impl Server {
         if !is_probe {
             self.last_arrival = Some(arrive);
             if in_measure {
-                self.stats.received += 1;
+                self.counts.received += 1;
             }
         }
         let queue = self.closed_form.as_mut().expect("a closed-form server");
         let Some(start) = queue.start_of(arrive.as_nanos()) else {
             if in_measure && !is_probe {
-                self.stats.rejected += 1;
+                self.counts.rejected += 1;
             }
             return answer(Reply::Rejected);
         };
@@ -384,7 +434,7 @@ impl Server {
         let busy_ns = measured.overlap_ns(Instant(start), done);
         let mut busy_tail_ns = None;
         if done < measured.end {
-            self.stats.busy_ns += u128::from(busy_ns);
+            self.counts.busy_ns += u128::from(busy_ns);
         } else if busy_ns > 0 {
             busy_tail_ns = Some(busy_ns);
         }
@@ -416,10 +466,10 @@ impl Server {
         self.stats.up_ns += measured.overlap_ns(self.up_since, now);
         self.settle_busy(now);
         for &attempt in &self.in_service {
-            self.stats.busy_ns += u128::from(measured.overlap_ns(started(attempt), now));
+            self.counts.busy_ns += u128::from(measured.overlap_ns(started(attempt), now));
         }
         self.busy = 0;
-        lost.append(&mut self.in_service);
+        lost.extend(self.in_service.drain(..));
         lost.extend(self.queue.drain(..));
         true
     }
@@ -482,6 +532,40 @@ arrival = { process = "poisson", rate = 100 }
         end: Instant(100 * MS),
     };
 
+    /// What a request touches is in the server's first three cache lines (the
+    /// streams and names after them), and the requests in service of a server with
+    /// up to four workers are inline.
+    #[test]
+    fn per_request_fields_are_in_the_first_three_lines() {
+        use std::mem::{align_of, offset_of, size_of};
+        assert_eq!(align_of::<Server>(), 64);
+        let ends = [
+            offset_of!(Server, busy_integral) + size_of::<u128>(),
+            offset_of!(Server, counts) + size_of::<Counts>(),
+            offset_of!(Server, in_service) + size_of::<SmallVec<[RequestId; 4]>>(),
+        ];
+        assert_eq!(
+            ends[0], 64,
+            "the worker and fault state fill the first line"
+        );
+        assert_eq!(
+            ends[1], 128,
+            "the arrival time and counters fill the second"
+        );
+        assert!(
+            ends[2] <= 192,
+            "the queue and requests in service: {}",
+            ends[2]
+        );
+        assert!(offset_of!(Server, queue_limit) < offset_of!(Server, rng));
+        let g = group();
+        let mut s = Server::new(&g, GroupId(0), 0, 0, 1, true);
+        for a in 0..4 {
+            s.in_service.push(RequestId(a));
+        }
+        assert!(!s.in_service.spilled());
+    }
+
     #[test]
     fn workers_then_queue_then_rejection() {
         let g = group();
@@ -494,7 +578,7 @@ arrival = { process = "poisson", rate = 100 }
         assert_eq!(arrive(&mut s, 12), Arrival::Queued);
         assert_eq!(arrive(&mut s, 13), Arrival::Answer(Reply::Rejected));
         assert_eq!((s.busy, s.queued()), (2, 1));
-        assert_eq!((s.stats.received, s.stats.rejected), (4, 1));
+        assert_eq!((s.stats().received, s.stats().rejected), (4, 1));
         let done = Served {
             attempt: RequestId(10),
             started: at(1),
@@ -511,7 +595,7 @@ arrival = { process = "poisson", rate = 100 }
             "the caller starts the next"
         );
         assert_eq!(
-            (s.busy, s.stats.served, s.stats.busy_ns),
+            (s.busy, s.stats().served, s.stats().busy_ns),
             (1, 1, u128::from(MS))
         );
         // A free health check needs no worker and is not counted.
@@ -519,7 +603,7 @@ arrival = { process = "poisson", rate = 100 }
             s.on_arrival(at(3), RequestId(14), Some(0), true),
             Arrival::Answer(Reply::Ok)
         );
-        assert_eq!(s.stats.received, 4);
+        assert_eq!(s.stats().received, 4);
     }
 
     #[test]
@@ -541,7 +625,11 @@ arrival = { process = "poisson", rate = 100 }
             [RequestId(1), RequestId(2), RequestId(3)],
             "in service first, then queued"
         );
-        assert_eq!(s.stats.busy_ns, u128::from(8 * MS), "two workers busy 4 ms");
+        assert_eq!(
+            s.stats().busy_ns,
+            u128::from(8 * MS),
+            "two workers busy 4 ms"
+        );
         assert_eq!(s.stats.up_ns, 5 * MS);
         assert!(!s.crash(at(6), CrashMode::Refuse, MEASURED, |_| at(1), &mut lost));
         assert_eq!(

@@ -360,7 +360,7 @@ impl World {
     fn finish(mut self, stopped_at: Instant) -> RunOutput {
         for &(end, server, busy_ns) in &self.busy_tail {
             if end < stopped_at {
-                self.servers[server.index()].stats.busy_ns += u128::from(busy_ns);
+                self.servers[server.index()].add_busy_ns(u128::from(busy_ns));
             }
         }
         let end = self.engine.now().max(self.measured.end);
@@ -380,7 +380,7 @@ impl World {
                 s.stats.up_ns += self.measured.overlap_ns(s.up_since, end);
             }
         }
-        let stats: Vec<ServerStats> = self.servers.iter().map(|s| s.stats.clone()).collect();
+        let stats: Vec<ServerStats> = self.servers.iter().map(Server::stats).collect();
         let events = self.engine.processed();
         let fingerprint = self.engine.fingerprint();
         let active: Vec<u32> = self.faults.active().collect();

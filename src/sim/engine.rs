@@ -327,7 +327,7 @@ impl Engine {
     /// Schedules `event` at `at` in FIFO lane `lane` if it comes no earlier than the
     /// lane's last entry (then it costs O(1)), or in the heap otherwise. Either way it
     /// runs exactly when [`Engine::schedule_at`] would have run it.
-    #[inline]
+    #[inline(always)]
     pub fn schedule_at_lane(&mut self, at: Instant, lane: usize, event: Event) {
         debug_assert!(at >= self.now, "scheduled {event:?} at {at} before now");
         let entry = self.entry(at, event);

@@ -64,8 +64,8 @@ pub struct Parts<'a> {
 
 /// Drops dead timers (and messages of requests no longer in the world) from each
 /// queue of pending events (the heap, a lane) that has grown fourfold since it was
-/// last compacted ([`Engine::compact_grown`]). Called every [`CHECK_EVERY`] events, so a
-/// queue outgrows its live part by at most that many events' pushes.
+/// last compacted ([`Engine::compact_grown`]). Called every [`CHECK_EVERY`] events,
+/// so a queue outgrows its live part by at most that many events' pushes.
 /// The order of the remaining events does not change, nor any output.
 pub fn compact_timers(
     engine: &mut Engine,

@@ -20,9 +20,10 @@
 //! [`Engine::compact_grown`] drops its entries the world says are dead. Each queue
 //! keeps its own threshold, so a queue that does not grow (the heap of a fleet run,
 //! holding ends of service that are all live) is not scanned, nor its entries' owners
-//! asked, each time another queue (a lane of call deadlines, mostly dead) fills up. Entries have unique keys, so removing some never changes the order
-//! of the others; the dropped ones are accounted for so that `processed` ends the same
-//! as if they had been popped (see `compact`).
+//! asked, each time another queue (a lane of call deadlines, mostly dead) fills up.
+//! Entries have unique keys, so removing some never changes the order of the others;
+//! the dropped ones are accounted for so that `processed` ends the same as if they had
+//! been popped (see `compact_grown`).
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -73,9 +74,6 @@ pub const LANE_RESPONSES: usize = Timer::CLASSES + 1;
 /// many instances an arrival that comes before the lane's last one goes to the heap.
 pub const LANE_ARRIVALS: usize = Timer::CLASSES + 2;
 
-// `Engine::lanes_busy` has one bit per lane.
-const _: () = assert!(LANES <= u16::BITS as usize);
-
 /// Where the next event waits: the heap or one of the lanes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -101,8 +99,6 @@ pub struct Engine {
     heap: PendingSet<Entry>,
     /// FIFO lanes of entries in `(time, seq)` order; see the module docs.
     lanes: [VecDeque<Entry>; LANES],
-    /// Bit `i` set while lane `i` is not empty (one test per pop when none is).
-    lanes_busy: u16,
     /// The key of each lane's front, `u128::MAX` for an idle lane (no entry has
     /// that key: its sequence number would be the 2^64-th), side by side: finding the
     /// first front is a minimum over this small array, not a look into each busy
@@ -112,7 +108,7 @@ pub struct Engine {
     /// them so, and only taking a lane's front (or compacting) makes them stale, so
     /// most peeks read them instead of comparing every busy lane's front.
     first_known: bool,
-    /// The lane whose front comes first ([`NO_LANE`] when no lane is busy).
+    /// The lane whose front comes first (any lane when none is busy).
     first_lane: usize,
     /// That front's key (`u128::MAX` when no lane is busy).
     first_key: u128,
@@ -124,9 +120,6 @@ pub struct Engine {
     /// last time, and at least [`MIN_COMPACT`].
     compact_at: [usize; QUEUES],
 }
-
-/// `Engine::first_lane` when no lane is busy.
-const NO_LANE: usize = usize::MAX;
 
 /// The heap's index in [`Engine::compact_at`] (after the lanes').
 const HEAP: usize = LANES;
@@ -159,10 +152,9 @@ impl Engine {
             now: Instant::ZERO,
             heap: PendingSet::new(),
             lanes: Default::default(),
-            lanes_busy: 0,
             front_keys: [u128::MAX; LANES],
             first_known: true,
-            first_lane: NO_LANE,
+            first_lane: 0,
             first_key: u128::MAX,
             next_seq: 0,
             processed: 0,
@@ -179,7 +171,7 @@ impl Engine {
 
     /// True if there is nothing pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty() && self.lanes_busy == 0
+        self.heap.is_empty() && self.front_keys.iter().all(|&key| key == u128::MAX)
     }
 
     /// Entries the heap and the lanes have room for without reallocating (what they
@@ -198,10 +190,10 @@ impl Engine {
         }
     }
 
-    /// True when some queue has grown [`GROWTH`]-fold since it was last compacted (called every
-    /// few thousand events, so it must stay cheap; compaction stays amortised O(1)
-    /// per push). Out of line: the event loop asks only every few thousand events,
-    /// and inlined, its loop over the queues made the loop's code worse.
+    /// True when some queue has grown [`GROWTH`]-fold since it was last compacted
+    /// (compaction stays amortised O(1) per push). Out of line: the event loop asks
+    /// only every few thousand events, and inlined, its loop over the queues made the
+    /// loop's code worse.
     #[inline(never)]
     pub fn wants_compaction(&self) -> bool {
         (0..QUEUES).any(|q| self.queue_len(q) >= self.compact_at[q])
@@ -210,6 +202,7 @@ impl Engine {
     /// Drops the entries for which `is_dead` holds from every queue, keeping the pop
     /// order of the rest; see [`Engine::compact_grown`]. Returns how many were
     /// dropped.
+    #[cfg(test)]
     pub fn compact(
         &mut self,
         is_dead: impl FnMut(&Event) -> bool,
@@ -284,9 +277,6 @@ impl Engine {
             // `retain` keeps the survivors' order, so a lane stays sorted.
             lane.retain(&mut keep);
             self.front_keys[i] = lane.front().map_or(u128::MAX, |front| front.key);
-            if lane.is_empty() {
-                self.lanes_busy &= !(1 << i);
-            }
             shrink_if_sparse(lane, VecDeque::len, VecDeque::capacity, |q, n| {
                 q.shrink_to(n)
             });
@@ -339,9 +329,8 @@ impl Engine {
             None => {
                 let key = entry.key;
                 queue.push_back(entry);
-                self.lanes_busy |= 1 << lane;
                 self.front_keys[lane] = key;
-                if self.first_known && (self.first_lane == NO_LANE || key < self.first_key) {
+                if self.first_known && key < self.first_key {
                     (self.first_lane, self.first_key) = (lane, key);
                 }
             }
@@ -362,10 +351,10 @@ impl Engine {
     #[inline]
     fn first_lane(&mut self) -> Option<(usize, u128)> {
         if !self.first_known {
-            let (lane, key) = self.scan_lanes().unwrap_or((NO_LANE, u128::MAX));
+            let (lane, key) = self.scan_lanes().unwrap_or((0, u128::MAX));
             (self.first_lane, self.first_key, self.first_known) = (lane, key, true);
         }
-        (self.first_lane != NO_LANE).then_some((self.first_lane, self.first_key))
+        (self.first_key != u128::MAX).then_some((self.first_lane, self.first_key))
     }
 
     /// [`Engine::first_lane`] found by comparing the lanes' front keys.
@@ -437,13 +426,7 @@ impl Engine {
                 let queue = &mut self.lanes[lane];
                 let entry = queue.pop_front().expect("a peeked lane is not empty");
                 self.first_known = false;
-                match queue.front() {
-                    Some(front) => self.front_keys[lane] = front.key,
-                    None => {
-                        self.front_keys[lane] = u128::MAX;
-                        self.lanes_busy &= !(1 << lane);
-                    }
-                }
+                self.front_keys[lane] = queue.front().map_or(u128::MAX, |front| front.key);
                 entry
             }
             Source::Heap => self.heap.pop().expect("a peeked heap is not empty"),

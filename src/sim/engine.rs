@@ -405,6 +405,17 @@ impl Engine {
         })
     }
 
+    /// The next event, if anything is pending: what [`Engine::pop`] would return now
+    /// (so the caller can fetch the memory it will touch while it runs the current one).
+    #[inline]
+    pub fn peek_event(&mut self) -> Option<&Event> {
+        let entry = match self.peek()?.source {
+            Source::Lane(lane) => self.lanes[lane].front(),
+            Source::Heap => self.heap.peek(),
+        };
+        entry.map(|e| &e.event)
+    }
+
     /// The time of the next event, if any.
     pub fn peek_time(&mut self) -> Option<Instant> {
         self.peek().map(|next| next.time)

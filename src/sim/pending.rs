@@ -117,6 +117,15 @@ impl<T: Keyed> PendingSet<T> {
         }
     }
 
+    /// The entry with the smallest key, if any.
+    #[inline]
+    pub fn peek(&mut self) -> Option<&T> {
+        match self {
+            PendingSet::Small(h) => h.peek().map(|e| &e.0 .0),
+            PendingSet::Large(h) => h.peek(),
+        }
+    }
+
     /// Removes and returns the entry with the smallest key.
     #[inline]
     pub fn pop(&mut self) -> Option<T> {

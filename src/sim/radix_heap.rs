@@ -38,6 +38,8 @@ pub struct RadixHeap<T> {
     /// The smallest key, once [`RadixHeap::peek_key`] has looked (kept up to date by
     /// pushes; forgotten by pops).
     min: Option<u128>,
+    /// Where the entry with key `min` is (bucket, index), valid while `min` is `Some`.
+    min_at: (usize, usize),
 }
 
 impl<T: Keyed> RadixHeap<T> {
@@ -50,6 +52,7 @@ impl<T: Keyed> RadixHeap<T> {
             high: false,
             len: 0,
             min: None,
+            min_at: (0, 0),
         }
     }
 
@@ -89,10 +92,11 @@ impl<T: Keyed> RadixHeap<T> {
     pub fn push(&mut self, entry: T) {
         let key = entry.key();
         debug_assert!(key >= self.last, "a radix heap key went backwards");
+        let b = self.bucket_of(key);
         if self.min.is_some_and(|m| key < m) {
             self.min = Some(key);
+            self.min_at = (b, self.buckets[b].len());
         }
-        let b = self.bucket_of(key);
         self.buckets[b].push(entry);
         self.mark(b);
         self.len += 1;
@@ -116,14 +120,24 @@ impl<T: Keyed> RadixHeap<T> {
     pub fn peek_key(&mut self) -> Option<u128> {
         if self.min.is_none() {
             let b = self.first_bucket()?;
-            self.min = Some(if b == 0 {
-                self.last
+            let (i, key) = if b == 0 {
+                (0, self.last)
             } else {
-                let keys = self.buckets[b].iter().map(Keyed::key);
-                keys.min().expect("a marked bucket is not empty")
-            });
+                let keys = self.buckets[b].iter().map(Keyed::key).enumerate();
+                keys.min_by_key(|&(_, key)| key)
+                    .expect("a marked bucket is not empty")
+            };
+            (self.min, self.min_at) = (Some(key), (b, i));
         }
         self.min
+    }
+
+    /// The entry with the smallest key, if any (the one [`RadixHeap::pop`] takes next).
+    #[inline]
+    pub fn peek(&mut self) -> Option<&T> {
+        self.peek_key()?;
+        let (b, i) = self.min_at;
+        self.buckets[b].get(i)
     }
 
     /// Removes and returns the entry with the smallest key. When that entry is not in
@@ -202,7 +216,7 @@ mod tests {
     }
 
     /// Interleaved pushes and pops, each push at or after the last pop, come out in
-    /// the order a binary heap gives.
+    /// the order a binary heap gives, and a peek shows the entry the next pop takes.
     fn same_as_binary_heap(ops: Vec<(bool, u64)>) {
         let mut radix = RadixHeap::<u128>::new();
         let mut binary = BinaryHeap::new();
@@ -223,6 +237,10 @@ mod tests {
                 }
             }
             assert_eq!(radix.len(), binary.len());
+            // Peeking (between any two operations) shows what the next pop takes.
+            if delta % 3 == 0 {
+                assert_eq!(radix.peek().copied(), binary.peek().map(|r| r.0));
+            }
         }
         while let Some(b) = binary.pop() {
             assert_eq!(radix.pop(), Some(b.0));

@@ -100,6 +100,20 @@ impl<T> Slab<T> {
             .expect("a live slot")
     }
 
+    /// The value at `index` if the slot is occupied (whatever its generation).
+    #[inline]
+    pub fn peek(&self, index: RequestId) -> Option<&T> {
+        self.slots.get(index.index())?.value.as_ref()
+    }
+
+    /// Starts fetching slot `index` into the cache (see [`crate::policy::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, index: RequestId) {
+        if let Some(slot) = self.slots.get(index.index()) {
+            crate::policy::prefetch::prefetch(slot, 1);
+        }
+    }
+
     /// The live value at `index`, mutably.
     #[inline]
     pub fn get_mut(&mut self, index: RequestId) -> &mut T {

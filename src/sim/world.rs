@@ -36,10 +36,20 @@ use crate::metrics::CallResult;
 use crate::metrics::{FaultLog, Measured, Recorder, RecorderConfig, ServerStats};
 use crate::policy::client::Client;
 use crate::policy::client::{Action, Timer};
+use crate::policy::prefetch::prefetch;
 use crate::policy::{Endpoint, EndpointId};
 use crate::rng::{stream, Role, SimRng};
 use crate::scenario::{CrashMode, Scenario, ScenarioFile};
 use crate::time::{nanos, Instant};
+
+/// The number of (client instance, server) pairs from which the loop prefetches for
+/// the next event. Each pair is an endpoint state of 128 bytes in a client stack, so
+/// this is 4 MiB of them, twice this machine's per-core L2: below it an event's state
+/// is usually in cache and the look at the next event only costs time. Measured with
+/// `cargo bench --bench fleet` (the fleet workload, 100 instances): at 1,000 servers
+/// prefetching cut the CPU time per call by a fifth; at 10 servers (1,000 pairs) it
+/// added a fifth, at 100 it was even.
+const PREFETCH_FROM: usize = 32_768;
 
 /// Everything in one run.
 pub struct World {
@@ -67,6 +77,9 @@ pub struct World {
     pub(crate) open_measured: u64,
     /// Servers up now.
     pub(crate) servers_up: u32,
+    /// Whether the loop prefetches for the next event ([`World::prefetch_next`]): only
+    /// when the state is too large to stay in cache (see [`PREFETCH_FROM`]).
+    prefetch: bool,
     /// The fault schedule.
     pub(crate) faults: FaultSchedule,
     /// Scratch buffer for the schedule's effects (kept to reuse its allocation).
@@ -159,6 +172,7 @@ impl World {
         solve_undisturbed_servers(&mut servers, cfg, &faults, &network);
         World {
             servers_up: servers.len() as u32,
+            prefetch: clients.len().saturating_mul(servers.len()) >= PREFETCH_FROM,
             faults,
             fault_effects: Vec::new(),
             fault_log,
@@ -230,9 +244,44 @@ impl World {
                 });
             }
             let event = self.engine.pop_peeked(next);
+            if self.prefetch {
+                self.prefetch_next();
+            }
             self.dispatch(event);
         }
         Ok(self.finish(stopped_at))
+    }
+
+    /// Starts fetching what the event after the one about to run will touch (see
+    /// [`crate::policy::prefetch`]): the request's slot, and its server when the slot is at
+    /// hand (it was written when the request was sent, moments ago).
+    #[inline]
+    fn prefetch_next(&mut self) {
+        let Some(next) = self.engine.peek_event() else {
+            return;
+        };
+        match *next {
+            Event::RequestArrive { attempt, .. } | Event::ServiceDone { attempt, .. } => {
+                if let Some(a) = self.attempts.peek(attempt) {
+                    if let Some(server) = self.servers.get(a.server.index()) {
+                        prefetch(server, 3);
+                        prefetch(&server.rng, 5);
+                    }
+                }
+            }
+            Event::ResponseArrive { attempt, .. } => self.attempts.prefetch(attempt),
+            Event::ClientTimer { client, timer } => {
+                if let Some(c) = self.clients.get(client.index()) {
+                    c.stack.prefetch_timer(timer);
+                }
+            }
+            Event::ArrivalTick { client } | Event::CallerWake { client } => {
+                if let Some(c) = self.clients.get(client.index()) {
+                    c.stack.prefetch_start_call();
+                }
+            }
+            _ => {}
+        }
     }
 
     fn dispatch(&mut self, event: Event) {
@@ -849,6 +898,12 @@ impl World {
             return;
         };
         let (owner, client) = (a.owner, a.client);
+        if let Owner::Attempt(id) = owner {
+            let endpoint = EndpointId(a.server.0);
+            self.clients[client.index()]
+                .stack
+                .prefetch_outcome(id, endpoint);
+        }
         self.attempts.remove(attempt);
         self.clients[client.index()].on_answer(now, owner, reply);
         self.apply_actions(client);
@@ -977,6 +1032,40 @@ health_check = { interval = "1s", probe_cost = "1ms" }
         fast_m.summary.events = 0;
         slow_m.summary.events = 0;
         assert_eq!(fast_m, slow_m);
+    }
+
+    /// Prefetching for the next event is a hint to the CPU: forced on in a small world
+    /// (where it is off by default), it changes neither the events nor any number.
+    /// The scenario takes every path `prefetch_next` has a case for: requests
+    /// queued at servers driven by events (a crash and a slowdown keep them off the
+    /// closed form), answers, attempt timeouts and deadlines, retries, p2c picks over
+    /// endpoint breakers and outlier ejection, and several instances.
+    #[test]
+    fn prefetching_changes_no_output() {
+        let text = format!(
+            "{UNDISTURBED}\n[[faults]]\nkind = \"crash\"\ntarget = \"api[0]\"\nat = \"4s\"\nduration = \"4s\"\n\
+             [[faults]]\nkind = \"slow\"\ntarget = \"api[1..3]\"\nat = \"6s\"\nduration = \"6s\"\nfactor = 8\n"
+        )
+        .replace(
+            "timeout = \"20ms\"",
+            "timeout = \"20ms\"\ndeadline = \"60ms\"\nbreaker = { scope = \"endpoint\", minimum_calls = 10, window_size = 20, wait_in_open = \"1s\" }\noutlier = { consecutive_failures = 5 }",
+        );
+        let scenario = Scenario::from_text(Path::new("x.toml"), &text, &[]).unwrap();
+        let outputs: Vec<RunOutput> = [false, true]
+            .into_iter()
+            .map(|prefetch| {
+                let mut world = World::build(&scenario, 7);
+                assert!(
+                    !world.prefetch,
+                    "3 instances x 6 servers is below PREFETCH_FROM"
+                );
+                world.prefetch = prefetch;
+                world.run(&AtomicU64::new(0)).expect("the run ends")
+            })
+            .collect();
+        assert!(outputs[0].metrics.summary.events > 100_000);
+        assert_eq!(outputs[0].fingerprint, outputs[1].fingerprint);
+        assert_eq!(outputs[0].metrics, outputs[1].metrics);
     }
 
     /// A fault on one server keeps that server on events, the others in closed form.

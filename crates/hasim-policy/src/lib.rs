@@ -35,6 +35,7 @@ pub mod health;
 pub mod hedge;
 pub mod limiter;
 pub mod outlier;
+pub mod prefetch;
 pub mod retry;
 /// Hand-written JSON Schema parts for the custom deserializers.
 #[cfg(feature = "schema")]

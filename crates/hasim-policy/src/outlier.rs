@@ -711,6 +711,14 @@ impl OutlierDetector {
         Duration::from_nanos(base.saturating_mul(u64::from(multiplier)).min(max))
     }
 
+    /// Starts fetching the state of `ep` into the cache (see [`crate::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch_host(&self, ep: EndpointId) {
+        if let Some(host) = self.hosts.get(ep.index()) {
+            crate::prefetch::prefetch(host, 1);
+        }
+    }
+
     /// The state of `ep`, growing the table on first sight.
     fn host_mut(&mut self, ep: EndpointId) -> &mut Host {
         let i = ep.index();

@@ -58,9 +58,9 @@ pub struct P2c {
     choices: usize,
     distinct: bool,
     in_flight: InFlight,
-    /// Indices already picked in this request, ascending. Reused: its capacity grows
-    /// to `choices` once, so a pick never allocates after warm-up.
-    taken: Vec<usize>,
+    /// Indices already picked in this request, ascending. Reused (inline up to four
+    /// choices), so a pick never allocates after warm-up.
+    taken: Taken,
 }
 
 impl P2c {
@@ -70,7 +70,7 @@ impl P2c {
             choices: config.choices as usize,
             distinct: config.distinct,
             in_flight: InFlight::default(),
-            taken: Vec::with_capacity(config.choices as usize),
+            taken: Taken::with_capacity(config.choices as usize),
         }
     }
 
@@ -119,6 +119,31 @@ impl P2c {
         )
     }
 
+    /// Calls `each` with the endpoints the next [`P2c::pick_with_loads`] over
+    /// `candidates` would compare if it drew on `rng` (a copy of the stream), and
+    /// changes nothing: what a driver prefetches before the pick (see
+    /// [`crate::client::Client::prefetch_start_call`]).
+    pub(crate) fn peek_candidates<R: Rng + ?Sized>(
+        &self,
+        candidates: Candidates,
+        each: impl Fn(EndpointId),
+        rng: &mut R,
+    ) {
+        let mut taken = Taken::new();
+        let load = |id| {
+            each(id);
+            0
+        };
+        least_loaded(
+            self.choices,
+            self.distinct,
+            &mut taken,
+            candidates,
+            load,
+            rng,
+        );
+    }
+
     /// An attempt to `ep` left.
     pub fn on_send(&mut self, ep: EndpointId) {
         self.in_flight.add(ep);
@@ -130,12 +155,15 @@ impl P2c {
     }
 }
 
+/// The positions a pick has drawn so far.
+type Taken = smallvec::SmallVec<[usize; 4]>;
+
 /// The least-loaded of `choices` random picks among `candidates` (distinct ones if
 /// `distinct`), the first drawn on a tie. `taken` is scratch space.
 fn least_loaded<R: Rng + ?Sized>(
     choices: usize,
     distinct: bool,
-    taken: &mut Vec<usize>,
+    taken: &mut Taken,
     candidates: Candidates,
     load: impl Fn(EndpointId) -> u32,
     rng: &mut R,
@@ -166,7 +194,7 @@ fn least_loaded<R: Rng + ?Sized>(
 /// A uniform index in `0..n` not in `taken` (ascending), added to it: draw among the
 /// `n - k` left and step over the taken ones in ascending order (tower's trick for
 /// two, generalized).
-fn draw_distinct<R: Rng + ?Sized>(taken: &mut Vec<usize>, n: usize, rng: &mut R) -> usize {
+fn draw_distinct<R: Rng + ?Sized>(taken: &mut Taken, n: usize, rng: &mut R) -> usize {
     let mut i = rng.random_range(0..n - taken.len());
     for &t in taken.iter() {
         if t <= i {
@@ -218,6 +246,36 @@ mod tests {
         assert_eq!(c[2], 0, "{c:?}");
         // 0 wins both pairs it is in (2/3), 1 wins only {1,2} (1/3).
         assert!((19_300..20_700).contains(&c[0]), "{c:?}");
+    }
+
+    /// The candidates a peek on a copy of the stream names are the ones the pick then
+    /// compares: the pick chooses among them, and both drew as much from the stream.
+    #[test]
+    fn a_peek_names_the_candidates_the_pick_compares() {
+        for config in [
+            P2cConfig::default(),
+            P2cConfig {
+                choices: 3,
+                distinct: false,
+            },
+        ] {
+            let mut b = P2c::new(&config);
+            let e = eps(&(0..40).collect::<Vec<u32>>());
+            let skip = [3, 17];
+            let mut r = rng(5);
+            for pick in 0..2_000u32 {
+                let candidates = Candidates::skipping(&e, if pick % 2 == 0 { &[] } else { &skip });
+                let named = std::cell::RefCell::new(Vec::new());
+                let mut copy = r.clone();
+                b.peek_candidates(candidates, |id| named.borrow_mut().push(id), &mut copy);
+                let load = |id: EndpointId| id.0.wrapping_mul(2_654_435_761) % 7;
+                let picked = b.pick_with_loads(candidates, load, &mut r);
+                let named = named.into_inner();
+                assert_eq!(named.len(), config.choices as usize);
+                assert!(named.contains(&picked), "{picked:?} not in {named:?}");
+                assert_eq!(copy.random::<u64>(), r.clone().random::<u64>());
+            }
+        }
     }
 
     #[test]

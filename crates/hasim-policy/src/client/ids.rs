@@ -112,6 +112,14 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Starts fetching `ticket`'s slot into the cache (see [`crate::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch(&self, ticket: Ticket) {
+        if let Some(slot) = self.slots.get(ticket.slot as usize) {
+            crate::prefetch::prefetch(slot, 1);
+        }
+    }
+
     /// Slots held in memory, live or free.
     pub(crate) fn slots_held(&self) -> usize {
         self.slots.capacity()

@@ -491,3 +491,89 @@ fn an_endpoint_state_fills_two_cache_lines_and_a_call_touches_the_first() {
         start + hot.end
     );
 }
+
+/// The prefetch hints change no decision: a client given every hint before each
+/// event (`prefetch_start_call`, `prefetch_outcome`, `prefetch_timer`) sends, arms
+/// and finishes exactly what a client given none does, through p2c picks, endpoint
+/// breakers, outlier ejections, timeouts and retries.
+#[test]
+fn prefetch_hints_change_no_decision() {
+    fn script(hints: bool) -> Vec<Action> {
+        let mut config = ClientConfig::default();
+        config.balancer = BalancerConfig::P2c(Default::default());
+        config.timeout = Some(Duration::from_millis(5));
+        config.retry = RetryConfig {
+            attempts: 3,
+            ..RetryConfig::default()
+        };
+        config.breaker = Some(BreakerConfig {
+            scope: crate::breaker::Scope::Endpoint,
+            ..BreakerConfig::default()
+        });
+        config.outlier = Some(crate::outlier::OutlierConfig::default());
+        let mut c = client(config, 20);
+        let mut log = Vec::new();
+        let mut armed: Vec<(Instant, Timer)> = Vec::new();
+        for t in 0..3_000u64 {
+            let now = at_ms(t);
+            armed.sort_by_key(|&(at, _)| at);
+            let due = armed.partition_point(|&(at, _)| at <= now);
+            let mut events: Vec<Option<Timer>> =
+                armed.drain(..due).map(|(_, timer)| Some(timer)).collect();
+            events.push(None); // then a call starts
+            for event in events {
+                match event {
+                    Some(timer) => {
+                        if hints {
+                            c.prefetch_timer(timer);
+                        }
+                        c.on_timer(now, timer);
+                    }
+                    None => {
+                        if hints {
+                            c.prefetch_start_call();
+                        }
+                        let _ = c.start_call(now, t);
+                    }
+                }
+                // Answer what was sent at once, except that even endpoints never
+                // answer (their attempts time out) and odd ones below 10 fail every
+                // other millisecond.
+                let mut actions = drain(&mut c);
+                while !actions.is_empty() {
+                    armed.extend(timers(&actions));
+                    let sends = sent(&actions);
+                    log.append(&mut actions);
+                    for (attempt, endpoint, _) in sends {
+                        let outcome = match endpoint.0 {
+                            id if id % 2 == 0 => continue,
+                            id if id < 10 && t % 2 == 0 => {
+                                Outcome::Failure(crate::FailureKind::Error)
+                            }
+                            _ => Outcome::Success,
+                        };
+                        if hints {
+                            c.prefetch_outcome(attempt, endpoint);
+                        }
+                        let _ = c.on_attempt_outcome(now, attempt, outcome);
+                    }
+                    actions = drain(&mut c);
+                }
+            }
+        }
+        log
+    }
+    let plain = script(false);
+    assert!(plain.len() > 5_000, "{} actions", plain.len());
+    assert!(
+        plain.iter().any(|a| matches!(
+            a,
+            Action::FinishCall {
+                result: CallResult::Failed(_),
+                ..
+            }
+        )),
+        "some calls fail"
+    );
+    assert_eq!(plain, script(true));
+}

@@ -126,6 +126,21 @@ impl<T: Keyed> PendingSet<T> {
         }
     }
 
+    /// The entry with the second smallest key (`Some(None)` if there is none), when it
+    /// is cheap to find: in a binary heap it is one of the root's two children. A
+    /// radix heap answers `None` (it holds thousands of entries, and this is only a
+    /// hint for prefetching).
+    #[inline]
+    pub fn peek_second(&self) -> Option<Option<&T>> {
+        match self {
+            // `Reverse`: the larger of the two children holds the smaller key.
+            PendingSet::Small(h) => {
+                Some(h.as_slice().iter().skip(1).take(2).max().map(|e| &e.0 .0))
+            }
+            PendingSet::Large(_) => None,
+        }
+    }
+
     /// Removes and returns the entry with the smallest key.
     #[inline]
     pub fn pop(&mut self) -> Option<T> {

@@ -77,7 +77,7 @@ pub struct World {
     pub(crate) open_measured: u64,
     /// Servers up now.
     pub(crate) servers_up: u32,
-    /// Whether the loop prefetches for the next event ([`World::prefetch_next`]): only
+    /// Whether the loop prefetches for the next events ([`World::prefetch_ahead`]): only
     /// when the state is too large to stay in cache (see [`PREFETCH_FROM`]).
     prefetch: bool,
     /// The fault schedule.
@@ -245,31 +245,37 @@ impl World {
             }
             let event = self.engine.pop_peeked(next);
             if self.prefetch {
-                self.prefetch_next();
+                self.prefetch_ahead();
             }
             self.dispatch(event);
         }
         Ok(self.finish(stopped_at))
     }
 
-    /// Starts fetching what the event after the one about to run will touch (see
-    /// [`crate::policy::prefetch`]): the request's slot, and its server when the slot is at
-    /// hand (it was written when the request was sent, moments ago).
+    /// Starts fetching what the next two events will touch, in two stages (see
+    /// [`crate::policy::prefetch`]). For the event after next, the first line it reads:
+    /// a request's slot, a timer's ticket, or the p2c candidates of a call about to
+    /// start. For the next event, whose first line was asked for one event ago and
+    /// is at hand by now, what that line leads to: a request's server and its stream,
+    /// or the client state an answer will update.
     #[inline]
-    fn prefetch_next(&mut self) {
-        let Some(next) = self.engine.peek_event() else {
-            return;
-        };
-        match *next {
-            Event::RequestArrive { attempt, .. } | Event::ServiceDone { attempt, .. } => {
-                if let Some(a) = self.attempts.peek(attempt) {
-                    if let Some(server) = self.servers.get(a.server.index()) {
-                        prefetch(server, 3);
-                        prefetch(&server.rng, 5);
-                    }
-                }
-            }
-            Event::ResponseArrive { attempt, .. } => self.attempts.prefetch(attempt),
+    fn prefetch_ahead(&mut self) {
+        let (next, after) = self.engine.peek_two();
+        if let Some(event) = next {
+            self.prefetch_deep(event);
+        }
+        if let Some(event) = after {
+            self.prefetch_shallow(event);
+        }
+    }
+
+    /// The first stage of [`World::prefetch_ahead`]: what `event` reads first.
+    #[inline]
+    fn prefetch_shallow(&self, event: Event) {
+        match event {
+            Event::RequestArrive { attempt, .. }
+            | Event::ServiceDone { attempt, .. }
+            | Event::ResponseArrive { attempt, .. } => self.attempts.prefetch(attempt),
             Event::ClientTimer { client, timer } => {
                 if let Some(c) = self.clients.get(client.index()) {
                     c.stack.prefetch_timer(timer);
@@ -278,6 +284,33 @@ impl World {
             Event::ArrivalTick { client } | Event::CallerWake { client } => {
                 if let Some(c) = self.clients.get(client.index()) {
                     c.stack.prefetch_start_call();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The second stage of [`World::prefetch_ahead`]: what the request slot of `event`
+    /// (fetched by the first stage) leads to.
+    #[inline]
+    fn prefetch_deep(&self, event: Event) {
+        match event {
+            Event::RequestArrive { attempt, .. } | Event::ServiceDone { attempt, .. } => {
+                let Some(a) = self.attempts.peek(attempt) else {
+                    return;
+                };
+                if let Some(server) = self.servers.get(a.server.index()) {
+                    prefetch(server, 3);
+                    prefetch(&server.rng, 5);
+                }
+            }
+            Event::ResponseArrive { attempt, .. } => {
+                let Some(a) = self.attempts.peek(attempt) else {
+                    return;
+                };
+                if let (Owner::Attempt(id), Some(c)) = (a.owner, self.clients.get(a.client.index()))
+                {
+                    c.stack.prefetch_outcome(id, EndpointId(a.server.0));
                 }
             }
             _ => {}
@@ -898,12 +931,6 @@ impl World {
             return;
         };
         let (owner, client) = (a.owner, a.client);
-        if let Owner::Attempt(id) = owner {
-            let endpoint = EndpointId(a.server.0);
-            self.clients[client.index()]
-                .stack
-                .prefetch_outcome(id, endpoint);
-        }
         self.attempts.remove(attempt);
         self.clients[client.index()].on_answer(now, owner, reply);
         self.apply_actions(client);
@@ -1036,7 +1063,7 @@ health_check = { interval = "1s", probe_cost = "1ms" }
 
     /// Prefetching for the next event is a hint to the CPU: forced on in a small world
     /// (where it is off by default), it changes neither the events nor any number.
-    /// The scenario takes every path `prefetch_next` has a case for: requests
+    /// The scenario takes every path `prefetch_ahead` has a case for: requests
     /// queued at servers driven by events (a crash and a slowdown keep them off the
     /// closed form), answers, attempt timeouts and deadlines, retries, p2c picks over
     /// endpoint breakers and outlier ejection, and several instances.

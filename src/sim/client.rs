@@ -18,6 +18,7 @@ use super::event::Reply;
 use super::ids::{ClientId, PopulationId, ServerId};
 use super::workload::Arrivals;
 use crate::policy::client::{AttemptId, Client, ProbeId};
+use crate::policy::prefetch::prefetch;
 use crate::policy::{FailureKind, Outcome};
 use crate::rng::SimRng;
 use crate::time::{nanos, Instant};
@@ -88,6 +89,17 @@ impl ClientInstance {
             .next_arrival(&mut self.arrivals_rng, self.last_arrival_ns);
         self.last_arrival_ns = next;
         next as u64
+    }
+
+    /// Starts fetching the random streams a call start draws on (arrivals, calls,
+    /// network and the stack's own), which at fleet scale have left the cache since
+    /// this instance's last call (see [`crate::policy::prefetch`]).
+    #[inline]
+    pub fn prefetch_streams(&self) {
+        for stream in [&self.arrivals_rng, &self.calls_rng, &self.net_rng] {
+            prefetch(stream, 8);
+        }
+        self.stack.prefetch_stream();
     }
 
     /// The application asks for a call at `now` (its request key drawn on the calls

@@ -253,11 +253,12 @@ impl World {
     }
 
     /// Starts fetching what the next two events will touch, in two stages (see
-    /// [`crate::policy::prefetch`]). For the event after next, the first line it reads:
-    /// a request's slot, a timer's ticket, or the p2c candidates of a call about to
-    /// start. For the next event, whose first line was asked for one event ago and
-    /// is at hand by now, what that line leads to: a request's server and its stream,
-    /// or the client state an answer will update.
+    /// [`crate::policy::prefetch`]). For the event after next, the first lines it
+    /// reads: a request's slot, a timer's ticket, or the random streams of the
+    /// instance a call is about to start at. For the next event, whose first lines
+    /// were asked for one event ago and are at hand by now, what they lead to: a
+    /// request's server and its stream, the client state an answer will update, or
+    /// the slots and endpoint states of the call about to start.
     #[inline]
     fn prefetch_ahead(&mut self) {
         let (next, after) = self.engine.peek_two();
@@ -269,7 +270,9 @@ impl World {
         }
     }
 
-    /// The first stage of [`World::prefetch_ahead`]: what `event` reads first.
+    /// The first stage of [`World::prefetch_ahead`]: what `event` reads first (for a
+    /// call about to start, the instance's random streams, which the second stage's
+    /// speculative pick reads).
     #[inline]
     fn prefetch_shallow(&self, event: Event) {
         match event {
@@ -283,15 +286,15 @@ impl World {
             }
             Event::ArrivalTick { client } | Event::CallerWake { client } => {
                 if let Some(c) = self.clients.get(client.index()) {
-                    c.stack.prefetch_start_call();
+                    c.prefetch_streams();
                 }
             }
             _ => {}
         }
     }
 
-    /// The second stage of [`World::prefetch_ahead`]: what the request slot of `event`
-    /// (fetched by the first stage) leads to.
+    /// The second stage of [`World::prefetch_ahead`]: what the lines the first stage
+    /// fetched for `event` lead to.
     #[inline]
     fn prefetch_deep(&self, event: Event) {
         match event {
@@ -311,6 +314,11 @@ impl World {
                 if let (Owner::Attempt(id), Some(c)) = (a.owner, self.clients.get(a.client.index()))
                 {
                     c.stack.prefetch_outcome(id, EndpointId(a.server.0));
+                }
+            }
+            Event::ArrivalTick { client } | Event::CallerWake { client } => {
+                if let Some(c) = self.clients.get(client.index()) {
+                    c.stack.prefetch_start_call();
                 }
             }
             _ => {}

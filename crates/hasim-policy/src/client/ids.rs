@@ -120,6 +120,14 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Starts fetching the slot the next [`Slab::insert`] fills, if it reuses one.
+    #[inline]
+    pub(crate) fn prefetch_next_free(&self) {
+        if let Some(slot) = self.free.last().and_then(|&i| self.slots.get(i as usize)) {
+            crate::prefetch::prefetch(slot, 1);
+        }
+    }
+
     /// Slots held in memory, live or free.
     pub(crate) fn slots_held(&self) -> usize {
         self.slots.capacity()

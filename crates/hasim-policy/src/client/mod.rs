@@ -263,12 +263,16 @@ pub struct Client<R> {
 
 impl<R: Rng + Clone> Client<R> {
     /// A hint, for a driver that knows a call is about to start: starts fetching the
-    /// endpoint states the first pick will most likely compare. With `p2c` over one
-    /// tier, it draws the candidates on a copy of the instance's stream (so the real
-    /// pick draws the same ones unless something else draws first) and prefetches
-    /// their states (see [`crate::prefetch`]); otherwise it does nothing. It changes no
-    /// state and no decision; a wrong guess costs only the fetches.
+    /// slots the call and its first attempt will take and the endpoint states the
+    /// first pick will most likely compare. With `p2c` over one tier, it draws the
+    /// candidates on a copy of the instance's stream (so the real pick draws the same
+    /// ones unless something else draws first) and prefetches their states (see
+    /// [`crate::prefetch`]). It reads the stream: call [`Client::prefetch_stream`] an
+    /// event earlier. It changes no state and no decision; a wrong guess costs only
+    /// the fetches.
     pub fn prefetch_start_call(&self) {
+        self.calls.prefetch_next_free();
+        self.attempts.prefetch_next_free();
         let Balancer::P2c(p2c) = &self.balancer else {
             return;
         };
@@ -640,6 +644,15 @@ impl<R: Rng> Client<R> {
         if let Some(outlier) = &self.outlier {
             outlier.prefetch_host(endpoint);
         }
+    }
+
+    /// A hint, for a driver that knows this instance will draw soon (a call starts
+    /// within the next events): starts fetching the instance's random stream, which
+    /// at fleet scale has left the cache since its last draw. See
+    /// [`Client::prefetch_start_call`].
+    #[inline]
+    pub fn prefetch_stream(&self) {
+        crate::prefetch::prefetch(&self.rng, 8);
     }
 
     /// A hint, for a driver that knows `timer` fires next: starts fetching the ticket

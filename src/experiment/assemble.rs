@@ -11,20 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
+use super::origins::{Origin, Origins};
 use super::runner::Done;
 use crate::report::manifest::FailedRun;
 use crate::report::{FolderRuns, Layout, ReportError, Results, RunFiles};
-
-/// Where run `i` comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Origin {
-    /// Not in this folder (another shard's).
-    Skip,
-    /// From earlier folder number `.0`.
-    Folder(u16),
-    /// From the workers.
-    Run,
-}
 
 /// What was written.
 #[derive(Debug)]
@@ -49,7 +39,7 @@ const POLL: Duration = Duration::from_millis(50);
 /// `failed_before` gives the errors of failed runs copied from earlier folders.
 pub(crate) fn assemble(
     layout: &Layout,
-    origins: &[Origin],
+    origins: &Origins,
     folders: &mut [FolderRuns],
     failed_before: &dyn Fn(usize) -> String,
     runs: Option<Receiver<Done>>,
@@ -65,8 +55,8 @@ pub(crate) fn assemble(
     };
     let mut early: BTreeMap<usize, Done> = BTreeMap::new();
     let mut runs = runs;
-    for (index, origin) in origins.iter().enumerate() {
-        let done = match *origin {
+    for (index, origin) in origins.iter() {
+        let done = match origin {
             Origin::Skip => continue,
             Origin::Folder(k) => {
                 let rows = folders[k as usize].take(layout, index)?;

@@ -15,6 +15,7 @@
 //! - `sweep.rs` is the whole command: check `--out`, run, write, swap the folder in.
 
 mod assemble;
+mod origins;
 mod runner;
 mod shard;
 mod sweep;

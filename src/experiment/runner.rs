@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
+use super::origins::{Origin, Origins};
 use super::{Source, Sweep};
 use crate::metrics::RunMetrics;
 use crate::report::RunRows;
@@ -78,19 +79,20 @@ impl Progress {
     }
 }
 
-/// Starts `workers` threads that run the plan indices `todo` in order of the
-/// counter; returns the channel the runs come back on (closed when every worker
-/// has ended).
+/// Starts `workers` threads that run the plan's runs whose origin is `Run`, in plan
+/// order (each takes the next index of a shared counter and skips the others);
+/// returns the channel the runs come back on (closed when every worker has ended).
 pub(crate) fn start(
     sweep: Arc<Sweep>,
-    todo: Arc<Vec<usize>>,
+    todo: Arc<Origins>,
+    runs: usize,
     workers: usize,
     progress: Arc<Progress>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<Receiver<Done>> {
     let (tx, rx) = mpsc::channel();
     let next = Arc::new(AtomicUsize::new(0));
-    for worker in 0..workers.max(1).min(todo.len().max(1)) {
+    for worker in 0..workers.max(1).min(runs.max(1)) {
         let (sweep, todo, progress, stop, next, tx) = (
             sweep.clone(),
             todo.clone(),
@@ -105,8 +107,13 @@ pub(crate) fn start(
                 let layout = sweep.layout();
                 let slot = &progress.slots[worker % progress.slots.len()];
                 while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&index) = todo.get(i) else { break };
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= todo.runs() {
+                        break;
+                    }
+                    if todo.get(index) != Origin::Run {
+                        continue;
+                    }
                     let (variant, seed) = layout.split(index);
                     slot.store(0, Ordering::Relaxed);
                     let result = match &sweep.source {

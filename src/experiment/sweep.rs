@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use super::assemble::{assemble, Origin, Written};
+use super::assemble::{assemble, Written};
+use super::origins::{Origin, Origins};
 use super::runner::{self, Progress};
 use super::{Kind, Shard, Sweep};
 use crate::report::folder::{check_target, FolderError, OutputFolder};
@@ -95,10 +96,12 @@ pub struct Prepared {
     options: SweepOptions,
     layout: Layout,
     manifest: Manifest,
-    origins: Vec<Origin>,
+    /// Where each run comes from (shared with the workers, who run the `Run` ones).
+    origins: Arc<Origins>,
     earlier: Vec<FolderRuns>,
     earlier_failed: Vec<crate::report::manifest::FailedRun>,
-    todo: Arc<Vec<usize>>,
+    /// How many runs the workers have to do.
+    todo: usize,
 }
 
 /// Checks `--out` (and, with `--resume`, what it holds) before anything runs.
@@ -111,12 +114,7 @@ pub fn run_sweep(sweep: Arc<Sweep>, options: SweepOptions) -> Result<Prepared, S
         index: s.index,
         count: s.count,
     });
-    let mut origins: Vec<Origin> = (0..layout.runs())
-        .map(|i| match options.shard {
-            Some(s) if !s.holds(i) => Origin::Skip,
-            _ => Origin::Run,
-        })
-        .collect();
+    let mut origins = Origins::new(layout.runs(), options.shard);
     let mut earlier = Vec::new();
     let mut earlier_failed = Vec::new();
     if options.resume && options.out.exists() {
@@ -139,32 +137,28 @@ pub fn run_sweep(sweep: Arc<Sweep>, options: SweepOptions) -> Result<Prepared, S
             return Err(mismatch("another --shard".to_string()));
         }
         for index in runs_in(&options.out, &layout)? {
-            if origins[index] == Origin::Run {
-                origins[index] = Origin::Folder(0);
-            }
+            origins.found_in(index, 0);
         }
         earlier.push(FolderRuns::open(&options.out, &layout)?);
         earlier_failed = old.runs.failed;
     }
-    let todo: Vec<usize> = (0..origins.len())
-        .filter(|&i| origins[i] == Origin::Run)
-        .collect();
+    let todo = origins.count(Origin::Run);
     Ok(Prepared {
         sweep,
         options,
         layout,
         manifest,
-        origins,
+        origins: Arc::new(origins),
         earlier,
         earlier_failed,
-        todo: Arc::new(todo),
+        todo,
     })
 }
 
 impl Prepared {
     /// Runs still to simulate.
     pub fn todo(&self) -> usize {
-        self.todo.len()
+        self.todo
     }
 
     /// Runs them (on `options.jobs` threads) and writes the folder; `stop` ends the
@@ -176,12 +170,13 @@ impl Prepared {
     ) -> Result<Outcome, SweepError> {
         let folder = OutputFolder::create(&self.options.out)?;
         let mut files = RunFiles::create(folder.path(), &self.layout)?;
-        let runs = match self.todo.is_empty() {
+        let runs = match self.todo == 0 {
             true => None,
             false => Some(
                 runner::start(
                     self.sweep.clone(),
-                    self.todo.clone(),
+                    self.origins.clone(),
+                    self.todo,
                     self.options.jobs,
                     progress,
                     stop.clone(),
@@ -255,15 +250,14 @@ pub fn merge(
         ));
     };
     let layout = first.layout();
-    let mut origins = vec![Origin::Skip; layout.runs()];
+    // Every run of the plan belongs in the merged folder, found or not.
+    let mut origins = Origins::new(layout.runs(), None);
     let mut folders = Vec::new();
     for (k, dir) in dirs.iter().enumerate() {
         let k = u16::try_from(k)
             .map_err(|_| SweepError::Mismatch("hasim merge takes at most 65,535 folders".into()))?;
         for index in runs_in(dir, &layout)? {
-            if origins[index] == Origin::Skip {
-                origins[index] = Origin::Folder(k);
-            }
+            origins.found_in(index, k);
         }
         folders.push(FolderRuns::open(dir, &layout)?);
     }
@@ -281,19 +275,11 @@ pub fn merge(
                 |f| f.error.clone(),
             )
     };
-    // Every run of the plan belongs in the merged folder, found or not.
-    let planned: Vec<Origin> = origins
-        .iter()
-        .map(|o| match o {
-            Origin::Skip => Origin::Run,
-            o => *o,
-        })
-        .collect();
     let folder = OutputFolder::create(out)?;
     let mut files = RunFiles::create(folder.path(), &layout)?;
     let written = assemble(
         &layout,
-        &planned,
+        &origins,
         &mut folders,
         &failed_before,
         None,
@@ -309,7 +295,7 @@ pub fn merge(
         "run" => Kind::Run,
         _ => Kind::Compare,
     };
-    finish(folder, manifest, &planned, written, kind, charts)
+    finish(folder, manifest, &origins, written, kind, charts)
 }
 
 /// The end every command shares: `comparison.csv` and `paired.csv` when they apply,
@@ -317,7 +303,7 @@ pub fn merge(
 fn finish(
     folder: OutputFolder,
     mut manifest: Manifest,
-    origins: &[Origin],
+    origins: &Origins,
     written: Written,
     kind: Kind,
     charts: bool,
@@ -343,7 +329,7 @@ fn finish(
             }
         }
     }
-    let planned = origins.iter().filter(|o| **o != Origin::Skip).count();
+    let planned = origins.runs() - origins.count(Origin::Skip);
     manifest.runs = RunsInfo {
         planned: planned as u64,
         written: written.results.runs.len() as u64,
@@ -369,13 +355,13 @@ fn finish(
 
 /// The missing runs (plan indices, in order) as ranges: consecutive planned runs of
 /// one variant that are all missing form one range.
-fn missing_ranges(layout: &Layout, origins: &[Origin], missing: &[usize]) -> Vec<MissingRuns> {
+fn missing_ranges(layout: &Layout, origins: &Origins, missing: &[usize]) -> Vec<MissingRuns> {
     let mut ranges: Vec<MissingRuns> = Vec::new();
     let mut next = missing.iter().peekable();
     // Whether the previous planned run was missing too.
     let mut open = false;
-    for (index, origin) in origins.iter().enumerate() {
-        if *origin == Origin::Skip {
+    for (index, origin) in origins.iter() {
+        if origin == Origin::Skip {
             continue;
         }
         if next.peek() != Some(&&index) {
@@ -413,12 +399,7 @@ mod tests {
             4,
         );
         // Shard 1/2: runs 0, 2, 4, 6 (a 10, a 12, b 10, b 12).
-        let origins: Vec<Origin> = (0..8)
-            .map(|i| match i % 2 {
-                0 => Origin::Run,
-                _ => Origin::Skip,
-            })
-            .collect();
+        let origins = Origins::new(8, Some(Shard { index: 1, count: 2 }));
         let ranges = missing_ranges(&layout, &origins, &[2, 4, 6]);
         let got: Vec<(&str, u64, u64)> = ranges
             .iter()

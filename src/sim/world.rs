@@ -36,20 +36,10 @@ use crate::metrics::CallResult;
 use crate::metrics::{FaultLog, Measured, Recorder, RecorderConfig, ServerStats};
 use crate::policy::client::Client;
 use crate::policy::client::{Action, Timer};
-use crate::policy::prefetch::prefetch;
 use crate::policy::{Endpoint, EndpointId};
 use crate::rng::{stream, Role, SimRng};
 use crate::scenario::{CrashMode, Scenario, ScenarioFile};
 use crate::time::{nanos, Instant};
-
-/// The number of (client instance, server) pairs from which the loop prefetches for
-/// the next event. Each pair is an endpoint state of 128 bytes in a client stack, so
-/// this is 4 MiB of them, twice this machine's per-core L2: below it an event's state
-/// is usually in cache and the look at the next event only costs time. Measured with
-/// `cargo bench --bench fleet` (the fleet workload, 100 instances): at 1,000 servers
-/// prefetching cut the CPU time per call by a fifth; at 10 servers (1,000 pairs) it
-/// added a fifth, at 100 it was even.
-const PREFETCH_FROM: usize = 32_768;
 
 /// Everything in one run.
 pub struct World {
@@ -77,8 +67,8 @@ pub struct World {
     pub(crate) open_measured: u64,
     /// Servers up now.
     pub(crate) servers_up: u32,
-    /// Whether the loop prefetches for the next events ([`World::prefetch_ahead`]): only
-    /// when the state is too large to stay in cache (see [`PREFETCH_FROM`]).
+    /// Whether the loop prefetches for the next events (`world/prefetch.rs`): only
+    /// when the state is too large to stay in cache (see [`prefetch::PREFETCH_FROM`]).
     prefetch: bool,
     /// The fault schedule.
     pub(crate) faults: FaultSchedule,
@@ -172,7 +162,7 @@ impl World {
         solve_undisturbed_servers(&mut servers, cfg, &faults, &network);
         World {
             servers_up: servers.len() as u32,
-            prefetch: clients.len().saturating_mul(servers.len()) >= PREFETCH_FROM,
+            prefetch: clients.len().saturating_mul(servers.len()) >= prefetch::PREFETCH_FROM,
             faults,
             fault_effects: Vec::new(),
             fault_log,
@@ -250,79 +240,6 @@ impl World {
             self.dispatch(event);
         }
         Ok(self.finish(stopped_at))
-    }
-
-    /// Starts fetching what the next two events will touch, in two stages (see
-    /// [`crate::policy::prefetch`]). For the event after next, the first lines it
-    /// reads: a request's slot, a timer's ticket, or the random streams of the
-    /// instance a call is about to start at. For the next event, whose first lines
-    /// were asked for one event ago and are at hand by now, what they lead to: a
-    /// request's server and its stream, the client state an answer will update, or
-    /// the slots and endpoint states of the call about to start.
-    #[inline]
-    fn prefetch_ahead(&mut self) {
-        let (next, after) = self.engine.peek_two();
-        if let Some(event) = next {
-            self.prefetch_deep(event);
-        }
-        if let Some(event) = after {
-            self.prefetch_shallow(event);
-        }
-    }
-
-    /// The first stage of [`World::prefetch_ahead`]: what `event` reads first (for a
-    /// call about to start, the instance's random streams, which the second stage's
-    /// speculative pick reads).
-    #[inline]
-    fn prefetch_shallow(&self, event: Event) {
-        match event {
-            Event::RequestArrive { attempt, .. }
-            | Event::ServiceDone { attempt, .. }
-            | Event::ResponseArrive { attempt, .. } => self.attempts.prefetch(attempt),
-            Event::ClientTimer { client, timer } => {
-                if let Some(c) = self.clients.get(client.index()) {
-                    c.stack.prefetch_timer(timer);
-                }
-            }
-            Event::ArrivalTick { client } | Event::CallerWake { client } => {
-                if let Some(c) = self.clients.get(client.index()) {
-                    c.prefetch_streams();
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// The second stage of [`World::prefetch_ahead`]: what the lines the first stage
-    /// fetched for `event` lead to.
-    #[inline]
-    fn prefetch_deep(&self, event: Event) {
-        match event {
-            Event::RequestArrive { attempt, .. } | Event::ServiceDone { attempt, .. } => {
-                let Some(a) = self.attempts.peek(attempt) else {
-                    return;
-                };
-                if let Some(server) = self.servers.get(a.server.index()) {
-                    prefetch(server, 3);
-                    prefetch(&server.rng, 5);
-                }
-            }
-            Event::ResponseArrive { attempt, .. } => {
-                let Some(a) = self.attempts.peek(attempt) else {
-                    return;
-                };
-                if let (Owner::Attempt(id), Some(c)) = (a.owner, self.clients.get(a.client.index()))
-                {
-                    c.stack.prefetch_outcome(id, EndpointId(a.server.0));
-                }
-            }
-            Event::ArrivalTick { client } | Event::CallerWake { client } => {
-                if let Some(c) = self.clients.get(client.index()) {
-                    c.stack.prefetch_start_call();
-                }
-            }
-            _ => {}
-        }
     }
 
     fn dispatch(&mut self, event: Event) {
@@ -1123,6 +1040,8 @@ health_check = { interval = "1s", probe_cost = "1ms" }
         assert!(world.servers.iter().all(|s| s.closed_form.is_none()));
     }
 }
+
+mod prefetch;
 
 #[cfg(test)]
 mod handler_tests;

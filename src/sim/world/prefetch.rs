@@ -74,7 +74,7 @@ impl World {
                 };
                 if let Some(server) = self.servers.get(a.server.index()) {
                     prefetch(server, 3);
-                    prefetch(&server.rng, 5);
+                    prefetch(&server.rng, 8);
                 }
             }
             Event::ResponseArrive { attempt, .. } => {

@@ -261,41 +261,6 @@ pub struct Client<R> {
     last_now: Instant,
 }
 
-impl<R: Rng + Clone> Client<R> {
-    /// A hint, for a driver that knows a call is about to start: starts fetching the
-    /// slots the call and its first attempt will take and the endpoint states the
-    /// first pick will most likely compare. With `p2c` over one tier, it draws the
-    /// candidates on a copy of the instance's stream (so the real pick draws the same
-    /// ones unless something else draws first) and prefetches their states (see
-    /// [`crate::prefetch`]). It reads the stream: call [`Client::prefetch_stream`] an
-    /// event earlier. It changes no state and no decision; a wrong guess costs only
-    /// the fetches.
-    pub fn prefetch_start_call(&self) {
-        self.calls.prefetch_next_free();
-        self.attempts.prefetch_next_free();
-        let Balancer::P2c(p2c) = &self.balancer else {
-            return;
-        };
-        let [tier] = &self.set.tiers[..] else {
-            return;
-        };
-        let list = if self.is_panicking() {
-            &tier.known
-        } else {
-            &tier.eligible
-        };
-        if list.len() < 2 {
-            return;
-        }
-        let each = |id: EndpointId| {
-            if let Some(state) = self.endpoints.get(id.index()) {
-                crate::prefetch::prefetch(state, 1);
-            }
-        };
-        p2c.peek_candidates(Candidates::all(list), each, &mut self.rng.clone());
-    }
-}
-
 impl<R: Rng> Client<R> {
     /// A client with no endpoints yet, after checking every parameter of `config`
     /// (the error names the policy and the key). `rng` is the instance's own stream.
@@ -1194,5 +1159,41 @@ impl<R: Rng> Client<R> {
     fn advance(&mut self, now: Instant) -> Instant {
         self.last_now = self.last_now.max(now);
         self.last_now
+    }
+}
+
+/// The hint that draws on a copy of the stream, hence `R: Clone`.
+impl<R: Rng + Clone> Client<R> {
+    /// A hint, for a driver that knows a call is about to start: starts fetching the
+    /// slots the call and its first attempt will take and the endpoint states the
+    /// first pick will most likely compare. With `p2c` over one tier, it draws the
+    /// candidates on a copy of the instance's stream (so the real pick draws the same
+    /// ones unless something else draws first) and prefetches their states (see
+    /// [`crate::prefetch`]). It reads the stream: call [`Client::prefetch_stream`] an
+    /// event earlier. It changes no state and no decision; a wrong guess costs only
+    /// the fetches.
+    pub fn prefetch_start_call(&self) {
+        self.calls.prefetch_next_free();
+        self.attempts.prefetch_next_free();
+        let Balancer::P2c(p2c) = &self.balancer else {
+            return;
+        };
+        let [tier] = &self.set.tiers[..] else {
+            return;
+        };
+        let list = if self.is_panicking() {
+            &tier.known
+        } else {
+            &tier.eligible
+        };
+        if list.len() < 2 {
+            return;
+        }
+        let each = |id: EndpointId| {
+            if let Some(state) = self.endpoints.get(id.index()) {
+                crate::prefetch::prefetch(state, 1);
+            }
+        };
+        p2c.peek_candidates(Candidates::all(list), each, &mut self.rng.clone());
     }
 }

@@ -74,13 +74,9 @@ impl Origins {
         (0..self.runs).map(|index| (index, self.get(index)))
     }
 
-    /// How many runs come from `origin` (any folder for `Origin::Folder(_)`).
+    /// How many runs come from `origin`.
     pub(crate) fn count(&self, origin: Origin) -> usize {
-        match origin {
-            Origin::Folder(_) => self.found.len(),
-            Origin::Run => self.iter().filter(|(_, o)| *o == Origin::Run).count(),
-            Origin::Skip => self.iter().filter(|(_, o)| *o == Origin::Skip).count(),
-        }
+        self.iter().filter(|&(_, o)| o == origin).count()
     }
 }
 

@@ -79,20 +79,21 @@ impl Progress {
     }
 }
 
-/// Starts `workers` threads that run the plan's runs whose origin is `Run`, in plan
-/// order (each takes the next index of a shared counter and skips the others);
-/// returns the channel the runs come back on (closed when every worker has ended).
+/// Starts `workers` threads (at most `to_run`, the number of runs whose origin is
+/// `Run`) that run those runs in plan order: each takes the next index of a shared
+/// counter and skips the others. Returns the channel the runs come back on (closed
+/// when every worker has ended).
 pub(crate) fn start(
     sweep: Arc<Sweep>,
     todo: Arc<Origins>,
-    runs: usize,
+    to_run: usize,
     workers: usize,
     progress: Arc<Progress>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<Receiver<Done>> {
     let (tx, rx) = mpsc::channel();
     let next = Arc::new(AtomicUsize::new(0));
-    for worker in 0..workers.max(1).min(runs.max(1)) {
+    for worker in 0..workers.max(1).min(to_run.max(1)) {
         let (sweep, todo, progress, stop, next, tx) = (
             sweep.clone(),
             todo.clone(),

@@ -444,7 +444,8 @@ impl Engine {
                 let Some(in_heap) = heap.peek_second() else {
                     return (first, None);
                 };
-                let lane = (self.first_key != u128::MAX && self.first_known)
+                // `peek` has just brought the first lane up to date.
+                let lane = (self.first_key != u128::MAX)
                     .then(|| lanes[self.first_lane].front())
                     .flatten();
                 let second = match (in_heap, lane) {
@@ -574,17 +575,22 @@ mod tests {
     /// Pushes to lanes (empty or not, in order or not) interleaved with pops: the
     /// first front the engine keeps is always the one a scan of the lanes finds, and
     /// the events leave in the order of a single heap.
-    #[test]
-    fn the_kept_first_front_matches_a_scan_of_the_lanes() {
-        let mut laned = Engine::new();
-        let mut plain = Engine::new();
-        let mut x: u64 = 12345;
-        let mut next = move || {
+    /// A small deterministic generator for the randomized schedules below.
+    fn lcg(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             x >> 33
-        };
+        }
+    }
+
+    #[test]
+    fn the_kept_first_front_matches_a_scan_of_the_lanes() {
+        let mut laned = Engine::new();
+        let mut plain = Engine::new();
+        let mut next = lcg(12345);
         let mut popped = 0;
         for i in 0..20_000u32 {
             if next() % 3 != 0 {
@@ -621,13 +627,7 @@ mod tests {
     fn peek_two_names_the_next_two_pops() {
         for pending in [300u64, 20_000] {
             let mut e = Engine::new();
-            let mut x: u64 = 777;
-            let mut next = move || {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                x >> 33
-            };
+            let mut next = lcg(777);
             let (mut named, mut checked) = (0, 0);
             for i in 0..60_000u32 {
                 if (e.len() as u64) < pending && next() % 3 != 0 {

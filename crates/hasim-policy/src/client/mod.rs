@@ -754,13 +754,8 @@ impl<R: Rng> Client<R> {
         } else {
             (0, self.is_panicking())
         };
-        let tier_set = &self.set.tiers[tier];
-        let from_known = if panic || (tier_set.eligible.is_empty() && self.set.eligible_count > 0) {
-            true // panic, or the chosen tier has none eligible while others do
-        } else if tier_set.eligible.is_empty() {
+        let Some(from_known) = self.picks_from_known(tier, panic) else {
             return Err(FailReason::NoServer); // none eligible anywhere (panic_threshold 0)
-        } else {
-            false
         };
         let c = self.calls.get(call.0).expect("a live call picks");
         let Self {
@@ -837,6 +832,20 @@ impl<R: Rng> Client<R> {
             }
         }
         Ok(picked)
+    }
+
+    /// Whether a pick in tier `tier` (an index in `set.tiers`) chooses among its
+    /// known endpoints (in panic, or when it has none eligible while other tiers do)
+    /// rather than its eligible ones; `None` when nothing is eligible anywhere.
+    fn picks_from_known(&self, tier: usize, panic: bool) -> Option<bool> {
+        let none_here = self.set.tiers[tier].eligible.is_empty();
+        if panic || (none_here && self.set.eligible_count > 0) {
+            Some(true)
+        } else if none_here {
+            None
+        } else {
+            Some(false)
+        }
     }
 
     /// The index in `set.tiers` of the tier this pick goes to (the failover rule; one
@@ -1181,7 +1190,10 @@ impl<R: Rng + Clone> Client<R> {
         let [tier] = &self.set.tiers[..] else {
             return;
         };
-        let list = if self.is_panicking() {
+        let Some(from_known) = self.picks_from_known(0, self.is_panicking()) else {
+            return;
+        };
+        let list = if from_known {
             &tier.known
         } else {
             &tier.eligible

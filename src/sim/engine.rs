@@ -60,6 +60,7 @@ impl Keyed for Entry {
 /// client timer, one for each direction of network transit, and one for open-loop
 /// arrivals.
 pub const LANES: usize = Timer::CLASSES + 3;
+const _: () = assert!(LANES <= 16, "Engine::busy has a bit per lane");
 
 /// The lane of requests in transit to their servers. With a constant latency (no fault
 /// on the path, or a fault that only drops) they arrive in the order they were sent,
@@ -104,6 +105,9 @@ pub struct Engine {
     /// first front is a minimum over this small array, not a look into each busy
     /// lane's buffer.
     front_keys: [u128; LANES],
+    /// Bit `i` is set when lane `i` holds an entry: finding the first front compares
+    /// only the busy lanes' keys (W1 keeps two of the ten busy), not every lane's.
+    busy: u16,
     /// Whether `first_lane` and `first_key` are up to date: a push to a lane keeps
     /// them so, and only taking a lane's front (or compacting) makes them stale, so
     /// most peeks read them instead of comparing every busy lane's front.
@@ -153,6 +157,7 @@ impl Engine {
             heap: PendingSet::new(),
             lanes: Default::default(),
             front_keys: [u128::MAX; LANES],
+            busy: 0,
             first_known: true,
             first_lane: 0,
             first_key: u128::MAX,
@@ -277,6 +282,9 @@ impl Engine {
             // `retain` keeps the survivors' order, so a lane stays sorted.
             lane.retain(&mut keep);
             self.front_keys[i] = lane.front().map_or(u128::MAX, |front| front.key);
+            if lane.is_empty() {
+                self.busy &= !(1 << i);
+            }
             shrink_if_sparse(lane, VecDeque::len, VecDeque::capacity, |q, n| {
                 q.shrink_to(n)
             });
@@ -330,6 +338,7 @@ impl Engine {
                 let key = entry.key;
                 queue.push_back(entry);
                 self.front_keys[lane] = key;
+                self.busy |= 1 << lane;
                 if self.first_known && key < self.first_key {
                     (self.first_lane, self.first_key) = (lane, key);
                 }
@@ -357,14 +366,16 @@ impl Engine {
         (self.first_key != u128::MAX).then_some((self.first_lane, self.first_key))
     }
 
-    /// [`Engine::first_lane`] found by comparing the lanes' front keys.
+    /// [`Engine::first_lane`] found by comparing the busy lanes' front keys.
+    #[inline]
     fn scan_lanes(&self) -> Option<(usize, u128)> {
-        // Every lane, busy or not (an idle one holds the largest key): a fixed loop
-        // the compiler unrolls into conditional moves, with no branch to mispredict.
-        let mut best = (0, self.front_keys[0]);
-        for (lane, &key) in self.front_keys.iter().enumerate().skip(1) {
-            if key < best.1 {
-                best = (lane, key);
+        let mut best = (0, u128::MAX);
+        let mut busy = self.busy;
+        while busy != 0 {
+            let lane = busy.trailing_zeros() as usize;
+            busy &= busy - 1;
+            if self.front_keys[lane] < best.1 {
+                best = (lane, self.front_keys[lane]);
             }
         }
         (best.1 != u128::MAX).then_some(best)
@@ -478,7 +489,13 @@ impl Engine {
                 let queue = &mut self.lanes[lane];
                 let entry = queue.pop_front().expect("a peeked lane is not empty");
                 self.first_known = false;
-                self.front_keys[lane] = queue.front().map_or(u128::MAX, |front| front.key);
+                match queue.front() {
+                    Some(front) => self.front_keys[lane] = front.key,
+                    None => {
+                        self.front_keys[lane] = u128::MAX;
+                        self.busy &= !(1 << lane);
+                    }
+                }
                 entry
             }
             Source::Heap => self.heap.pop().expect("a peeked heap is not empty"),

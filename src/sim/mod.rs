@@ -7,12 +7,13 @@
 //! returns them and imports nothing of the world: `server.rs`, `network.rs`,
 //! `fault.rs` (the fault schedule, a pure function of scenario and seed),
 //! `discovery.rs`, `autoscale.rs`, `client.rs` (instances and their requests),
-//! `budget.rs`, and the engine (`engine.rs`, `pending.rs`, `radix_heap.rs`,
+//! `budget.rs`, and the engine (`engine.rs`, `pending.rs`, `calendar.rs`,
 //! `event.rs`, `slab.rs`). `topology.rs` resolves the scenario's names into the ids of
 //! `ids.rs` once, at build.
 
 mod autoscale;
 mod budget;
+mod calendar;
 mod client;
 mod closed_form;
 mod discovery;
@@ -22,7 +23,6 @@ mod fault;
 mod ids;
 mod network;
 mod pending;
-mod radix_heap;
 mod server;
 mod slab;
 mod topology;

@@ -1,32 +1,44 @@
-//! The engine's set of pending events: a binary heap while it is small, a radix heap
-//! once it is large.
+//! The engine's set of pending events: a binary heap while it is small, a calendar
+//! queue once it is large.
 //!
-//! Measured on this project's machine (issue 14; `benches/README.md`): with the
-//! twenty-odd events W1 keeps pending, `std`'s binary heap is the faster of the two
-//! (a pop sifts through four levels that stay in L1, where a radix heap moves the
-//! entries of a bucket at every step). With the few thousand the fleet workload keeps
-//! pending the binary heap still runs fewer instructions, cache misses and
-//! mispredicted branches (its CPU time is within the machine's noise); with about
-//! fifty thousand the radix heap takes less CPU time (a push is one `Vec::push`, and
-//! no pop walks `log n` levels of scattered cache lines). Both are exact priority
-//! queues over unique keys, so which one holds the events never changes the order
-//! they leave in; the set moves its entries from one to the other when its size
-//! crosses a threshold, with a gap between the two thresholds so that it does not
-//! switch back and forth.
+//! Measured on this project's machine (issues 8 and 14; `benches/README.md`,
+//! "Pending-event set"): with the twenty-odd events W1 keeps pending, `std`'s binary
+//! heap is the fastest (a pop sifts through four levels that stay in L1). With the
+//! 2,000-3,000 the fleet workload keeps pending at 1,000 servers, a pop walks twelve
+//! levels and took a fifth of the run's time; the calendar queue (`calendar.rs`) sorts
+//! only the few entries of the current time slot, and at about 50,000 pending it also
+//! beat the radix heap that held large sets before. Both are exact priority queues over
+//! unique keys, so which one holds the events never changes the order they leave in;
+//! the set moves its entries from one to the other when its size crosses a threshold,
+//! with a gap between the two thresholds so that it does not switch back and forth.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use super::radix_heap::{Keyed, RadixHeap};
+use super::calendar::Calendar;
 
-/// At this many entries a binary heap turns into a radix heap. Measured on the fleet
-/// workload (`benches/README.md`, "Pending-event set"): with its 2,000-4,000 pending
-/// events the binary heap runs 11.6% fewer instructions, 7% fewer mispredicted
-/// branches and 9.5% fewer last-level misses (cachegrind; CPU time is within the
-/// machine's noise); with about 50,000 pending the radix heap takes 20% less CPU time.
-const GROW_AT: usize = 8192;
-/// Below this many a radix heap turns back into a binary heap.
-const SHRINK_BELOW: usize = 2048;
+/// What the pending set orders by.
+pub trait Keyed {
+    /// The key; smaller leaves first. Keys are unique, never below the last key
+    /// popped, and their high 64 bits are the entry's time in ns.
+    fn key(&self) -> u128;
+}
+
+/// A bare key is its own entry (the queues' tests push keys alone).
+#[cfg(test)]
+impl Keyed for u128 {
+    fn key(&self) -> u128 {
+        *self
+    }
+}
+
+/// At this many entries a binary heap turns into a calendar queue. Measured on the
+/// fleet workload at 1,000 servers (2,000-3,000 pending): the calendar queue took
+/// 0.91x the CPU time of the binary heap (`benches/README.md`); with W1's twenty-odd
+/// and fleet-100's few hundred the binary heap stays.
+const GROW_AT: usize = 1024;
+/// Below this many a calendar queue turns back into a binary heap.
+const SHRINK_BELOW: usize = 256;
 /// Room a new binary heap starts with (it grows as needed).
 const INITIAL_ROOM: usize = 1024;
 
@@ -37,12 +49,12 @@ pub enum PendingSet<T> {
     /// Few entries.
     Small(BinaryHeap<Reverse<ByKey<T>>>),
     /// Many entries.
-    Large(RadixHeap<T>),
+    Large(Calendar<T>),
 }
 
 /// An entry ordered by its key alone.
 #[derive(Debug)]
-pub struct ByKey<T>(T);
+pub struct ByKey<T>(pub T);
 
 impl<T: Keyed> PartialEq for ByKey<T> {
     fn eq(&self, other: &Self) -> bool {
@@ -127,9 +139,9 @@ impl<T: Keyed> PendingSet<T> {
     }
 
     /// The entry with the second smallest key (`Some(None)` if there is none), when it
-    /// is cheap to find: in a binary heap it is one of the root's two children. A
-    /// radix heap answers `None` (it holds thousands of entries, and this is only a
-    /// hint for prefetching).
+    /// is cheap to find: in a binary heap it is one of the root's two children; a
+    /// calendar queue answers `None` when its current slot holds a single entry (this
+    /// is only a hint for prefetching).
     #[inline]
     pub fn peek_second(&self) -> Option<Option<&T>> {
         match self {
@@ -137,7 +149,7 @@ impl<T: Keyed> PendingSet<T> {
             PendingSet::Small(h) => {
                 Some(h.as_slice().iter().skip(1).take(2).max().map(|e| &e.0 .0))
             }
-            PendingSet::Large(_) => None,
+            PendingSet::Large(h) => h.peek_second(),
         }
     }
 
@@ -175,24 +187,26 @@ impl<T: Keyed> PendingSet<T> {
         }
     }
 
-    /// Moves every entry into a radix heap.
+    /// Moves every entry into a calendar queue.
     fn grow(&mut self) {
         if let PendingSet::Small(h) = self {
-            let mut radix = RadixHeap::new();
-            for Reverse(ByKey(entry)) in std::mem::take(h) {
-                radix.push(entry);
-            }
-            *self = PendingSet::Large(radix);
+            let entries = std::mem::take(h)
+                .into_vec()
+                .into_iter()
+                .map(|e| e.0 .0)
+                .collect();
+            *self = PendingSet::Large(Calendar::from_entries(entries));
         }
     }
 
     /// Moves every entry into a binary heap.
     fn shrink(&mut self) {
         if let PendingSet::Large(h) = self {
-            let mut entries = Vec::with_capacity(h.len());
-            while let Some(entry) = h.pop() {
-                entries.push(Reverse(ByKey(entry)));
-            }
+            let entries = h
+                .drain()
+                .into_iter()
+                .map(|e| Reverse(ByKey(e)))
+                .collect::<Vec<_>>();
             *self = PendingSet::Small(BinaryHeap::from(entries));
         }
     }

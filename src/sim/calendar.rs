@@ -123,7 +123,7 @@ impl<T: Keyed> Calendar<T> {
     }
 
     /// Puts `entry`, of slot `slot`, where it belongs given `current`.
-    #[inline]
+    #[inline(always)]
     fn place(&mut self, slot: u64, entry: T) {
         if slot <= self.current {
             self.near.push(Reverse(ByKey(entry)));
@@ -286,6 +286,8 @@ impl<T: Keyed> Calendar<T> {
     }
 
     /// Chooses the width and the ring again for the entries held now.
+    #[cold]
+    #[inline(never)]
     fn retune(&mut self) {
         let entries = self.drain();
         self.lay_out(entries);

@@ -305,7 +305,7 @@ impl<T: Keyed> Calendar<T> {
         self.busy.clear();
         self.busy.resize(slots.div_ceil(64), 0);
         self.len = entries.len();
-        self.tuned_len = entries.len().max(MIN_SLOTS);
+        self.tuned_len = entries.len();
         let Some(first) = entries.iter().map(|e| self.slot_of(e.key())).min() else {
             return;
         };

@@ -173,6 +173,19 @@ fn least_loaded<R: Rng + ?Sized>(
         return candidates.id(0);
     }
     let draws = if distinct { choices.min(n) } else { choices };
+    if distinct && draws == 2 {
+        // The default, unrolled: the same two draws `draw_distinct` makes (the
+        // second among the `n - 1` others, stepping over the first), without the
+        // scratch list. Every call of a p2c client comes through here.
+        let first = rng.random_range(0..n);
+        let mut second = rng.random_range(0..n - 1);
+        if second >= first {
+            second += 1;
+        }
+        let (a, b) = (candidates.id(first), candidates.id(second));
+        let load_a = load(a);
+        return if load(b) < load_a { b } else { a };
+    }
     taken.clear();
     let mut best: Option<(EndpointId, u32)> = None;
     for _ in 0..draws {

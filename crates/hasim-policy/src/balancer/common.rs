@@ -69,6 +69,10 @@ pub(crate) struct Candidates<'a> {
     skip: &'a [usize],
     /// `list[i].id == first + i` for every `i`, if the list is a range of ids.
     range_from: Option<u32>,
+    /// `(first, holes)` when `list` is the range of ids from `first` minus `holes`
+    /// (sorted): an id is then computed from the short `holes` list, which stays in
+    /// cache, instead of read from `list`, which at fleet scale does not.
+    dense: Option<(u32, &'a [EndpointId])>,
 }
 
 impl<'a> Candidates<'a> {
@@ -100,6 +104,26 @@ impl<'a> Candidates<'a> {
             list,
             skip,
             range_from,
+            dense: None,
+        }
+    }
+
+    /// [`Candidates::skipping`] for a `list` its caller knows to be the ids from
+    /// `first` up, minus `holes` (sorted, distinct, all above `first`): nothing of
+    /// `list` but its length is read, here or by [`Candidates::id`].
+    #[inline]
+    pub(crate) fn dense(
+        list: &'a [Endpoint],
+        skip: &'a [usize],
+        first: u32,
+        holes: &'a [EndpointId],
+    ) -> Candidates<'a> {
+        debug_assert!(skip.len() < list.len().max(1) && skip.iter().all(|&p| p < list.len()));
+        Candidates {
+            list,
+            skip,
+            range_from: holes.is_empty().then_some(first),
+            dense: Some((first, holes)),
         }
     }
 
@@ -123,15 +147,35 @@ impl<'a> Candidates<'a> {
                 break;
             }
         }
-        match self.range_from {
-            Some(first) => {
-                let id = EndpointId(first + at as u32);
-                debug_assert_eq!(self.list[at].id, id, "the list is sorted, each id once");
-                id
-            }
-            None => self.list[at].id,
+        let id = match (self.range_from, self.dense) {
+            (Some(first), _) => EndpointId(first + at as u32),
+            (None, Some((first, holes))) => nth_outside(first, holes, at),
+            (None, None) => return self.list[at].id,
+        };
+        debug_assert_eq!(
+            self.list[at].id, id,
+            "the list is the range minus the holes"
+        );
+        id
+    }
+}
+
+/// The `at`-th id (from 0) of the ids from `first` up that are not in `holes`
+/// (sorted, distinct, none below `first`). The `i`-th hole has `holes[i] - first - i`
+/// ids outside `holes` before it, which grows with `i`: a binary search finds how
+/// many holes come before the answer.
+#[inline]
+pub(crate) fn nth_outside(first: u32, holes: &[EndpointId], at: usize) -> EndpointId {
+    let (mut lo, mut hi) = (0, holes.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if (holes[mid].0 - first) as usize - mid <= at {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
+    EndpointId(first + (at + lo) as u32)
 }
 
 /// The `known` list a hashing balancer's ring or table was built over. With the

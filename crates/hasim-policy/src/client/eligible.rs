@@ -9,6 +9,7 @@
 //! discovery) are rare next to picks, which is what makes the cost of a call
 //! independent of the fleet's size.
 
+use crate::balancer::Candidates;
 use crate::{Endpoint, EndpointId};
 
 /// The endpoints of one tier.
@@ -20,9 +21,59 @@ pub(crate) struct Tier {
     pub(crate) known: Vec<Endpoint>,
     /// The eligible ones, sorted by id.
     pub(crate) eligible: Vec<Endpoint>,
+    /// The known ones that are not eligible, sorted by id.
+    pub(crate) holes: Vec<EndpointId>,
+    /// The first known id, when the known ids are a whole range (the usual state of a
+    /// densely numbered view): the eligible list is then that range minus `holes`.
+    pub(crate) known_from: Option<u32>,
 }
 
 impl Tier {
+    /// The known list (`known`) or the eligible one as a pick's candidates, without
+    /// the positions in `skip`. When the known ids are a range, the ids are computed
+    /// from `holes` (see [`Candidates::dense`]).
+    #[inline]
+    pub(crate) fn candidates<'a>(&'a self, known: bool, skip: &'a [usize]) -> Candidates<'a> {
+        let list = if known { &self.known } else { &self.eligible };
+        match self.known_from {
+            Some(first) => {
+                Candidates::dense(list, skip, first, if known { &[] } else { &self.holes })
+            }
+            None => Candidates::skipping(list, skip),
+        }
+    }
+
+    /// Notes whether the known ids are a whole range, after `known` changed.
+    fn known_changed(&mut self) {
+        self.known_from = match (self.known.first(), self.known.last()) {
+            (Some(first), Some(last))
+                if last.id.0.wrapping_sub(first.id.0) as usize == self.known.len() - 1 =>
+            {
+                Some(first.id.0)
+            }
+            _ => None,
+        };
+    }
+
+    /// Moves `ep` (known) into the eligible list or out of it; true if it moved.
+    fn set_eligible(&mut self, ep: Endpoint, eligible: bool) -> bool {
+        let moved = if eligible {
+            insert_sorted(&mut self.eligible, ep)
+        } else {
+            remove_sorted(&mut self.eligible, ep.id)
+        };
+        if moved {
+            match (eligible, self.holes.binary_search(&ep.id)) {
+                (true, Ok(i)) => {
+                    self.holes.remove(i);
+                }
+                (false, Err(i)) => self.holes.insert(i, ep.id),
+                _ => debug_assert!(false, "holes are the known endpoints not eligible"),
+            }
+        }
+        moved
+    }
+
     /// The known list (`true`) or the eligible one, to pick from.
     pub(crate) fn list_mut(&mut self, known: bool) -> &mut Vec<Endpoint> {
         if known {
@@ -98,11 +149,17 @@ impl EligibleSet {
     /// `ep` joins tier `tier`, eligible or not.
     pub(crate) fn add(&mut self, ep: Endpoint, tier: u32, eligible: bool) {
         let t = self.tier_index(tier);
-        insert_sorted(&mut self.tiers[t].known, ep);
+        let set = &mut self.tiers[t];
+        if insert_sorted(&mut set.known, ep) {
+            set.known_changed();
+            if let Err(i) = set.holes.binary_search(&ep.id) {
+                set.holes.insert(i, ep.id); // known, not (yet) eligible
+            }
+        }
         if insert_sorted(&mut self.known, ep) {
             self.known_generation += 1;
         }
-        if eligible && insert_sorted(&mut self.tiers[t].eligible, ep) {
+        if eligible && self.tiers[t].set_eligible(ep, true) {
             self.eligible_count += 1;
         }
     }
@@ -116,9 +173,13 @@ impl EligibleSet {
             return;
         };
         let set = &mut self.tiers[t];
-        remove_sorted(&mut set.known, id);
+        if remove_sorted(&mut set.known, id) {
+            set.known_changed();
+        }
         if remove_sorted(&mut set.eligible, id) {
             self.eligible_count -= 1;
+        } else if let Ok(i) = set.holes.binary_search(&id) {
+            set.holes.remove(i);
         }
         if set.known.is_empty() {
             self.tiers.remove(t);
@@ -130,13 +191,12 @@ impl EligibleSet {
         let Ok(t) = self.tiers.binary_search_by_key(&tier, |t| t.tier) else {
             return;
         };
-        let list = &mut self.tiers[t].eligible;
-        if eligible {
-            if insert_sorted(list, ep) {
+        if self.tiers[t].set_eligible(ep, eligible) {
+            if eligible {
                 self.eligible_count += 1;
+            } else {
+                self.eligible_count -= 1;
             }
-        } else if remove_sorted(list, ep.id) {
-            self.eligible_count -= 1;
         }
     }
 
@@ -183,8 +243,66 @@ mod tests {
         set.remove(EndpointId(3), 1);
         assert_eq!(set.tiers.len(), 1, "an empty tier is dropped");
         assert_eq!(set.eligible_count, 2);
+        assert!(set.tiers[0].holes.is_empty());
         set.set_weight(EndpointId(5), 0, 7);
         assert_eq!(set.tiers[0].eligible[1].weight, 7);
         assert_eq!(set.known[1].weight, 7);
+    }
+
+    /// Whatever joins, leaves or flips, a tier's holes are its known endpoints that
+    /// are not eligible, and when its known ids are a range the candidates computed
+    /// from the holes name the eligible list's ids, position by position.
+    #[test]
+    fn holes_are_the_known_minus_the_eligible() {
+        let mut set = EligibleSet::default();
+        let mut x = 12345u64;
+        let mut next = move || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as u32
+        };
+        for id in 0..30 {
+            set.add(ep(id), 0, next() % 2 == 0);
+        }
+        let mut checked_dense = 0;
+        for step in 0..4000 {
+            let id = next() % 32;
+            match next() % 8 {
+                // A gap in the known range comes and goes.
+                0 | 1 => set.add(ep(id), 0, next() % 2 == 0),
+                2 if step % 8 == 0 => set.remove(EndpointId(id), 0),
+                // Only a known endpoint changes eligibility (the stack's contract).
+                _ if set.known.iter().any(|k| k.id.0 == id) => {
+                    set.set_eligible(ep(id), 0, next() % 3 != 0)
+                }
+                _ => {}
+            }
+            let Some(tier) = set.tiers.first() else {
+                continue;
+            };
+            let expected: Vec<EndpointId> = tier
+                .known
+                .iter()
+                .filter(|k| tier.eligible.binary_search_by_key(&k.id, |e| e.id).is_err())
+                .map(|k| k.id)
+                .collect();
+            assert_eq!(tier.holes, expected, "step {step}");
+            let range = tier.known.last().map(|l| l.id.0 - tier.known[0].id.0 + 1);
+            assert_eq!(
+                tier.known_from.is_some(),
+                range == Some(tier.known.len() as u32),
+                "step {step}"
+            );
+            if tier.known_from.is_some() {
+                let candidates = tier.candidates(false, &[]);
+                assert_eq!(candidates.len(), tier.eligible.len());
+                for (i, e) in tier.eligible.iter().enumerate() {
+                    assert_eq!(candidates.id(i), e.id, "step {step}, position {i}");
+                }
+                checked_dense += 1;
+            }
+        }
+        assert!(checked_dense > 100, "{checked_dense} dense states checked");
     }
 }

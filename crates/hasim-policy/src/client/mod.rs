@@ -99,7 +99,7 @@ use action::TimerKind;
 use eligible::EligibleSet;
 use ids::Slab;
 
-use crate::balancer::{Balancer, Candidates, PickRequest, Setup};
+use crate::balancer::{Balancer, PickRequest, Setup};
 use crate::breaker::{Admit, Breaker, Rules, Scope};
 use crate::failover::{
     overprovisioning_percent, panic_percent, pick_tier, priority_loads, tier_loads, FailoverMode,
@@ -785,14 +785,12 @@ impl<R: Rng> Client<R> {
         let avoid = !skip.is_empty() && skip.len() < candidates.len();
         if let Balancer::P2c(p2c) = balancer {
             // The loads are in the endpoints' states (see `loads_here`).
-            let candidates = if avoid {
-                Candidates::skipping(candidates, skip)
-            } else {
-                Candidates::all(candidates)
-            };
+            let skip = if avoid { &skip[..] } else { &[] };
+            let candidates = set.tiers[tier].candidates(from_known, skip);
             let load = |id: EndpointId| endpoints[id.index()].in_flight;
             return Ok(p2c.pick_with_loads(candidates, load, rng));
         }
+        let candidates = set.tiers[tier].list_mut(from_known);
         let (known, hash_key) = (&set.known[..], c.hash_key);
         let known_generation = Some(set.known_generation);
         let request = PickRequest {
@@ -1193,12 +1191,8 @@ impl<R: Rng + Clone> Client<R> {
         let Some(from_known) = self.picks_from_known(0, self.is_panicking()) else {
             return;
         };
-        let list = if from_known {
-            &tier.known
-        } else {
-            &tier.eligible
-        };
-        if list.len() < 2 {
+        let candidates = tier.candidates(from_known, &[]);
+        if candidates.len() < 2 {
             return;
         }
         let each = |id: EndpointId| {
@@ -1206,6 +1200,6 @@ impl<R: Rng + Clone> Client<R> {
                 crate::prefetch::prefetch(state, 1);
             }
         };
-        p2c.peek_candidates(Candidates::all(list), each, &mut self.rng.clone());
+        p2c.peek_candidates(candidates, each, &mut self.rng.clone());
     }
 }

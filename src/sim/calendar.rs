@@ -22,8 +22,8 @@ use std::collections::BinaryHeap;
 use super::pending::{ByKey, Keyed};
 
 /// How many entries a slot should hold on average when the width is chosen.
-/// Measured on the fleet workload at 1,000 servers (`benches/README.md`): 16 was
-/// faster than 4, 8 and 32.
+/// Measured on the fleet workload at 1,000 servers (`benches/README.md`): 16 and 8
+/// were about equally fast (within this machine's noise), 4 and 32 slower.
 const PER_SLOT: usize = 16;
 /// The fewest and the most buckets in the ring (powers of two).
 const MIN_SLOTS: usize = 256;
@@ -130,7 +130,7 @@ impl<T: Keyed> Calendar<T> {
         } else if slot - self.current <= self.mask as u64 {
             let i = slot as usize & self.mask;
             self.buckets[i].push(entry);
-            self.busy[i / 64] |= 1 << (i % 64);
+            self.mark(i, true);
         } else {
             self.far_min = self.far_min.min(slot);
             self.far.push(entry);
@@ -198,8 +198,8 @@ impl<T: Keyed> Calendar<T> {
                 self.current = slot;
             }
             let i = self.current as usize & self.mask;
-            if self.busy[i / 64] & (1 << (i % 64)) != 0 {
-                self.busy[i / 64] &= !(1 << (i % 64));
+            if self.is_busy(i) {
+                self.mark(i, false);
                 // Taken rather than drained into `near`: `near` is built in one
                 // `O(n)` pass, and the next bucket to fill reuses the memory just
                 // freed, still in cache (measured faster than keeping each
@@ -209,6 +209,22 @@ impl<T: Keyed> Calendar<T> {
                 near.extend(bucket.into_iter().map(|e| Reverse(ByKey(e))));
                 self.near = BinaryHeap::from(near);
             }
+        }
+    }
+
+    /// Whether bucket `i` holds an entry.
+    #[inline]
+    fn is_busy(&self, i: usize) -> bool {
+        self.busy[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Records whether bucket `i` holds an entry.
+    #[inline]
+    fn mark(&mut self, i: usize, busy: bool) {
+        if busy {
+            self.busy[i / 64] |= 1 << (i % 64);
+        } else {
+            self.busy[i / 64] &= !(1 << (i % 64));
         }
     }
 
@@ -237,17 +253,15 @@ impl<T: Keyed> Calendar<T> {
     /// Keeps only the entries for which `keep` holds.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         self.near.retain(|e| keep(&e.0 .0));
-        for (i, bucket) in self.buckets.iter_mut().enumerate() {
-            if self.busy[i / 64] & (1 << (i % 64)) != 0 {
-                bucket.retain(&mut keep);
-                if bucket.is_empty() {
-                    self.busy[i / 64] &= !(1 << (i % 64));
-                }
+        for i in 0..self.buckets.len() {
+            if self.is_busy(i) {
+                self.buckets[i].retain(&mut keep);
+                let busy = !self.buckets[i].is_empty();
+                self.mark(i, busy);
             }
         }
         self.far.retain(&mut keep);
-        let shift = self.shift;
-        let far_min = self.far.iter().map(|e| time_of(e.key()) >> shift).min();
+        let far_min = self.far.iter().map(|e| self.slot_of(e.key())).min();
         self.far_min = far_min.unwrap_or(u64::MAX);
         self.len =
             self.near.len() + self.far.len() + self.buckets.iter().map(Vec::len).sum::<usize>();
@@ -258,8 +272,9 @@ impl<T: Keyed> Calendar<T> {
         }
     }
 
-    /// Gives back memory once the buckets hold much more room than entries, keeping
-    /// room for `room` entries in each part.
+    /// Gives back memory (the engine asks once the set holds much more room than
+    /// entries): `near` and `far` keep room for `room` entries, each bucket for twice
+    /// what it holds, at most `room`.
     pub fn shrink_to(&mut self, room: usize) {
         self.near.shrink_to(room);
         self.far.shrink_to(room);

@@ -589,9 +589,6 @@ mod tests {
         }
     }
 
-    /// Pushes to lanes (empty or not, in order or not) interleaved with pops: the
-    /// first front the engine keeps is always the one a scan of the lanes finds, and
-    /// the events leave in the order of a single heap.
     /// A small deterministic generator for the randomized schedules below.
     fn lcg(seed: u64) -> impl FnMut() -> u64 {
         let mut x = seed;
@@ -603,6 +600,9 @@ mod tests {
         }
     }
 
+    /// Pushes to lanes (empty or not, in order or not) interleaved with pops: the
+    /// first front the engine keeps is always the one a scan of the lanes finds, and
+    /// the events leave in the order of a single heap.
     #[test]
     fn the_kept_first_front_matches_a_scan_of_the_lanes() {
         let mut laned = Engine::new();

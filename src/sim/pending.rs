@@ -34,7 +34,7 @@ impl Keyed for u128 {
 
 /// At this many entries a binary heap turns into a calendar queue. Measured on the
 /// fleet workload at 1,000 servers (2,000-3,000 pending): the calendar queue took
-/// 0.91x the CPU time of the binary heap (`benches/README.md`); with W1's twenty-odd
+/// 0.84-0.95x the CPU time of the binary heap (`benches/README.md`); with W1's twenty-odd
 /// and fleet-100's few hundred the binary heap stays.
 const GROW_AT: usize = 1024;
 /// Below this many a calendar queue turns back into a binary heap.

@@ -61,17 +61,18 @@ impl InFlight {
 /// when its last id minus its first is its length minus one: every known endpoint of
 /// a densely numbered view eligible, the usual state of a healthy fleet), the id at a
 /// position is computed rather than read, which saves a cache miss per candidate at
-/// fleet scale; the answer is the same either way.
+/// fleet scale; the answer is the same either way. The client stack also knows when
+/// an eligible list is a range of known ids minus a few not eligible
+/// ([`Candidates::dense`]): the id is then computed from those few.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Candidates<'a> {
     list: &'a [Endpoint],
     /// Positions in `list` to leave out, strictly ascending, fewer than `list.len()`.
     skip: &'a [usize],
-    /// `list[i].id == first + i` for every `i`, if the list is a range of ids.
-    range_from: Option<u32>,
     /// `(first, holes)` when `list` is the range of ids from `first` minus `holes`
-    /// (sorted): an id is then computed from the short `holes` list, which stays in
-    /// cache, instead of read from `list`, which at fleet scale does not.
+    /// (sorted; none when the list is a whole range): an id is then computed, from
+    /// the short `holes` list that stays in cache, instead of read from `list`, which
+    /// at fleet scale does not.
     dense: Option<(u32, &'a [EndpointId])>,
 }
 
@@ -92,20 +93,15 @@ impl<'a> Candidates<'a> {
             "skip is strictly ascending"
         );
         debug_assert!(skip.len() < list.len().max(1) && skip.iter().all(|&p| p < list.len()));
-        let range_from = match (list.first(), list.last()) {
+        let dense = match (list.first(), list.last()) {
             (Some(first), Some(last))
                 if last.id.0.wrapping_sub(first.id.0) as usize == list.len() - 1 =>
             {
-                Some(first.id.0)
+                Some((first.id.0, &[][..]))
             }
             _ => None,
         };
-        Candidates {
-            list,
-            skip,
-            range_from,
-            dense: None,
-        }
+        Candidates { list, skip, dense }
     }
 
     /// [`Candidates::skipping`] for a `list` its caller knows to be the ids from
@@ -122,7 +118,6 @@ impl<'a> Candidates<'a> {
         Candidates {
             list,
             skip,
-            range_from: holes.is_empty().then_some(first),
             dense: Some((first, holes)),
         }
     }
@@ -147,11 +142,10 @@ impl<'a> Candidates<'a> {
                 break;
             }
         }
-        let id = match (self.range_from, self.dense) {
-            (Some(first), _) => EndpointId(first + at as u32),
-            (None, Some((first, holes))) => nth_outside(first, holes, at),
-            (None, None) => return self.list[at].id,
+        let Some((first, holes)) = self.dense else {
+            return self.list[at].id;
         };
+        let id = nth_outside(first, holes, at);
         debug_assert_eq!(
             self.list[at].id, id,
             "the list is the range minus the holes"

@@ -26,6 +26,19 @@ use crate::time::Instant;
 /// entries per event, so it cannot overshoot by much.
 pub const CHECK_EVERY: u64 = 1 << 14;
 
+/// Events between two looks at whether a queue of pending events wants compacting
+/// ([`compact_timers`]). Much more often than the budget check: compaction is also
+/// the cheapest way to be rid of dead timers (a deadline or attempt timeout whose
+/// call or attempt ended, which is nearly all of them). One popped costs a pass
+/// through the event loop to do nothing; one compacted away costs a liveness check
+/// in a pass over the queue. Looking costs a comparison per queue. Measured on the
+/// fleet workload (callgrind, 200,000 calls): at 10 servers, where the lanes of
+/// timers hold a few hundred entries and were never compacted at the old threshold
+/// of 4,096 entries looked at every 16,384 events, 962.6M -> 867.8M instructions (at
+/// 100 servers 972.9M -> 922.5M, at 1,000 unchanged); 64 entries every 256 events
+/// did no better.
+pub const COMPACT_EVERY: u64 = 1 << 9;
+
 /// Bytes per slab slot beyond the value: generation and occupancy.
 const SLOT_EXTRA_BYTES: usize = 8;
 
@@ -64,7 +77,7 @@ pub struct Parts<'a> {
 
 /// Drops dead timers (and messages of requests no longer in the world) from each
 /// queue of pending events (the heap, a lane) that has grown fourfold since it was
-/// last compacted ([`Engine::compact_grown`]). Called every [`CHECK_EVERY`] events,
+/// last compacted ([`Engine::compact_grown`]). Called every [`COMPACT_EVERY`] events,
 /// so a queue outgrows its live part by at most that many events' pushes.
 /// The order of the remaining events does not change, nor any output.
 pub fn compact_timers(

@@ -202,10 +202,13 @@ impl World {
         let stopped_at;
         loop {
             // Before the peek: compaction may drop the entry a peek would have seen.
-            if self.engine.processed() % budget::CHECK_EVERY == 0 {
+            if self.engine.processed() % budget::COMPACT_EVERY == 0 {
                 let (clients, attempts) = (&self.clients, &self.attempts);
                 let (end, drain_end) = (self.measured.end, self.drain_end);
                 budget::compact_timers(&mut self.engine, clients, attempts, end, drain_end);
+            }
+            if self.engine.processed() % budget::CHECK_EVERY == 0 {
+                let (clients, attempts) = (&self.clients, &self.attempts);
                 let parts = budget::Parts {
                     engine: &self.engine,
                     clients,

@@ -100,7 +100,13 @@ pub(crate) struct EligibleSet {
 }
 
 /// Inserts `ep` into `list` (sorted by id) unless it is there; true if inserted.
+/// An id above all others is pushed without a search: a view is usually learned in
+/// id order (at fleet scale, 100 instances x 1,000 endpoints at start-up).
 fn insert_sorted(list: &mut Vec<Endpoint>, ep: Endpoint) -> bool {
+    if list.last().is_none_or(|last| last.id < ep.id) {
+        list.push(ep);
+        return true;
+    }
     match list.binary_search_by_key(&ep.id, |e| e.id) {
         Ok(_) => false,
         Err(i) => {
@@ -152,15 +158,21 @@ impl EligibleSet {
         let set = &mut self.tiers[t];
         if insert_sorted(&mut set.known, ep) {
             set.known_changed();
-            if let Err(i) = set.holes.binary_search(&ep.id) {
-                set.holes.insert(i, ep.id); // known, not (yet) eligible
+            // New to the tier: eligible, or one of its holes.
+            if eligible {
+                let inserted = insert_sorted(&mut set.eligible, ep);
+                debug_assert!(inserted, "the eligible endpoints are known");
+                self.eligible_count += 1;
+            } else if set.holes.last().is_none_or(|&last| last < ep.id) {
+                set.holes.push(ep.id);
+            } else if let Err(i) = set.holes.binary_search(&ep.id) {
+                set.holes.insert(i, ep.id);
             }
+        } else if eligible && set.set_eligible(ep, true) {
+            self.eligible_count += 1;
         }
         if insert_sorted(&mut self.known, ep) {
             self.known_generation += 1;
-        }
-        if eligible && self.tiers[t].set_eligible(ep, true) {
-            self.eligible_count += 1;
         }
     }
 

@@ -202,7 +202,7 @@ impl Engine {
 
     /// True when some queue has grown [`GROWTH`]-fold since it was last compacted
     /// (compaction stays amortised O(1) per push). Out of line: the event loop asks
-    /// only every few thousand events, and inlined, its loop over the queues made the
+    /// only every few hundred events, and inlined, its loop over the queues made the
     /// loop's code worse.
     #[inline(never)]
     pub fn wants_compaction(&self) -> bool {

@@ -19,8 +19,8 @@
 //! and the per-call cost at 1,000 servers over the cost at 10. Each ratio is the
 //! median of the ratios within each repeat, whose runs follow one another: the
 //! machine's speed drifts less within one repeat than across the whole bench (on a
-//! shared machine the ratio of the medians moved from 0.184 to 0.220 between runs of
-//! the same code).
+//! shared machine the ratio of the medians moved from 0.184 to 0.201 between two
+//! runs 15 minutes apart, whose code differed only in start-up work).
 
 use std::path::Path;
 

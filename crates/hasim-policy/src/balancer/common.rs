@@ -93,14 +93,7 @@ impl<'a> Candidates<'a> {
             "skip is strictly ascending"
         );
         debug_assert!(skip.len() < list.len().max(1) && skip.iter().all(|&p| p < list.len()));
-        let dense = match (list.first(), list.last()) {
-            (Some(first), Some(last))
-                if last.id.0.wrapping_sub(first.id.0) as usize == list.len() - 1 =>
-            {
-                Some((first.id.0, &[][..]))
-            }
-            _ => None,
-        };
+        let dense = range_start(list).map(|first| (first, &[][..]));
         Candidates { list, skip, dense }
     }
 
@@ -151,6 +144,19 @@ impl<'a> Candidates<'a> {
             "the list is the range minus the holes"
         );
         id
+    }
+}
+
+/// The first id of `list` (sorted by id, each once) when its ids are a whole range:
+/// its last id minus its first is its length minus one.
+pub(crate) fn range_start(list: &[Endpoint]) -> Option<u32> {
+    match (list.first(), list.last()) {
+        (Some(first), Some(last))
+            if last.id.0.wrapping_sub(first.id.0) as usize == list.len() - 1 =>
+        {
+            Some(first.id.0)
+        }
+        _ => None,
     }
 }
 

@@ -39,7 +39,7 @@
 //! by endpoint id, and the only hashing is `common::mix64`, fixed across runs.
 
 mod common;
-pub(crate) use common::Candidates;
+pub(crate) use common::{range_start, Candidates};
 mod edf;
 mod ewma;
 mod least_connections;

@@ -9,7 +9,7 @@
 //! discovery) are rare next to picks, which is what makes the cost of a call
 //! independent of the fleet's size.
 
-use crate::balancer::Candidates;
+use crate::balancer::{range_start, Candidates};
 use crate::{Endpoint, EndpointId};
 
 /// The endpoints of one tier.
@@ -45,14 +45,7 @@ impl Tier {
 
     /// Notes whether the known ids are a whole range, after `known` changed.
     fn known_changed(&mut self) {
-        self.known_from = match (self.known.first(), self.known.last()) {
-            (Some(first), Some(last))
-                if last.id.0.wrapping_sub(first.id.0) as usize == self.known.len() - 1 =>
-            {
-                Some(first.id.0)
-            }
-            _ => None,
-        };
+        self.known_from = range_start(&self.known);
     }
 
     /// Moves `ep` (known) into the eligible list or out of it; true if it moved.
@@ -63,13 +56,12 @@ impl Tier {
             remove_sorted(&mut self.eligible, ep.id)
         };
         if moved {
-            match (eligible, self.holes.binary_search(&ep.id)) {
-                (true, Ok(i)) => {
-                    self.holes.remove(i);
-                }
-                (false, Err(i)) => self.holes.insert(i, ep.id),
-                _ => debug_assert!(false, "holes are the known endpoints not eligible"),
-            }
+            let hole_moved = if eligible {
+                remove_sorted(&mut self.holes, ep.id)
+            } else {
+                insert_sorted(&mut self.holes, ep.id)
+            };
+            debug_assert!(hole_moved, "holes are the known endpoints not eligible");
         }
         moved
     }
@@ -99,26 +91,43 @@ pub(crate) struct EligibleSet {
     pub(crate) known_generation: u64,
 }
 
-/// Inserts `ep` into `list` (sorted by id) unless it is there; true if inserted.
-/// An id above all others is pushed without a search: a view is usually learned in
-/// id order (at fleet scale, 100 instances x 1,000 endpoints at start-up).
-fn insert_sorted(list: &mut Vec<Endpoint>, ep: Endpoint) -> bool {
-    if list.last().is_none_or(|last| last.id < ep.id) {
-        list.push(ep);
+/// What the sorted lists hold: endpoints, or (a tier's holes) bare ids.
+trait ById: Copy {
+    fn id(&self) -> EndpointId;
+}
+
+impl ById for Endpoint {
+    fn id(&self) -> EndpointId {
+        self.id
+    }
+}
+
+impl ById for EndpointId {
+    fn id(&self) -> EndpointId {
+        *self
+    }
+}
+
+/// Inserts `item` into `list` (sorted by id) unless its id is there; true if
+/// inserted. An id above all others is pushed without a search: a view is usually
+/// learned in id order (at fleet scale, 100 instances x 1,000 endpoints at start-up).
+fn insert_sorted<T: ById>(list: &mut Vec<T>, item: T) -> bool {
+    if list.last().is_none_or(|last| last.id() < item.id()) {
+        list.push(item);
         return true;
     }
-    match list.binary_search_by_key(&ep.id, |e| e.id) {
+    match list.binary_search_by_key(&item.id(), T::id) {
         Ok(_) => false,
         Err(i) => {
-            list.insert(i, ep);
+            list.insert(i, item);
             true
         }
     }
 }
 
 /// Removes `id` from `list` (sorted by id) if it is there; true if removed.
-fn remove_sorted(list: &mut Vec<Endpoint>, id: EndpointId) -> bool {
-    match list.binary_search_by_key(&id, |e| e.id) {
+fn remove_sorted<T: ById>(list: &mut Vec<T>, id: EndpointId) -> bool {
+    match list.binary_search_by_key(&id, T::id) {
         Ok(i) => {
             list.remove(i);
             true
@@ -163,10 +172,8 @@ impl EligibleSet {
                 let inserted = insert_sorted(&mut set.eligible, ep);
                 debug_assert!(inserted, "the eligible endpoints are known");
                 self.eligible_count += 1;
-            } else if set.holes.last().is_none_or(|&last| last < ep.id) {
-                set.holes.push(ep.id);
-            } else if let Err(i) = set.holes.binary_search(&ep.id) {
-                set.holes.insert(i, ep.id);
+            } else {
+                insert_sorted(&mut set.holes, ep.id);
             }
         } else if eligible && set.set_eligible(ep, true) {
             self.eligible_count += 1;
@@ -190,8 +197,8 @@ impl EligibleSet {
         }
         if remove_sorted(&mut set.eligible, id) {
             self.eligible_count -= 1;
-        } else if let Ok(i) = set.holes.binary_search(&id) {
-            set.holes.remove(i);
+        } else {
+            remove_sorted(&mut set.holes, id);
         }
         if set.known.is_empty() {
             self.tiers.remove(t);

@@ -1,7 +1,7 @@
 //! The event queue and the clock.
 //!
 //! Pending events wait in a priority queue keyed by `(time, sequence)` (`pending.rs`: a
-//! binary heap while few are pending, a calendar queue when many are):
+//! 4-ary heap while few are pending, a calendar queue when many are):
 //! equal times run first-in first-out, so the order never depends on the queue's
 //! internals. Beside it, a few FIFO *lanes* take events that arrive in time order:
 //! the timers of one class (every attempt timeout of a population is armed `timeout`
@@ -643,7 +643,7 @@ mod tests {
     }
 
     /// `peek_two` names the next two pops, whatever mix of lanes and heap holds them,
-    /// with both a binary heap and (past its threshold) a calendar queue, where the
+    /// with both the small heap and (past its threshold) a calendar queue, where the
     /// second may be left unnamed but is never wrong.
     #[test]
     fn peek_two_names_the_next_two_pops() {

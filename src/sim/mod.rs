@@ -23,6 +23,7 @@ mod fault;
 mod ids;
 mod network;
 mod pending;
+mod quad_heap;
 mod server;
 mod slab;
 mod topology;

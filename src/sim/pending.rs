@@ -1,10 +1,12 @@
-//! The engine's set of pending events: a binary heap while it is small, a calendar
+//! The engine's set of pending events: a 4-ary heap while it is small, a calendar
 //! queue once it is large.
 //!
 //! Measured on this project's machine (issues 8 and 14; `benches/README.md`,
-//! "Pending-event set"): with the twenty-odd events W1 keeps pending, `std`'s binary
-//! heap is the fastest (a pop sifts through four levels that stay in L1). With the
-//! 2,000-3,000 the fleet workload keeps pending at 1,000 servers, a pop walks twelve
+//! "Pending-event set"): with the 150-odd events W1 keeps pending (every call's
+//! answer is scheduled when it is sent), a heap in L1 is the fastest, and the 4-ary
+//! heap (`quad_heap.rs`, four levels) beat `std`'s binary heap (eight), whose pop is
+//! a chain of dependent loads one level deep each. With the 2,000-3,000 the fleet
+//! workload keeps pending at 1,000 servers, a binary heap's pop walked twelve
 //! levels and took a fifth of the run's time; the calendar queue (`calendar.rs`) sorts
 //! only the few entries of the current time slot, and at about 50,000 pending it also
 //! beat the radix heap that held large sets before. Both are exact priority queues over
@@ -12,10 +14,10 @@
 //! the set moves its entries from one to the other when its size crosses a threshold,
 //! with a gap between the two thresholds so that it does not switch back and forth.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::cmp::Ordering;
 
 use super::calendar::Calendar;
+use super::quad_heap::QuadHeap;
 
 /// What the pending set orders by.
 pub trait Keyed {
@@ -32,14 +34,14 @@ impl Keyed for u128 {
     }
 }
 
-/// At this many entries a binary heap turns into a calendar queue. Measured on the
+/// At this many entries the small heap turns into a calendar queue. Measured on the
 /// fleet workload at 1,000 servers (2,000-3,000 pending): the calendar queue took
-/// 0.84-0.95x the CPU time of the binary heap (`benches/README.md`); with W1's twenty-odd
-/// and fleet-100's few hundred the binary heap stays.
+/// 0.84-0.95x the CPU time of a binary heap (`benches/README.md`); with W1's 150-odd
+/// and fleet-100's few hundred the small heap stays.
 const GROW_AT: usize = 1024;
-/// Below this many a calendar queue turns back into a binary heap.
+/// Below this many a calendar queue turns back into the small heap.
 const SHRINK_BELOW: usize = 256;
-/// Room a new binary heap starts with (it grows as needed).
+/// Room a new small heap starts with (it grows as needed).
 const INITIAL_ROOM: usize = 1024;
 
 /// A min-priority queue of entries with unique keys that never go below the last key
@@ -47,7 +49,7 @@ const INITIAL_ROOM: usize = 1024;
 #[derive(Debug)]
 pub enum PendingSet<T> {
     /// Few entries.
-    Small(BinaryHeap<Reverse<ByKey<T>>>),
+    Small(QuadHeap<T>),
     /// Many entries.
     Large(Calendar<T>),
 }
@@ -74,10 +76,10 @@ impl<T: Keyed> Ord for ByKey<T> {
     }
 }
 
-impl<T: Keyed> PendingSet<T> {
+impl<T: Keyed + Copy> PendingSet<T> {
     /// An empty set.
     pub fn new() -> PendingSet<T> {
-        PendingSet::Small(BinaryHeap::with_capacity(INITIAL_ROOM))
+        PendingSet::Small(QuadHeap::with_capacity(INITIAL_ROOM))
     }
 
     /// Entries held.
@@ -111,7 +113,7 @@ impl<T: Keyed> PendingSet<T> {
     pub fn push(&mut self, entry: T) {
         match self {
             PendingSet::Small(h) => {
-                h.push(Reverse(ByKey(entry)));
+                h.push(entry);
                 if h.len() >= GROW_AT {
                     self.grow();
                 }
@@ -124,7 +126,7 @@ impl<T: Keyed> PendingSet<T> {
     #[inline]
     pub fn peek_key(&mut self) -> Option<u128> {
         match self {
-            PendingSet::Small(h) => h.peek().map(|e| e.0 .0.key()),
+            PendingSet::Small(h) => h.peek().map(|e| e.key()),
             PendingSet::Large(h) => h.peek_key(),
         }
     }
@@ -133,22 +135,19 @@ impl<T: Keyed> PendingSet<T> {
     #[inline]
     pub fn peek(&mut self) -> Option<&T> {
         match self {
-            PendingSet::Small(h) => h.peek().map(|e| &e.0 .0),
+            PendingSet::Small(h) => h.peek(),
             PendingSet::Large(h) => h.peek(),
         }
     }
 
     /// The entry with the second smallest key (`Some(None)` if there is none), when it
-    /// is cheap to find: in a binary heap it is one of the root's two children; a
+    /// is cheap to find: in the small heap it is one of the root's children; a
     /// calendar queue answers `None` when its current slot holds a single entry (this
     /// is only a hint for prefetching).
     #[inline]
     pub fn peek_second(&self) -> Option<Option<&T>> {
         match self {
-            // `Reverse`: the larger of the two children holds the smaller key.
-            PendingSet::Small(h) => {
-                Some(h.as_slice().iter().skip(1).take(2).max().map(|e| &e.0 .0))
-            }
+            PendingSet::Small(h) => Some(h.peek_second()),
             PendingSet::Large(h) => h.peek_second(),
         }
     }
@@ -157,7 +156,7 @@ impl<T: Keyed> PendingSet<T> {
     #[inline]
     pub fn pop(&mut self) -> Option<T> {
         match self {
-            PendingSet::Small(h) => h.pop().map(|e| e.0 .0),
+            PendingSet::Small(h) => h.pop(),
             PendingSet::Large(h) => {
                 let entry = h.pop();
                 if h.len() < SHRINK_BELOW {
@@ -169,9 +168,9 @@ impl<T: Keyed> PendingSet<T> {
     }
 
     /// Keeps only the entries for which `keep` holds.
-    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
         match self {
-            PendingSet::Small(h) => h.retain(|e| keep(&e.0 .0)),
+            PendingSet::Small(h) => h.retain(keep),
             PendingSet::Large(h) => h.retain(keep),
         }
         if self.len() < SHRINK_BELOW {
@@ -190,29 +189,20 @@ impl<T: Keyed> PendingSet<T> {
     /// Moves every entry into a calendar queue.
     fn grow(&mut self) {
         if let PendingSet::Small(h) = self {
-            let entries = std::mem::take(h)
-                .into_vec()
-                .into_iter()
-                .map(|e| e.0 .0)
-                .collect();
+            let entries = std::mem::replace(h, QuadHeap::with_capacity(0)).into_vec();
             *self = PendingSet::Large(Calendar::from_entries(entries));
         }
     }
 
-    /// Moves every entry into a binary heap.
+    /// Moves every entry into the small heap.
     fn shrink(&mut self) {
         if let PendingSet::Large(h) = self {
-            let entries = h
-                .drain()
-                .into_iter()
-                .map(|e| Reverse(ByKey(e)))
-                .collect::<Vec<_>>();
-            *self = PendingSet::Small(BinaryHeap::from(entries));
+            *self = PendingSet::Small(QuadHeap::from_vec(h.drain()));
         }
     }
 }
 
-impl<T: Keyed> Default for PendingSet<T> {
+impl<T: Keyed + Copy> Default for PendingSet<T> {
     fn default() -> Self {
         PendingSet::new()
     }
@@ -222,7 +212,7 @@ impl<T: Keyed> Default for PendingSet<T> {
 mod tests {
     use super::*;
 
-    #[derive(Debug)]
+    #[derive(Debug, Clone, Copy)]
     struct Entry(u128);
 
     impl Keyed for Entry {

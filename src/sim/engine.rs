@@ -7,7 +7,9 @@
 //! the timers of one class (every attempt timeout of a population is armed `timeout`
 //! after its send, so they come sorted) and messages crossing a network with a
 //! constant latency. Pushing and popping them is O(1) and they never weigh on the
-//! heap, which at fleet scale would hold mostly such timers. A lane entry is still
+//! heap, which at fleet scale would hold mostly such timers. Likewise *chains*
+//! (`chains.rs`), one per closed-form server, take its answers, which come in time
+//! order per server but not across servers. A lane or chain entry is still
 //! ordered by the same `(time, sequence)` key against everything else, so which queue
 //! holds an event never changes the order events run in. Cancelled timers are not
 //! removed: each carries the generation of what it refers to and is dropped when it
@@ -30,6 +32,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use super::chains::Chains;
 use super::event::Event;
 use super::pending::Keyed;
 use super::pending::PendingSet;
@@ -84,6 +87,8 @@ pub enum Source {
     Heap,
     /// The front of this lane.
     Lane(usize),
+    /// The first of the chains' fronts.
+    Chain,
 }
 
 /// The next event to run, from [`Engine::peek`]: its time and where it waits, so
@@ -118,6 +123,10 @@ pub struct Engine {
     first_lane: usize,
     /// That front's key (`u128::MAX` when no lane is busy).
     first_key: u128,
+    /// FIFO chains, one per producer of entries in key order (a closed-form server's
+    /// answers; `chains.rs`). Compaction leaves them alone: what they hold stays
+    /// live.
+    chains: Chains<Entry>,
     next_seq: u64,
     processed: u64,
     fingerprint: u64,
@@ -166,6 +175,7 @@ impl Engine {
             first_known: true,
             first_lane: 0,
             first_key: u128::MAX,
+            chains: Chains::new(),
             next_seq: 0,
             processed: 0,
             fingerprint: FNV_OFFSET,
@@ -173,21 +183,25 @@ impl Engine {
         }
     }
 
-    /// Pending entries, live or dead, in the heap and the lanes.
+    /// Pending entries, live or dead, in the heap, the lanes and the chains.
     #[inline]
     pub fn len(&self) -> usize {
-        self.heap.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>()
+        self.heap.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>() + self.chains.len()
     }
 
     /// True if there is nothing pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty() && self.front_keys.iter().all(|&key| key == u128::MAX)
+        self.heap.is_empty()
+            && self.chains.is_empty()
+            && self.front_keys.iter().all(|&key| key == u128::MAX)
     }
 
-    /// Entries the heap and the lanes have room for without reallocating (what they
-    /// hold in memory).
+    /// Entries the heap, the lanes and the chains have room for without reallocating
+    /// (what they hold in memory).
     pub fn capacity(&self) -> usize {
-        self.heap.capacity() + self.lanes.iter().map(VecDeque::capacity).sum::<usize>()
+        self.heap.capacity()
+            + self.lanes.iter().map(VecDeque::capacity).sum::<usize>()
+            + self.chains.capacity()
     }
 
     /// The entries queue `q` holds (a lane, or the heap: [`HEAP`]).
@@ -351,6 +365,19 @@ impl Engine {
         }
     }
 
+    /// Schedules `event` at `at` at the back of FIFO chain `chain` (see `chains.rs`)
+    /// if it comes no earlier than the chain's last entry, or in the heap otherwise.
+    /// Either way it runs exactly when [`Engine::schedule_at`] would have run it. Only
+    /// for events that compaction would never drop: chains are not compacted.
+    #[inline]
+    pub fn schedule_at_chain(&mut self, at: Instant, chain: u32, event: Event) {
+        debug_assert!(at >= self.now, "scheduled {event:?} at {at} before now");
+        let entry = self.entry(at, event);
+        if let Err(entry) = self.chains.push(chain, entry) {
+            self.heap.push(entry);
+        }
+    }
+
     /// The entry for `event` at `at` (clamped to now), taking the next sequence number.
     #[inline]
     fn entry(&mut self, at: Instant, event: Event) -> Entry {
@@ -409,12 +436,17 @@ impl Engine {
     /// The next event's time and where it waits, if anything is pending.
     #[inline]
     pub fn peek(&mut self) -> Option<Next> {
-        let (source, key) = match (self.first_lane(), self.heap.peek_key()) {
+        let (mut source, mut key) = match (self.first_lane(), self.heap.peek_key()) {
             (Some((lane, key)), Some(top)) if key < top => (Source::Lane(lane), key),
             (Some((lane, key)), None) => (Source::Lane(lane), key),
             (_, Some(top)) => (Source::Heap, top),
-            (None, None) => return None,
+            (None, None) => (Source::Heap, u128::MAX),
         };
+        match self.chains.peek_key() {
+            Some(front) if front < key => (source, key) = (Source::Chain, front),
+            _ if key == u128::MAX => return None,
+            _ => {}
+        }
         Some(Next {
             time: Instant((key >> 64) as u64),
             source,
@@ -431,46 +463,49 @@ impl Engine {
         let Some(next) = self.peek() else {
             return (None, None);
         };
+        // `peek` has just brought the first lane up to date.
+        let first_lane = (self.first_key != u128::MAX)
+            .then(|| self.lanes[self.first_lane].front().copied())
+            .flatten();
         let Engine {
             heap,
             lanes,
             front_keys,
+            chains,
             ..
         } = self;
-        match next.source {
+        // The second is the earliest of each queue's candidate: its first entry, or
+        // its second when the first is the next event.
+        let (first, second) = match next.source {
             Source::Lane(lane) => {
-                let first = lanes[lane].front().map(|e| e.event);
-                // The second is the lane's second entry, another lane's front or the
-                // heap's top, whichever comes first.
                 let mut second = lanes[lane].get(1);
                 for (other, &key) in front_keys.iter().enumerate() {
                     if other != lane && second.is_none_or(|s| key < s.key) {
                         second = lanes[other].front().or(second);
                     }
                 }
-                if let Some(top) = heap.peek() {
-                    if second.is_none_or(|s| top.key < s.key) {
-                        second = Some(top);
-                    }
-                }
-                (first, second.map(|e| e.event))
+                let second = earlier(second.copied(), chains.peek().copied());
+                (
+                    lanes[lane].front().copied(),
+                    earlier(second, heap.peek().copied()),
+                )
             }
             Source::Heap => {
-                let first = heap.peek().map(|e| e.event);
-                let Some(in_heap) = heap.peek_second() else {
-                    return (first, None);
+                let Some(in_heap) = heap.peek_second().map(|e| e.copied()) else {
+                    return (heap.peek().map(|e| e.event), None);
                 };
-                // `peek` has just brought the first lane up to date.
-                let lane = (self.first_key != u128::MAX)
-                    .then(|| lanes[self.first_lane].front())
-                    .flatten();
-                let second = match (in_heap, lane) {
-                    (Some(h), Some(l)) => Some(if h.key < l.key { h } else { l }),
-                    (h, l) => h.or(l),
-                };
-                (first, second.map(|e| e.event))
+                let second = earlier(in_heap, chains.peek().copied());
+                (heap.peek().copied(), earlier(second, first_lane))
             }
-        }
+            Source::Chain => {
+                let second = earlier(chains.peek_second().copied(), first_lane);
+                (
+                    chains.peek().copied(),
+                    earlier(second, heap.peek().copied()),
+                )
+            }
+        };
+        (first.map(|e| e.event), second.map(|e| e.event))
     }
 
     /// The time of the next event, if any.
@@ -504,6 +539,7 @@ impl Engine {
                 entry
             }
             Source::Heap => self.heap.pop().expect("a peeked heap is not empty"),
+            Source::Chain => self.chains.pop().expect("a peeked chain is not empty"),
         };
         debug_assert_eq!(
             entry.time(),
@@ -518,6 +554,15 @@ impl Engine {
         self.fingerprint = (self.fingerprint ^ time).wrapping_mul(FNV_PRIME);
         self.fingerprint = (self.fingerprint ^ entry.event.kind() as u64).wrapping_mul(FNV_PRIME);
         entry.event
+    }
+}
+
+/// Whichever of two candidates comes first.
+#[inline]
+fn earlier(a: Option<Entry>, b: Option<Entry>) -> Option<Entry> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.key < a.key { b } else { a }),
+        (a, b) => a.or(b),
     }
 }
 
@@ -642,9 +687,9 @@ mod tests {
         assert_eq!(plain.pop(), None);
     }
 
-    /// `peek_two` names the next two pops, whatever mix of lanes and heap holds them,
-    /// with both the small heap and (past its threshold) a calendar queue, where the
-    /// second may be left unnamed but is never wrong.
+    /// `peek_two` names the next two pops, whatever mix of lanes, chains and heap holds
+    /// them, with both the small heap and (past its threshold) a calendar queue, where
+    /// the second may be left unnamed but is never wrong.
     #[test]
     fn peek_two_names_the_next_two_pops() {
         for pending in [300u64, 20_000] {
@@ -654,14 +699,16 @@ mod tests {
             for i in 0..60_000u32 {
                 if (e.len() as u64) < pending && next() % 3 != 0 {
                     let at = Instant(e.now().as_nanos() + next() % 5_000);
-                    let lane = (next() % (LANES as u64 + 3)) as usize;
+                    let lane = (next() % (LANES as u64 + 6)) as usize;
                     let event = Event::ArrivalTick {
                         client: ClientId(i),
                     };
                     if lane < LANES {
                         e.schedule_at_lane(at, lane, event);
-                    } else {
+                    } else if lane < LANES + 3 {
                         e.schedule_at(at, event);
+                    } else {
+                        e.schedule_at_chain(at, (lane - LANES) as u32, event);
                     }
                     continue;
                 }
@@ -712,6 +759,52 @@ mod tests {
         assert_eq!(order.len(), plan.len());
         assert_eq!(plain.pop(), None);
         assert_eq!(laned.fingerprint(), plain.fingerprint());
+    }
+
+    /// Random schedules through chains (each mostly in time order, some entries out
+    /// of it, which go to the heap) and lanes pop in the order of the heap alone.
+    #[test]
+    fn chains_keep_the_order_of_a_single_heap() {
+        let mut next = lcg(4242);
+        let mut chained = Engine::new();
+        let mut plain = Engine::new();
+        let mut last = [0u64; 8];
+        let mut popped = 0;
+        for i in 0..30_000u32 {
+            if next() % 3 == 0 {
+                let (a, b) = (chained.pop(), plain.pop());
+                assert_eq!(a, b);
+                popped += u32::from(a.is_some());
+                continue;
+            }
+            let event = Event::ArrivalTick {
+                client: ClientId(i),
+            };
+            let queue = (next() % 10) as usize;
+            let now = chained.now().as_nanos();
+            let at = if queue < last.len() {
+                // Mostly after the chain's last entry, sometimes before it.
+                let at = if next() % 6 == 0 {
+                    now + next() % 20
+                } else {
+                    last[queue].max(now) + next() % 500
+                };
+                last[queue] = last[queue].max(at);
+                chained.schedule_at_chain(Instant(at), queue as u32, event);
+                at
+            } else {
+                let at = now + next() % 500;
+                chained.schedule_at_lane(Instant(at), queue % LANES, event);
+                at
+            };
+            plain.schedule_at(Instant(at), event);
+        }
+        assert!(popped > 5_000);
+        while let Some(event) = plain.pop() {
+            assert_eq!(chained.pop(), Some(event));
+        }
+        assert!(chained.is_empty() && chained.pop().is_none());
+        assert_eq!(chained.fingerprint(), plain.fingerprint());
     }
 
     #[test]

@@ -14,6 +14,7 @@
 mod autoscale;
 mod budget;
 mod calendar;
+mod chains;
 mod client;
 mod closed_form;
 mod discovery;

@@ -103,6 +103,19 @@ impl<T: Keyed + Copy> QuadHeap<T> {
         Some(top)
     }
 
+    /// Replaces the entry with the smallest key by `entry` (a pop and a push in one
+    /// walk down).
+    #[inline]
+    pub fn replace_top(&mut self, entry: T) {
+        match self.items.first_mut() {
+            Some(top) => {
+                *top = entry;
+                self.sift_down(0);
+            }
+            None => self.items.push(entry),
+        }
+    }
+
     /// Keeps only the entries for which `keep` holds.
     pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
         self.items.retain(keep);
@@ -162,6 +175,7 @@ impl<T: Keyed + Copy> QuadHeap<T> {
     }
 
     /// Moves the entry at `pos` down until no child is smaller.
+    #[inline]
     fn sift_down(&mut self, mut pos: usize) {
         let entry = self.items[pos];
         let key = entry.key();

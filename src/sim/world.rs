@@ -671,11 +671,13 @@ impl World {
     fn reply_at(&mut self, attempt: RequestId, at: Instant, reply: Reply) {
         let a = self.attempts.get(attempt);
         let (s, client) = (a.server, a.client);
-        let rng = &mut self.servers[s.index()].net_rng;
-        match self
-            .network
-            .transit(Node::Server(s.0), Node::Client(client.0), rng)
-        {
+        let server = &mut self.servers[s.index()];
+        let closed_form = server.closed_form.is_some();
+        match self.network.transit(
+            Node::Server(s.0),
+            Node::Client(client.0),
+            &mut server.net_rng,
+        ) {
             Some(delay) => {
                 let gen = self.attempts.generation(attempt);
                 let event = Event::ResponseArrive {
@@ -684,7 +686,14 @@ impl World {
                     reply,
                 };
                 let arrive = Instant(at.as_nanos().saturating_add(delay));
-                self.engine.schedule_at_lane(arrive, LANE_RESPONSES, event);
+                if closed_form {
+                    // A closed-form server's answers are sent when their requests are,
+                    // so many wait at once; with one worker they leave in order, and a
+                    // chain per server keeps them out of the heap (`chains.rs`).
+                    self.engine.schedule_at_chain(arrive, s.0, event);
+                } else {
+                    self.engine.schedule_at_lane(arrive, LANE_RESPONSES, event);
+                }
             }
             None => self.drop_request(attempt),
         }

@@ -2,11 +2,12 @@
 # W1 against the hand-written loop in paired runs (issue 14): the ratio of speeds by CPU
 # time and by wall time, median of N pairs (default 5).
 #
-# Each pair runs `hasim run benches/workloads/w1.toml` (10 million calls) and then the
-# hand loop (`benches/hand_loop`, via the `w1_baseline` bench target) for the same
-# number of calls, one right after the other, so both see the machine in the same
-# state. Both are built with the `fast` profile (Cargo.toml: fat LTO, one codegen unit), so
-# neither side gets a better compiler setting. CPU time is user + system time of the
+# Each pair runs `hasim run benches/workloads/w1.toml` (10 million calls) and the hand
+# loop (`benches/hand_loop`, via the `w1_baseline` bench target) for the same number of
+# calls, one right after the other (hasim first in odd pairs, the loop first in even
+# ones), so both see the machine in the same state. Both are built with the `fast`
+# profile (Cargo.toml: fat LTO, one codegen unit), so neither side gets a better
+# compiler setting. CPU time is user + system time of the
 # whole process from GNU time (hasim's includes loading the scenario and writing its
 # CSV files, which only counts against hasim); wall time likewise. On a shared machine
 # trust the CPU-time ratio.
@@ -35,12 +36,26 @@ set_args=()
 [ -n "${W1_SET:-}" ] && set_args=(--set "$W1_SET")
 
 : >"$tmp/rows"
-for i in $(seq 1 "$pairs"); do
+run_hasim() {
     "${pin[@]}" /usr/bin/time -f '%U %S %e %M' -o "$tmp/h.time" ./target/fast/hasim run \
         benches/workloads/w1.toml --no-plots --jobs 1 --out "$tmp/out" "${set_args[@]}" >"$tmp/h.out"
     calls=$(grep ' wall time: ' "$tmp/h.out" | tail -n 1 | sed -E 's/.*wall time: ([0-9,]+) calls.*/\1/' | tr -d ,)
+}
+run_loop() {
     W1_CALLS=${W1_CALLS:-$calls} "${pin[@]}" /usr/bin/time -f '%U %S %e' -o "$tmp/b.time" "$baseline" >"$tmp/b.out"
     bcalls=$(sed -E 's/^hand_loop: ([0-9]+) calls.*/\1/' "$tmp/b.out")
+}
+for i in $(seq 1 "$pairs"); do
+    # Every other pair runs the hand loop first, so that a machine getting faster or
+    # slower during a pair does not always favour the same side. (The loop takes its
+    # number of calls from hasim's, known from the first pair on.)
+    if [ $((i % 2)) -eq 1 ]; then
+        run_hasim
+        run_loop
+    else
+        run_loop
+        run_hasim
+    fi
     read -r hu hs he hm <"$tmp/h.time"
     read -r bu bs be <"$tmp/b.time"
     echo "$calls $hu $hs $he $bcalls $bu $bs $be" >>"$tmp/rows"

@@ -3,10 +3,12 @@
 //! Why not `std`'s binary heap: a pop walks the hole from the root to a leaf, and
 //! each level waits for the previous one's comparison before it knows which child
 //! to load next, so the cost is the depth of that chain of dependent loads. W1
-//! keeps about 150 events pending (every call's answer is scheduled when it is
-//! sent): eight levels in a binary heap, four in this one, whose four children per
-//! node sit in two adjacent cache lines and are compared in a small tree that does
-//! not wait on memory. Measured in `benches/README.md` ("Pending-event set").
+//! keeps about 140 events pending (every call's answer is scheduled when it is
+//! sent; these now wait in `chains.rs`, whose fronts are in a heap of this kind too),
+//! and the fleet at 100 servers a few hundred: eight levels or more in a binary heap,
+//! four in this one, whose four children of a node are 128 contiguous bytes,
+//! compared in a small tree (two pairs at once, then their winners). Measured in
+//! `benches/README.md` ("Pending-event set").
 //!
 //! Entries are `Copy` (the engine's are 32 bytes), so moving the hole copies
 //! entries rather than swapping them, without `unsafe`. Keys are unique, so the

@@ -152,6 +152,7 @@ impl<T: Keyed + Copy> Default for Chains<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::lcg;
 
     /// Against one binary heap of everything the chains took: every pop returns the
     /// same entry, `peek_second` names the entry after the next, and an entry pushed
@@ -162,13 +163,7 @@ mod tests {
         use std::collections::BinaryHeap;
         let mut chains = Chains::<u128>::new();
         let mut reference = BinaryHeap::new();
-        let mut x = 12_345u64;
-        let mut next = move || {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            x >> 33
-        };
+        let mut next = lcg(12_345);
         let mut last = [0u128; 16];
         let (mut seq, mut refused, mut named) = (0u128, 0, 0);
         for _ in 0..20_000 {

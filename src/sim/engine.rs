@@ -591,6 +591,7 @@ impl Default for Engine {
 mod tests {
     use super::*;
     use crate::sim::ids::ClientId;
+    use crate::sim::lcg;
 
     #[test]
     fn pops_in_time_then_fifo_order() {
@@ -636,17 +637,6 @@ mod tests {
             let fronts = self.lanes.iter().enumerate();
             let fronts = fronts.filter_map(|(lane, q)| q.front().map(|e| (lane, e.key)));
             fronts.min_by_key(|&(_, key)| key)
-        }
-    }
-
-    /// A small deterministic generator for the randomized schedules below.
-    fn lcg(seed: u64) -> impl FnMut() -> u64 {
-        let mut x = seed;
-        move || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            x >> 33
         }
     }
 

@@ -45,6 +45,19 @@ pub use workload::Arrivals;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// A small deterministic generator for the engine's randomized test schedules (no
+/// RNG crate, so the schedules never move with one).
+#[cfg(test)]
+pub(crate) fn lcg(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x >> 33
+    }
+}
+
 use crate::metrics::RunMetrics;
 use crate::scenario::Scenario;
 use crate::time::Instant;

@@ -201,17 +201,7 @@ impl<T: Keyed + Copy> QuadHeap<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A small generator of pseudo-random keys (no `rand` needed for a shuffle).
-    fn lcg(seed: u64) -> impl FnMut() -> u64 {
-        let mut x = seed;
-        move || {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            x >> 33
-        }
-    }
+    use crate::sim::lcg;
 
     /// Against `std`'s binary heap on an interleaving of pushes and pops at every size
     /// from empty to a few thousand: the same entries come out in the same order, and

@@ -3,7 +3,8 @@
 //!
 //! Measured on this project's machine (issues 8 and 14; `benches/README.md`,
 //! "Pending-event set"): with the 140-odd events W1 keeps pending (every call's
-//! answer is scheduled when it is sent), a heap in L1 is the fastest, and the 4-ary
+//! answer is scheduled when it is sent; they now wait in `chains.rs`) or the few
+//! hundred of the fleet at 100 servers, a heap in L1 is the fastest, and the 4-ary
 //! heap (`quad_heap.rs`, four levels) beat `std`'s binary heap (eight), whose pop is
 //! a chain of dependent loads one level deep each. With the 2,000-3,000 the fleet
 //! workload keeps pending at 1,000 servers, a binary heap's pop walked twelve
@@ -36,8 +37,8 @@ impl Keyed for u128 {
 
 /// At this many entries the small heap turns into a calendar queue. Measured on the
 /// fleet workload at 1,000 servers (2,000-3,000 pending): the calendar queue took
-/// 0.84-0.95x the CPU time of a binary heap (`benches/README.md`); with W1's 140-odd
-/// and fleet-100's few hundred the small heap stays.
+/// 0.84-0.95x the CPU time of a binary heap (`benches/README.md`); with fleet-100's
+/// few hundred the small heap stays.
 const GROW_AT: usize = 1024;
 /// Below this many a calendar queue turns back into the small heap.
 const SHRINK_BELOW: usize = 256;

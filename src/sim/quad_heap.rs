@@ -203,9 +203,10 @@ mod tests {
     use super::*;
     use crate::sim::lcg;
 
-    /// Against `std`'s binary heap on an interleaving of pushes and pops at every size
-    /// from empty to a few thousand: the same entries come out in the same order, and
-    /// `peek_second` always names the entry after the next.
+    /// Against `std`'s binary heap on an interleaving of pushes, pops and
+    /// `replace_top`s at every size from empty to a few thousand and back: the same
+    /// entries come out in the same order, and `peek_second` always names the entry
+    /// after the next.
     #[test]
     fn pops_in_the_order_of_a_binary_heap() {
         use std::cmp::Reverse;
@@ -213,23 +214,36 @@ mod tests {
         let mut next = lcg(42);
         let mut quad = QuadHeap::<u128>::with_capacity(4);
         let mut reference = BinaryHeap::new();
-        let mut seq = 0u128;
+        let (mut seq, mut largest) = (0u128, 0);
         for round in 0..40_000u32 {
+            // Phases of 5,000 rounds that grow (two pushes in three) and shrink (one).
             let grow = (round / 5_000) % 2 == 0;
-            if next() % 3 != 0 || (grow && next() % 2 == 0) {
-                seq += 1;
-                let key = (u128::from(next() % 10_000) << 64) | seq;
+            let push = if grow {
+                next() % 3 != 0
+            } else {
+                next() % 3 == 0
+            };
+            seq += 1;
+            let key = (u128::from(next() % 10_000) << 64) | seq;
+            if push {
                 quad.push(key);
                 reference.push(Reverse(key));
-                continue;
+            } else if next() % 8 == 0 && !quad.is_empty() {
+                // A pop and a push in one.
+                quad.replace_top(key);
+                reference.pop();
+                reference.push(Reverse(key));
+            } else {
+                let second = quad.peek_second().copied();
+                let popped = quad.pop();
+                assert_eq!(popped, reference.pop().map(|r| r.0));
+                assert_eq!(second, reference.peek().map(|r| r.0));
             }
-            let second = quad.peek_second().copied();
-            let popped = quad.pop();
-            assert_eq!(popped, reference.pop().map(|r| r.0));
-            assert_eq!(second, reference.peek().map(|r| r.0));
+            assert_eq!(quad.peek(), reference.peek().map(|r| &r.0));
             assert_eq!(quad.len(), reference.len());
+            largest = largest.max(quad.len());
         }
-        assert!(quad.len() > 1_000, "the sizes covered reach {}", quad.len());
+        assert!(largest > 1_000, "the sizes covered reach {largest}");
     }
 
     /// `from_vec` and `retain` leave a valid heap: everything comes out in order.

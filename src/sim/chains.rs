@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use super::pending::Keyed;
 use super::quad_heap::QuadHeap;
 
-/// A chain's front in [`Chains::heads`].
+/// A chain's front in `Chains::heads`.
 #[derive(Clone, Copy, Debug)]
 struct Head {
     key: u128,
@@ -64,10 +64,12 @@ impl<T: Keyed + Copy> Chains<T> {
         self.len == 0
     }
 
-    /// Entries the chains have room for without reallocating (for the memory budget;
-    /// a sum over the chains, so only for occasional checks).
+    /// Entries the chains have room for without reallocating, plus one per chain for
+    /// its `VecDeque` itself, which weighs as much as an entry (for the memory
+    /// budget; a sum over the chains, so only for occasional checks).
     pub fn capacity(&self) -> usize {
-        self.queues.iter().map(VecDeque::capacity).sum::<usize>() + self.heads.capacity()
+        let queues = self.queues.iter().map(VecDeque::capacity).sum::<usize>();
+        queues + self.queues.len() + self.heads.capacity()
     }
 
     /// Appends `entry` to chain `chain`, or hands it back when its key is below the

@@ -5,8 +5,9 @@
 //! requests in the order they arrive, and over a steady network its answers reach
 //! their clients in that order too. But they are scheduled when each request is
 //! sent, so W1 holds about 140 of them, and in a single heap each pop sifts through
-//! all of them. Kept as one chain per server, only the sixteen fronts are in a heap
-//! (`Chains::heads`); the rest wait in their chain's FIFO at O(1) a push and a pop.
+//! all of them. Kept as one chain per server, only the fronts (sixteen in W1) are in
+//! a heap (`Chains::heads`); the rest wait in their chain's FIFO at O(1) a push and a
+//! pop.
 //! A chain's key order is checked on push: an entry that would come before its
 //! chain's last (a server with several workers finishes out of order) is handed
 //! back, and the engine puts it in its heap, so the order events run in never

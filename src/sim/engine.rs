@@ -436,6 +436,11 @@ impl Engine {
     /// The next event's time and where it waits, if anything is pending.
     #[inline]
     pub fn peek(&mut self) -> Option<Next> {
+        // The earlier of the first lane's front and the heap's top, then the chains'
+        // first front if earlier still. `u128::MAX` stands for "none yet": no entry
+        // has that key (see `Engine::entry`). Written over options instead, W1 at 20 s
+        // ran 1.2% more instructions with a loop over the heap and the chains, 11% more
+        // with a `min_by_key` over all three (callgrind).
         let (mut source, mut key) = match (self.first_lane(), self.heap.peek_key()) {
             (Some((lane, key)), Some(top)) if key < top => (Source::Lane(lane), key),
             (Some((lane, key)), None) => (Source::Lane(lane), key),

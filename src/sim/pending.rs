@@ -3,17 +3,18 @@
 //!
 //! Measured on this project's machine (issues 8 and 14; `benches/README.md`,
 //! "Pending-event set"): with the 140-odd events W1 keeps pending (every call's
-//! answer is scheduled when it is sent; they now wait in `chains.rs`) or the few
-//! hundred of the fleet at 100 servers, a heap in L1 is the fastest, and the 4-ary
-//! heap (`quad_heap.rs`, four levels) beat `std`'s binary heap (eight), whose pop is
-//! a chain of dependent loads one level deep each. With the 2,000-3,000 the fleet
-//! workload keeps pending at 1,000 servers, a binary heap's pop walked twelve
-//! levels and took a fifth of the run's time; the calendar queue (`calendar.rs`) sorts
-//! only the few entries of the current time slot, and at about 50,000 pending it also
-//! beat the radix heap that held large sets before. Both are exact priority queues over
-//! unique keys, so which one holds the events never changes the order they leave in;
-//! the set moves its entries from one to the other when its size crosses a threshold,
-//! with a gap between the two thresholds so that it does not switch back and forth.
+//! answer is scheduled when it is sent; they now wait in `chains.rs`) or the 320-odd
+//! of the fleet at 100 servers, a heap in L1 is the fastest, and the 4-ary heap
+//! (`quad_heap.rs`, four or five levels) beat `std`'s binary heap (eight or nine),
+//! whose pop is a chain of dependent loads one level deep each. With the 2,000-3,000
+//! the fleet workload keeps pending at 1,000 servers, a binary heap's pop walked
+//! twelve levels and took a fifth of the run's time; the calendar queue
+//! (`calendar.rs`) sorts only the few entries of the current time slot, and at about
+//! 50,000 pending it also beat the radix heap that held large sets before. Both are
+//! exact priority queues over unique keys, so which one holds the events never
+//! changes the order they leave in; the set moves its entries from one to the other
+//! when its size crosses a threshold, with a gap between the two thresholds so that
+//! it does not switch back and forth.
 
 use std::cmp::Ordering;
 
@@ -38,7 +39,7 @@ impl Keyed for u128 {
 /// At this many entries the small heap turns into a calendar queue. Measured on the
 /// fleet workload at 1,000 servers (2,000-3,000 pending): the calendar queue took
 /// 0.84-0.95x the CPU time of a binary heap (`benches/README.md`); with fleet-100's
-/// few hundred the small heap stays.
+/// 320-odd (at most 386 at a budget check of a 400k-call run) the small heap stays.
 const GROW_AT: usize = 1024;
 /// Below this many a calendar queue turns back into the small heap.
 const SHRINK_BELOW: usize = 256;

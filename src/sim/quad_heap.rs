@@ -5,9 +5,10 @@
 //! to load next, so the cost is the depth of that chain of dependent loads. W1
 //! keeps about 140 events pending (every call's answer is scheduled when it is
 //! sent; these now wait in `chains.rs`, whose fronts are in a heap of this kind too),
-//! and the fleet at 100 servers a few hundred: eight levels or more in a binary heap,
-//! four in this one, whose four children of a node are 128 contiguous bytes,
-//! compared in a small tree (two pairs at once, then their winners). Measured in
+//! and the fleet at 100 servers about 320 (counted at the budget checks of a
+//! 400k-call run, at most 386): eight or nine levels in a binary heap, four or five in
+//! this one, whose four children of a node are 128 contiguous bytes, compared in a
+//! small tree (two pairs at once, then their winners). Measured in
 //! `benches/README.md` ("Pending-event set").
 //!
 //! Entries are `Copy` (the engine's are 32 bytes), so moving the hole copies

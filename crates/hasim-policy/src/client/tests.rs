@@ -577,3 +577,12 @@ fn prefetch_hints_change_no_decision() {
     );
     assert_eq!(plain, script(true));
 }
+
+/// Every call writes its whole slab slot when it starts and reads most of it when it
+/// ends, so the slot's size is cache lines per call: packed fields and `smallvec`'s
+/// `union` layout keep it at 96 bytes (two lines; 136 and three before).
+#[test]
+fn a_call_slot_takes_two_cache_lines() {
+    let slot = std::mem::size_of::<(u32, Option<super::Call>)>();
+    assert_eq!(slot, 96, "a call's slab slot is {slot} bytes");
+}

@@ -5,11 +5,11 @@
 //! At fleet scale the pending set is mostly service ends spread over the next few
 //! service times, and a binary heap of a few thousand of them walks about twelve
 //! levels, the lower ones outside L1, on every pop. Here time is cut into slots of
-//! `2^shift` ns. Entries of the current slot (or earlier) wait in a small binary heap,
-//! `near`; entries of the next slots wait unsorted in one bucket per slot, in a ring
-//! (a push is one `Vec::push`); entries beyond the ring wait unsorted in `far`. When
-//! `near` runs dry, the next busy slot's bucket (found in a bitmap) becomes the new
-//! `near`. The slot width is chosen so that a slot holds about [`PER_SLOT`] entries,
+//! `2^shift` ns. Entries of the current slot (or earlier) wait in `near`, a short list
+//! sorted latest first, so a pop is a `Vec::pop`; entries of the next slots wait
+//! unsorted in one bucket per slot, in a ring (a push is one `Vec::push`); entries
+//! beyond the ring wait unsorted in `far`. When `near` runs dry, the next busy slot's
+//! bucket (found in a bitmap) is sorted and becomes the new `near`. The slot width is chosen so that a slot holds about [`PER_SLOT`] entries,
 //! and the ring so that it spans several times the nearer half of them; both are
 //! chosen again whenever the number of entries has doubled or halved since.
 //!
@@ -17,9 +17,8 @@
 //! from any correct priority queue over unique keys.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
-use super::pending::{ByKey, Keyed};
+use super::pending::Keyed;
 
 /// How many entries a slot should hold on average when the width is chosen.
 /// Measured on the fleet workload at 1,000 servers (`benches/README.md`): 16 and 8
@@ -35,9 +34,16 @@ const MAX_SHIFT: u32 = 40;
 /// popped; the high 64 bits of a key are its time in ns.
 #[derive(Debug)]
 pub struct Calendar<T> {
-    /// Entries of slot `current` and earlier, as a heap. Empty only when the whole
-    /// queue is.
-    near: BinaryHeap<Reverse<ByKey<T>>>,
+    /// Entries of slot `current` and earlier, sorted by key from the largest down:
+    /// the next entry is the last. Empty only when the whole queue is.
+    ///
+    /// A sorted list rather than a binary heap: a slot holds about [`PER_SLOT`]
+    /// entries, and sorting them once costs fewer comparisons than a heap's build and
+    /// pops; and `std`'s `BinaryHeap::pop` swaps the last entry into the root in
+    /// pieces that the next load reads back across a store, a stall `perf annotate`
+    /// put at 9% of the loop's samples at 1,000 servers. An entry pushed into the
+    /// current slot is inserted in place (a binary search and a short `memmove`).
+    near: Vec<T>,
     /// Bucket `s & mask` holds the entries of slot `s`, for `current < s <= current +
     /// mask`.
     buckets: Vec<Vec<T>>,
@@ -68,7 +74,7 @@ impl<T: Keyed> Calendar<T> {
     /// A queue holding `entries` (see the module docs for how it lays them out).
     pub fn from_entries(entries: Vec<T>) -> Calendar<T> {
         let mut queue = Calendar {
-            near: BinaryHeap::new(),
+            near: Vec::new(),
             buckets: Vec::new(),
             mask: 0,
             busy: Vec::new(),
@@ -126,7 +132,9 @@ impl<T: Keyed> Calendar<T> {
     #[inline(always)]
     fn place(&mut self, slot: u64, entry: T) {
         if slot <= self.current {
-            self.near.push(Reverse(ByKey(entry)));
+            let key = entry.key();
+            let at = self.near.partition_point(|e| e.key() > key);
+            self.near.insert(at, entry);
         } else if slot - self.current <= self.mask as u64 {
             let i = slot as usize & self.mask;
             self.buckets[i].push(entry);
@@ -146,23 +154,22 @@ impl<T: Keyed> Calendar<T> {
     /// The entry with the smallest key, if any.
     #[inline]
     pub fn peek(&self) -> Option<&T> {
-        self.near.peek().map(|e| &e.0 .0)
+        self.near.last()
     }
 
-    /// The entry with the second smallest key when it is in `near` (one of its
-    /// root's children); `None` when `near` holds a single entry (the next one then
-    /// waits unsorted in a bucket: this is only a hint for prefetching).
+    /// The entry with the second smallest key when it is in `near`; `None` when
+    /// `near` holds a single entry (the next one then waits unsorted in a bucket:
+    /// this is only a hint for prefetching).
     #[inline]
     pub fn peek_second(&self) -> Option<Option<&T>> {
-        // `Reverse`: the larger of the two children holds the smaller key.
-        let second = self.near.as_slice().iter().skip(1).take(2).max();
-        second.map(|e| Some(&e.0 .0))
+        let second = self.near.len().checked_sub(2)?;
+        Some(self.near.get(second))
     }
 
     /// Removes and returns the entry with the smallest key.
     #[inline]
     pub fn pop(&mut self) -> Option<T> {
-        let entry = self.near.pop()?.0 .0;
+        let entry = self.near.pop()?;
         self.len -= 1;
         if self.near.is_empty() && self.len > 0 {
             if 2 * self.len < self.tuned_len {
@@ -200,14 +207,16 @@ impl<T: Keyed> Calendar<T> {
             let i = self.current as usize & self.mask;
             if self.is_busy(i) {
                 self.mark(i, false);
-                // Taken rather than drained into `near`: `near` is built in one
-                // `O(n)` pass, and the next bucket to fill reuses the memory just
-                // freed, still in cache (measured faster than keeping each
-                // bucket's room).
-                let bucket = std::mem::take(&mut self.buckets[i]);
-                let mut near = std::mem::take(&mut self.near).into_vec();
-                near.extend(bucket.into_iter().map(|e| Reverse(ByKey(e))));
-                self.near = BinaryHeap::from(near);
+                // Taken rather than copied into `near`: the next bucket to fill
+                // reuses the memory just freed, still in cache (measured faster
+                // than keeping each bucket's room, and than a pool of emptied
+                // buckets). `near` may hold entries `far` just placed.
+                let mut bucket = std::mem::take(&mut self.buckets[i]);
+                if !self.near.is_empty() {
+                    bucket.append(&mut self.near);
+                }
+                bucket.sort_unstable_by_key(|e| Reverse(e.key()));
+                self.near = bucket;
             }
         }
     }
@@ -252,7 +261,7 @@ impl<T: Keyed> Calendar<T> {
 
     /// Keeps only the entries for which `keep` holds.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
-        self.near.retain(|e| keep(&e.0 .0));
+        self.near.retain(&mut keep);
         for i in 0..self.buckets.len() {
             if self.is_busy(i) {
                 self.buckets[i].retain(&mut keep);
@@ -285,11 +294,7 @@ impl<T: Keyed> Calendar<T> {
 
     /// Removes every entry, in no particular order.
     pub fn drain(&mut self) -> Vec<T> {
-        let mut all: Vec<T> = std::mem::take(&mut self.near)
-            .into_vec()
-            .into_iter()
-            .map(|e| e.0 .0)
-            .collect();
+        let mut all: Vec<T> = std::mem::take(&mut self.near);
         for bucket in &mut self.buckets {
             all.append(bucket);
         }
@@ -355,6 +360,7 @@ fn layout_for<T: Keyed>(entries: &[T]) -> (u32, usize) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::BinaryHeap;
 
     /// Pushes and pops in any interleaving (keys never below the last popped; times
     /// near, in the ring and far ahead) come out exactly as from `std`'s binary heap,

@@ -16,8 +16,6 @@
 //! when its size crosses a threshold, with a gap between the two thresholds so that
 //! it does not switch back and forth.
 
-use std::cmp::Ordering;
-
 use super::calendar::Calendar;
 use super::quad_heap::QuadHeap;
 
@@ -54,28 +52,6 @@ pub enum PendingSet<T> {
     Small(QuadHeap<T>),
     /// Many entries.
     Large(Calendar<T>),
-}
-
-/// An entry ordered by its key alone.
-#[derive(Debug)]
-pub struct ByKey<T>(pub T);
-
-impl<T: Keyed> PartialEq for ByKey<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.key() == other.0.key()
-    }
-}
-impl<T: Keyed> Eq for ByKey<T> {}
-impl<T: Keyed> PartialOrd for ByKey<T> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<T: Keyed> Ord for ByKey<T> {
-    #[inline]
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.key().cmp(&other.0.key())
-    }
 }
 
 impl<T: Keyed + Copy> PendingSet<T> {

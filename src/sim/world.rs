@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::autoscale::{AutoscaleRun, Sample, ScaleEffect};
 use super::budget;
-use super::client::{Attempt, ClientInstance, Owner};
+use super::client::{draws_keys, Attempt, ClientInstance, Owner};
 use super::closed_form::{self, ClosedForm};
 use super::discovery::{Registry, RegistryEffect, RegistryTimer};
 use super::engine::Engine;
@@ -137,9 +137,11 @@ impl World {
                 for &(ep, tier) in &view {
                     stack.on_endpoint_added(Instant::ZERO, ep, tier);
                 }
+                let arrivals = Arrivals::per_instance(&c.arrival, c.instances, nanos(run.warmup));
                 clients.push(ClientInstance {
                     population: PopulationId(pi as u32),
-                    arrivals: Arrivals::per_instance(&c.arrival, c.instances, nanos(run.warmup)),
+                    draws_keys: draws_keys(&stack_config, &arrivals),
+                    arrivals,
                     last_arrival_ns: 0.0,
                     stack,
                     arrivals_rng: stream(seed, Role::Arrivals, entity),

@@ -176,6 +176,16 @@ pub const KINDS: &[(&str, &str, &str)] = &[
 ];
 
 impl BalancerConfig {
+    /// True for the kinds that read [`PickRequest::hash_key`] (`ring_hash`, `maglev`):
+    /// a driver whose request keys serve nothing else may skip computing them for the
+    /// other kinds, which ignore the key.
+    pub fn reads_hash_key(&self) -> bool {
+        matches!(
+            self,
+            BalancerConfig::RingHash(_) | BalancerConfig::Maglev(_)
+        )
+    }
+
     /// The kind's name as written in scenario files.
     pub fn kind(&self) -> &'static str {
         match self {

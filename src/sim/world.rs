@@ -1034,6 +1034,43 @@ health_check = { interval = "1s", probe_cost = "1ms" }
         assert_eq!(outputs[0].metrics, outputs[1].metrics);
     }
 
+    /// A call draws a request key only if its balancer reads one (or the calls
+    /// stream also gives think times): p2c ignores the key, so drawing it or not
+    /// changes no event and no number, while `ring_hash` routes by it.
+    #[test]
+    fn unread_request_keys_are_not_drawn_and_change_nothing() {
+        let outputs = |text: &str| -> Vec<RunOutput> {
+            let scenario = Scenario::from_text(Path::new("x.toml"), text, &[]).unwrap();
+            [false, true]
+                .into_iter()
+                .map(|draw| {
+                    let mut world = World::build(&scenario, 7);
+                    for client in &mut world.clients {
+                        client.draws_keys = draw;
+                    }
+                    world.run(&AtomicU64::new(0)).expect("the run ends")
+                })
+                .collect()
+        };
+        let p2c = outputs(UNDISTURBED);
+        assert!(
+            !World::build(
+                &Scenario::from_text(Path::new("x.toml"), UNDISTURBED, &[]).unwrap(),
+                7
+            )
+            .clients[0]
+                .draws_keys
+        );
+        assert_eq!(p2c[0].fingerprint, p2c[1].fingerprint);
+        assert_eq!(p2c[0].metrics, p2c[1].metrics);
+        let hashing = UNDISTURBED.replace("balancer = \"p2c\"", "balancer = \"ring_hash\"");
+        let ring = outputs(&hashing);
+        assert_ne!(
+            ring[0].metrics, ring[1].metrics,
+            "ring_hash routes by the key: without draws every call has key 0"
+        );
+    }
+
     /// A fault on one server keeps that server on events, the others in closed form.
     #[test]
     fn only_undisturbed_servers_are_solved_in_closed_form() {

@@ -74,7 +74,14 @@ impl World {
                 };
                 if let Some(server) = self.servers.get(a.server.index()) {
                     prefetch(server, 3);
-                    prefetch(&server.rng, 8);
+                    // An arriving request draws its service time; an end of service
+                    // draws its answer's transit (a queued request that starts next
+                    // draws a service time too, but at half load rarely waits).
+                    let stream = match event {
+                        Event::RequestArrive { .. } => &server.rng,
+                        _ => &server.net_rng,
+                    };
+                    prefetch(stream, 8);
                 }
             }
             Event::ResponseArrive { attempt, .. } => {

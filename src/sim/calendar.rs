@@ -9,9 +9,10 @@
 //! sorted latest first, so a pop is a `Vec::pop`; entries of the next slots wait
 //! unsorted in one bucket per slot, in a ring (a push is one `Vec::push`); entries
 //! beyond the ring wait unsorted in `far`. When `near` runs dry, the next busy slot's
-//! bucket (found in a bitmap) is sorted and becomes the new `near`. The slot width is chosen so that a slot holds about [`PER_SLOT`] entries,
-//! and the ring so that it spans several times the nearer half of them; both are
-//! chosen again whenever the number of entries has doubled or halved since.
+//! bucket (found in a bitmap) is sorted and becomes the new `near`. The slot width is
+//! chosen so that a slot holds about [`PER_SLOT`] entries, and the ring so that it
+//! spans several times the nearer half of them; both are chosen again whenever the
+//! number of entries has doubled or halved since.
 //!
 //! The width only changes the speed: whatever it is, entries leave in key order, as
 //! from any correct priority queue over unique keys.

@@ -103,9 +103,9 @@ impl ClientInstance {
         next as u64
     }
 
-    /// Starts fetching the random streams a call start draws on (arrivals, calls,
-    /// network and the stack's own), which at fleet scale have left the cache since
-    /// this instance's last call (see [`crate::policy::prefetch`]).
+    /// Starts fetching the random streams a call start draws on (arrivals, network,
+    /// the stack's own, and calls when it draws keys), which at fleet scale have left
+    /// the cache since this instance's last call (see [`crate::policy::prefetch`]).
     #[inline]
     pub fn prefetch_streams(&self) {
         for stream in [&self.arrivals_rng, &self.net_rng] {

@@ -1039,12 +1039,16 @@ health_check = { interval = "1s", probe_cost = "1ms" }
     /// changes no event and no number, while `ring_hash` routes by it.
     #[test]
     fn unread_request_keys_are_not_drawn_and_change_nothing() {
-        let outputs = |text: &str| -> Vec<RunOutput> {
+        let world = |text: &str| {
             let scenario = Scenario::from_text(Path::new("x.toml"), text, &[]).unwrap();
+            World::build(&scenario, 7)
+        };
+        // Each scenario run with keys drawn and without.
+        let outputs = |text: &str| -> Vec<RunOutput> {
             [false, true]
                 .into_iter()
                 .map(|draw| {
-                    let mut world = World::build(&scenario, 7);
+                    let mut world = world(text);
                     for client in &mut world.clients {
                         client.draws_keys = draw;
                     }
@@ -1052,18 +1056,15 @@ health_check = { interval = "1s", probe_cost = "1ms" }
                 })
                 .collect()
         };
-        let p2c = outputs(UNDISTURBED);
         assert!(
-            !World::build(
-                &Scenario::from_text(Path::new("x.toml"), UNDISTURBED, &[]).unwrap(),
-                7
-            )
-            .clients[0]
-                .draws_keys
+            !world(UNDISTURBED).clients[0].draws_keys,
+            "p2c reads no key"
         );
+        let p2c = outputs(UNDISTURBED);
         assert_eq!(p2c[0].fingerprint, p2c[1].fingerprint);
         assert_eq!(p2c[0].metrics, p2c[1].metrics);
         let hashing = UNDISTURBED.replace("balancer = \"p2c\"", "balancer = \"ring_hash\"");
+        assert!(world(&hashing).clients[0].draws_keys, "ring_hash reads it");
         let ring = outputs(&hashing);
         assert_ne!(
             ring[0].metrics, ring[1].metrics,

@@ -183,10 +183,11 @@ fn schedule_wake(
     }
 }
 
-/// One call in progress, 88 bytes (a slab slot of 96: two cache lines, where the
-/// plain layout took 128 and three). Every call writes its whole slot when it starts
-/// and reads most of it when it ends, so its size is cache lines touched per call:
-/// hence the packed fields below.
+/// One call in progress, 88 bytes: a slab slot of 96, where the plain layout took 128
+/// and a slot 136 (two or three cache lines, depending on where a slot starts, instead
+/// of three or four). Every call writes its whole slot when it starts and reads most
+/// of it when it ends, so its size is cache lines touched per call: hence the packed
+/// fields below.
 #[derive(Clone, Debug)]
 struct Call {
     start: Instant,

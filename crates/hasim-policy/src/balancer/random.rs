@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::common::Candidates;
+use super::common::{range_start, Candidates};
 use super::PickRequest;
 use crate::EndpointId;
 
@@ -13,7 +13,15 @@ pub struct Random;
 impl Random {
     /// A uniformly random eligible endpoint.
     pub fn pick<R: Rng + ?Sized>(&self, req: &PickRequest, rng: &mut R) -> EndpointId {
-        self.pick_in(Candidates::all(req.eligible), rng)
+        // `pick_in(Candidates::all(..))` without the general candidate walk: the
+        // same draw and the same answer (the i-th entry, read as `first + i` when the
+        // list is a whole range of ids, so a fleet's pick reads no list entry).
+        let list = req.eligible;
+        let i = rng.random_range(0..list.len());
+        match range_start(list) {
+            Some(first) => EndpointId(first + i as u32),
+            None => list[i].id,
+        }
     }
 
     /// [`Random::pick`] over `candidates`.

@@ -39,10 +39,11 @@ pub struct Calendar<T> {
     /// the next entry is the last. Empty only when the whole queue is.
     ///
     /// A sorted list rather than a binary heap: a slot holds about [`PER_SLOT`]
-    /// entries, and sorting them once costs fewer comparisons than a heap's build and
-    /// pops; and `std`'s `BinaryHeap::pop` swaps the last entry into the root in
-    /// pieces that the next load reads back across a store, a stall `perf annotate`
-    /// put at 9% of the loop's samples at 1,000 servers. An entry pushed into the
+    /// entries, sorted once when the slot becomes current, and `std`'s
+    /// `BinaryHeap::pop` swaps the last entry into the root in pieces that the next
+    /// load reads back across a store, a stall `perf annotate` put at 9% of the
+    /// loop's samples at 1,000 servers. Not for fewer instructions: the fleet at
+    /// 1,000 servers runs 0.5% more (`benches/README.md`). An entry pushed into the
     /// current slot is inserted in place (a binary search and a short `memmove`).
     near: Vec<T>,
     /// Bucket `s & mask` holds the entries of slot `s`, for `current < s <= current +

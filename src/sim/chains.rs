@@ -15,7 +15,7 @@
 
 use std::collections::VecDeque;
 
-use super::pending::Keyed;
+use super::pending::{earlier, Keyed};
 use super::quad_heap::QuadHeap;
 
 /// A chain's front in `Chains::heads`.
@@ -113,17 +113,14 @@ impl<T: Keyed + Copy> Chains<T> {
     /// The entry with the second smallest key: the next in the first chain, or
     /// another chain's front.
     #[inline]
-    pub fn peek_second(&self) -> Option<&T> {
+    pub fn peek_second(&self) -> Option<T> {
         let head = self.heads.peek()?;
-        let behind = self.queues[head.chain as usize].get(1);
+        let behind = self.queues[head.chain as usize].get(1).copied();
         let other = self
             .heads
             .peek_second()
-            .and_then(|h| self.queues[h.chain as usize].front());
-        match (behind, other) {
-            (Some(b), Some(o)) => Some(if b.key() < o.key() { b } else { o }),
-            (b, o) => b.or(o),
-        }
+            .and_then(|h| self.queues[h.chain as usize].front().copied());
+        earlier(behind, other)
     }
 
     /// Removes and returns the entry with the smallest key.
@@ -171,7 +168,7 @@ mod tests {
         let (mut seq, mut refused, mut named) = (0u128, 0, 0);
         for _ in 0..20_000 {
             if next() % 3 == 0 {
-                let second = chains.peek_second().copied();
+                let second = chains.peek_second();
                 assert_eq!(chains.pop(), reference.pop().map(|r: Reverse<u128>| r.0));
                 if second.is_some() {
                     named += 1;

@@ -34,8 +34,7 @@ use std::time::Duration;
 
 use super::chains::Chains;
 use super::event::Event;
-use super::pending::Keyed;
-use super::pending::PendingSet;
+use super::pending::{earlier, Keyed, PendingSet};
 use crate::policy::client::Timer;
 use crate::time::Instant;
 
@@ -507,7 +506,7 @@ impl Engine {
                 (heap.peek().copied(), earlier(second, first_lane))
             }
             Source::Chain => {
-                let second = earlier(chains.peek_second().copied(), first_lane);
+                let second = earlier(chains.peek_second(), first_lane);
                 (
                     chains.peek().copied(),
                     earlier(second, heap.peek().copied()),
@@ -563,15 +562,6 @@ impl Engine {
         self.fingerprint = (self.fingerprint ^ time).wrapping_mul(FNV_PRIME);
         self.fingerprint = (self.fingerprint ^ entry.event.kind() as u64).wrapping_mul(FNV_PRIME);
         entry.event
-    }
-}
-
-/// Whichever of two candidates comes first.
-#[inline]
-fn earlier(a: Option<Entry>, b: Option<Entry>) -> Option<Entry> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if b.key < a.key { b } else { a }),
-        (a, b) => a.or(b),
     }
 }
 

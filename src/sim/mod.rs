@@ -45,6 +45,10 @@ pub use workload::Arrivals;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::metrics::RunMetrics;
+use crate::scenario::Scenario;
+use crate::time::Instant;
+
 /// A small deterministic generator for the engine's randomized test schedules (no
 /// RNG crate, so the schedules never move with one).
 #[cfg(test)]
@@ -57,10 +61,6 @@ pub(crate) fn lcg(seed: u64) -> impl FnMut() -> u64 {
         x >> 33
     }
 }
-
-use crate::metrics::RunMetrics;
-use crate::scenario::Scenario;
-use crate::time::Instant;
 
 /// What one run produced.
 #[derive(Debug)]

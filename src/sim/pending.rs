@@ -26,6 +26,15 @@ pub trait Keyed {
     fn key(&self) -> u128;
 }
 
+/// Whichever of two candidate entries comes first (either may be missing).
+#[inline]
+pub fn earlier<T: Keyed>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.key() < a.key() { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
 /// A bare key is its own entry (the queues' tests push keys alone).
 #[cfg(test)]
 impl Keyed for u128 {

@@ -134,6 +134,7 @@ impl World {
                 let policy_rng = stream(seed, Role::Policy, entity);
                 let mut stack = Client::try_new(&stack_config, Instant::ZERO, policy_rng)
                     .expect("the scenario loader validated every client config");
+                stack.reserve_endpoints(view.len());
                 for &(ep, tier) in &view {
                     stack.on_endpoint_added(Instant::ZERO, ep, tier);
                 }

@@ -370,6 +370,16 @@ impl<R: Rng> Client<R> {
         }
     }
 
+    /// Room for `additional` more endpoints, as [`Vec::reserve`]: a caller about to
+    /// add a large view one endpoint at a time calls it first, so the per-endpoint
+    /// states are allocated once instead of being copied each time they double
+    /// (at 1,000 endpoints, about 128 KB copied per client, and the cache lines those
+    /// copies write). It changes no decision.
+    pub fn reserve_endpoints(&mut self, additional: usize) {
+        self.endpoints.reserve(additional);
+        self.set.known.reserve(additional);
+    }
+
     /// `id` left the view: everything the stack knew of it is dropped (its breaker,
     /// health and ejection state), so if it comes back it is a new endpoint. Attempts
     /// already sent to it still report their outcomes.

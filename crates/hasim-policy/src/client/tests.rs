@@ -208,6 +208,23 @@ fn no_endpoint_fails_the_call_as_no_server() {
 }
 
 #[test]
+fn a_reserved_view_is_added_without_moving_the_states() {
+    let mut c = Client::try_new(
+        &ClientConfig::default(),
+        Instant::ZERO,
+        stream(1, Role::Policy, 0),
+    )
+    .unwrap();
+    c.reserve_endpoints(1000);
+    let states = c.endpoints.as_ptr();
+    for i in 0..1000 {
+        c.on_endpoint_added(Instant::ZERO, ep(i), 0);
+    }
+    assert_eq!(c.endpoints.as_ptr(), states, "no state was copied");
+    assert_eq!(c.eligible_count(), 1000);
+}
+
+#[test]
 fn removed_endpoints_free_their_state_and_return_as_new() {
     let mut config = ClientConfig::default();
     config.breaker = Some(BreakerConfig {

@@ -18,6 +18,7 @@
 //!
 //! ```text
 //! let mut client = Client::try_new(&config, now, rng)?;    // validates the config
+//! client.reserve_endpoints(view.len());                   // optional: a large view
 //! client.on_endpoint_added(now, endpoint, tier);          // the discovery view
 //! let call = client.start_call(now, hash_key);            // the application asks
 //! while let Some(action) = client.poll_action() { ... }   // after EVERY input
@@ -44,6 +45,11 @@
 //! list (a binary search each); `random`, `round_robin`, `p2c` and `peak_ewma` then
 //! pick around them in place, the other kinds from a list without them (a `memmove`
 //! out and back). A change to the eligible set costs a binary search and a `memmove`.
+//!
+//! A call arms its deadline timer only when no attempt timeout is due before it (see
+//! `Call::deadline_due`): a call answered before its first attempt
+//! timeout arms one timer, not two, and the deadline still fires at its instant
+//! whenever the call is still open then.
 //!
 //! At fleet scale what a call costs is mostly the cache lines it touches, since the
 //! per-endpoint state of many instances does not fit in a core's cache. A send and
@@ -212,11 +218,34 @@ struct Call {
     /// The client-scope breaker admitted it and awaits its outcome.
     breaker_admitted: bool,
     has_deadline: bool,
+    /// Its deadline timer is armed (see [`Call::deadline_due`]).
+    deadline_armed: bool,
 }
 
 impl Call {
     fn deadline(&self) -> Option<Instant> {
         self.has_deadline.then_some(self.deadline_at)
+    }
+
+    /// The deadline, if its timer is to be armed now: the call has one, not armed
+    /// yet, and the attempt just sent has no timeout due before it (`timeout_at`,
+    /// `None` for no timeout). Marks it armed.
+    ///
+    /// Why lazily: nearly every call ends long before its deadline, and then its
+    /// timer is dead weight the driver must store and later pop or discard (at fleet
+    /// scale, a third of the pending events). Armed lazily, the deadline still fires
+    /// at the same instant whenever the call is open then: while an attempt is out,
+    /// its timeout fires before the deadline (or the deadline was armed when it was
+    /// sent); between attempts, the retrier only waits for a backoff that ends before
+    /// the deadline, and the retry or hedge sent then asks again. The one difference
+    /// is the order among timers and events due at the very same nanosecond: the
+    /// deadline is armed later, after events scheduled since the call started.
+    fn deadline_due(&mut self, timeout_at: Option<Instant>) -> Option<Instant> {
+        let due = self.has_deadline
+            && !self.deadline_armed
+            && timeout_at.is_none_or(|t| t >= self.deadline_at);
+        self.deadline_armed |= due;
+        due.then_some(self.deadline_at)
     }
 
     fn previous_delay(&self) -> Option<std::time::Duration> {
@@ -441,15 +470,13 @@ impl<R: Rng> Client<R> {
             hedges: 0,
             breaker_admitted: admitted == Some(true),
             has_deadline: deadline.is_some(),
+            deadline_armed: false,
         }));
         if rate_limited {
             self.finish_call(now, call, CallResult::Failed(FailReason::Rejected));
         } else if admitted == Some(false) {
             self.finish_call(now, call, CallResult::Failed(FailReason::BreakerOpen));
         } else {
-            if let Some(at) = deadline {
-                self.arm(at, TimerKind::Deadline(call));
-            }
             if self.send_primary(now, call, AttemptKind::First) {
                 if let Some(delay) = self.hedger.as_ref().and_then(|h| h.hedge_delay()) {
                     self.arm(now.after(delay), TimerKind::Hedge(call));
@@ -761,15 +788,20 @@ impl<R: Rng> Client<R> {
         }
         c.tried.push(ep);
         c.pending.push(attempt);
+        let call_started = c.start;
+        let timeout_at = self.config.timeout.map(|t| now.after(t));
+        if let Some(at) = c.deadline_due(timeout_at) {
+            self.arm(at, TimerKind::Deadline(call));
+        }
         self.actions.push_back(Action::SendAttempt {
             call,
             attempt,
             endpoint: ep,
             kind,
-            call_started: c.start,
+            call_started,
         });
-        if let Some(timeout) = self.config.timeout {
-            self.arm(now.after(timeout), TimerKind::AttemptTimeout(attempt));
+        if let Some(at) = timeout_at {
+            self.arm(at, TimerKind::AttemptTimeout(attempt));
         }
         Ok(())
     }

@@ -115,6 +115,57 @@ fn a_retry_after_a_timeout_goes_to_another_endpoint() {
     );
 }
 
+/// The deadline timer is armed only once no attempt timeout is due before it, and
+/// still ends the call at its instant.
+#[test]
+fn a_deadline_is_armed_once_no_attempt_timeout_comes_first() {
+    let mut config = ClientConfig::default();
+    config.timeout = Some(Duration::from_millis(100));
+    config.deadline = Some(Duration::from_millis(250));
+    config.retry = RetryConfig {
+        attempts: 3,
+        ..RetryConfig::default()
+    };
+    config.retry.backoff.base = Duration::ZERO;
+    let mut c = client(config.clone(), 3);
+    let call = c.start_call(Instant::ZERO, 0);
+    let armed = timers(&drain(&mut c));
+    assert_eq!(armed.len(), 1, "only the attempt timeout: {armed:?}");
+    assert_eq!(armed[0].0, at_ms(100));
+    c.on_timer(armed[0].0, armed[0].1);
+    let armed = timers(&drain(&mut c));
+    assert_eq!(armed.len(), 1, "the retry's timeout, at 200 ms: {armed:?}");
+    c.on_timer(armed[0].0, armed[0].1);
+    // The third attempt's timeout (300 ms) would come after the deadline (250 ms).
+    let armed = timers(&drain(&mut c));
+    assert_eq!(armed.len(), 2, "{armed:?}");
+    let (at, deadline) = armed[0];
+    assert_eq!(at, at_ms(250));
+    assert!(c.is_timer_live(deadline));
+    c.on_timer(at, deadline);
+    let actions = drain(&mut c);
+    assert_eq!(
+        finished(&actions),
+        Some(CallResult::Failed(FailReason::Timeout))
+    );
+    assert!(c.calls.get(call.0).is_none());
+
+    // A call answered early never arms its deadline.
+    let mut c = client(config.clone(), 3);
+    let _ = c.start_call(Instant::ZERO, 0);
+    let actions = drain(&mut c);
+    let _ = c.on_attempt_outcome(at_ms(5), sent(&actions)[0].0, Outcome::Success);
+    assert!(timers(&drain(&mut c)).is_empty());
+
+    // Without an attempt timeout, it is armed with the first attempt.
+    config.timeout = None;
+    let mut c = client(config, 3);
+    let _ = c.start_call(Instant::ZERO, 0);
+    let armed = timers(&drain(&mut c));
+    assert_eq!(armed.len(), 1);
+    assert_eq!(armed[0].0, at_ms(250));
+}
+
 #[test]
 fn a_hedge_goes_out_and_the_loser_is_cancelled() {
     let mut config = ClientConfig::default();

@@ -206,8 +206,9 @@ struct Call {
     /// a zero backoff retries at once and is never stored, and backoffs are far
     /// below the 584 years a `u64` of nanoseconds holds.
     previous_delay_ns: u64,
-    /// Endpoints already tried (for `other_endpoint`); inline up to four, so starting,
-    /// answering and finishing a call touch no list on the heap.
+    /// Endpoints already tried, kept only when a retry reads them (`other_endpoint`);
+    /// inline up to four, so starting, answering and finishing a call touch no list
+    /// on the heap.
     tried: SmallVec<[EndpointId; 4]>,
     /// Attempts out and awaited.
     pending: SmallVec<[AttemptId; 2]>,
@@ -531,7 +532,11 @@ impl<R: Rng> Client<R> {
         let Some(call) = self.calls.get_mut(a.call.0) else {
             return Report::Taken;
         };
-        call.pending.retain(|p| *p != attempt);
+        match call.pending[..] {
+            // The usual case, one attempt out: no `retain` loop.
+            [only] if only == attempt => call.pending.clear(),
+            _ => call.pending.retain(|p| *p != attempt),
+        }
         match outcome {
             Outcome::Success => self.finish_call(now, a.call, CallResult::Ok),
             Outcome::Failure(kind) if call.pending.is_empty() => {
@@ -786,7 +791,9 @@ impl<R: Rng> Client<R> {
             AttemptKind::Hedge => c.hedges += 1,
             AttemptKind::First | AttemptKind::Retry => c.attempts_made += 1,
         }
-        c.tried.push(ep);
+        if self.retrier.other_endpoint() {
+            c.tried.push(ep);
+        }
         c.pending.push(attempt);
         let call_started = c.start;
         let timeout_at = self.config.timeout.map(|t| now.after(t));
@@ -867,7 +874,8 @@ impl<R: Rng> Client<R> {
         if !avoid {
             // Further attempts must not move a schedule the first attempts follow
             // (Envoy's weighted round robin answers a retry without consuming a slot).
-            return Ok(if c.tried.is_empty() {
+            // Nothing sent yet (`tried` is not kept without `other_endpoint`).
+            return Ok(if c.attempts_made == 0 && c.hedges == 0 {
                 balancer.pick(&request, rng)
             } else {
                 balancer.pick_again(&request, rng)

@@ -47,9 +47,9 @@
 //! out and back). A change to the eligible set costs a binary search and a `memmove`.
 //!
 //! A call arms its deadline timer only when no attempt timeout is due before it (see
-//! `Call::deadline_due`): a call answered before its first attempt
-//! timeout arms one timer, not two, and the deadline still fires at its instant
-//! whenever the call is still open then.
+//! `Call::deadline_due`): a call answered before its first attempt timeout arms one
+//! timer, not two, and the deadline still fires at its instant whenever the call is
+//! still open then.
 //!
 //! At fleet scale what a call costs is mostly the cache lines it touches, since the
 //! per-endpoint state of many instances does not fit in a core's cache. A send and
@@ -233,14 +233,15 @@ impl Call {
     /// `None` for no timeout). Marks it armed.
     ///
     /// Why lazily: nearly every call ends long before its deadline, and then its
-    /// timer is dead weight the driver must store and later pop or discard (at fleet
-    /// scale, a third of the pending events). Armed lazily, the deadline still fires
-    /// at the same instant whenever the call is open then: while an attempt is out,
-    /// its timeout fires before the deadline (or the deadline was armed when it was
-    /// sent); between attempts, the retrier only waits for a backoff that ends before
-    /// the deadline, and the retry or hedge sent then asks again. The one difference
-    /// is the order among timers and events due at the very same nanosecond: the
-    /// deadline is armed later, after events scheduled since the call started.
+    /// timer is dead weight the driver must store and later pop or discard (in the
+    /// simulator's fleet workload, one event in seven). Armed lazily, the deadline
+    /// fires at the same instant whenever the call is open then: while an attempt is
+    /// out, its timeout fires before the deadline (or the deadline was armed when it
+    /// was sent); between attempts, the retrier only waits for a backoff that ends
+    /// before the deadline, and the retry or hedge sent then asks again. The one
+    /// difference is the order among timers and events due at the very same
+    /// nanosecond: the deadline is armed later, after events scheduled since the
+    /// call started.
     fn deadline_due(&mut self, timeout_at: Option<Instant>) -> Option<Instant> {
         let due = self.has_deadline
             && !self.deadline_armed

@@ -310,6 +310,12 @@ pub struct Client<R> {
     /// Scratch of the Envoy priority computation (per-tier panic), reused per pick.
     priority_hosts: Vec<PriorityHosts>,
     priority_state: PriorityLoads,
+    /// The view is in panic with fewer eligible endpoints than this:
+    /// `ceil(panic_threshold x known)`, kept up to date as endpoints join and leave.
+    /// For a whole number of eligible endpoints `e`, `e < ceil(x)` exactly when
+    /// `e < x`, so this is the threshold's own comparison without two conversions
+    /// and a multiplication per pick.
+    panic_below: usize,
     last_now: Instant,
 }
 
@@ -357,6 +363,7 @@ impl<R: Rng> Client<R> {
             tier_loads: Vec::new(),
             priority_hosts: Vec::new(),
             priority_state: PriorityLoads::default(),
+            panic_below: 0,
             last_now: now,
         };
         if let Some(at) = client.outlier.as_ref().and_then(|o| o.next_deadline()) {
@@ -399,6 +406,7 @@ impl<R: Rng> Client<R> {
             state.probing = true;
             self.arm(now, TimerKind::ProbeTick(endpoint.id));
         }
+        self.panic_below = self.panic_bound();
     }
 
     /// Room for `additional` more endpoints, as [`Vec::reserve`]: a caller about to
@@ -425,6 +433,7 @@ impl<R: Rng> Client<R> {
         state.breaker = None;
         state.wake_at = None;
         self.set.remove(id, state.tier);
+        self.panic_below = self.panic_bound();
         if let Some(h) = &mut self.health {
             h.forget(id);
         }
@@ -620,7 +629,13 @@ impl<R: Rng> Client<R> {
     /// `priority` failover over several tiers, picks decide panic per tier (see
     /// `choose_tier`); this whole-view answer is then only a summary.
     pub fn is_panicking(&self) -> bool {
-        self.panics(self.set.eligible_count, self.set.known.len())
+        let panics = self.set.eligible_count < self.panic_below;
+        debug_assert_eq!(
+            panics,
+            (self.set.eligible_count as f64)
+                < self.config.panic_threshold * self.set.known.len() as f64
+        );
+        panics
     }
 
     /// The client-scope breaker, if any.
@@ -1206,9 +1221,10 @@ impl<R: Rng> Client<R> {
 
     // ----- small helpers ------------------------------------------------------------------
 
-    /// True if `eligible` of `known` endpoints is below the panic threshold.
-    fn panics(&self, eligible: usize, known: usize) -> bool {
-        (eligible as f64) < self.config.panic_threshold * known as f64
+    /// `panic_below` for the view as it is now.
+    fn panic_bound(&self) -> usize {
+        // A fraction in [0, 1] (`validate`) times a count: finite, not negative.
+        (self.config.panic_threshold * self.set.known.len() as f64).ceil() as usize
     }
 
     /// An attempt to `ep` ended (answered, timed out or cancelled), with the loads kept

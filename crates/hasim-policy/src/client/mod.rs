@@ -232,16 +232,16 @@ impl Call {
     /// yet, and the attempt just sent has no timeout due before it (`timeout_at`,
     /// `None` for no timeout). Marks it armed.
     ///
-    /// Why lazily: nearly every call ends long before its deadline, and then its
-    /// timer is dead weight the driver must store and later pop or discard (in the
-    /// simulator's fleet workload, one event in seven). Armed lazily, the deadline
-    /// fires at the same instant whenever the call is open then: while an attempt is
-    /// out, its timeout fires before the deadline (or the deadline was armed when it
-    /// was sent); between attempts, the retrier only waits for a backoff that ends
-    /// before the deadline, and the retry or hedge sent then asks again. The one
-    /// difference is the order among timers and events due at the very same
-    /// nanosecond: the deadline is armed later, after events scheduled since the
-    /// call started.
+    /// Why lazily: nearly every call ends long before its deadline, and then its timer
+    /// is dead weight the driver must store and later pop or discard (with a 100 ms
+    /// attempt timeout and a 300 ms deadline, one event in seven of a fleet's was such
+    /// a timer: `benches/README.md`, "Dead timers"). Armed lazily, the deadline fires
+    /// at the same instant whenever the call is open then: while an attempt is out, its
+    /// timeout fires before the deadline (or the deadline was armed when it was sent);
+    /// between attempts, the retrier only waits for a backoff that ends before the
+    /// deadline, and the retry or hedge sent then asks again. The one difference is the
+    /// order among timers and events due at the very same nanosecond: the deadline is
+    /// armed later, after events scheduled since the call started.
     fn deadline_due(&mut self, timeout_at: Option<Instant>) -> Option<Instant> {
         let due = self.has_deadline
             && !self.deadline_armed
